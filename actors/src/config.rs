@@ -1,0 +1,262 @@
+//! Configuration: a serde [`Config`] with builder setters and environment
+//! overrides.
+//!
+//! Every setting has one rule (its range), used both when an environment
+//! variable is parsed and when a whole `Config` is validated, so a value is
+//! judged the same wherever it comes from. Nothing falls back silently: a
+//! bad value is a [`ConfigError`] naming the variable (or field) and the
+//! value.
+//!
+//! | variable | field | default | range |
+//! |---|---|---|---|
+//! | `STEWARD_CPU_WORKERS` | `cpu_workers` | available parallelism | 1 ..= 4096 |
+//! | `STEWARD_DEFAULT_IO_LIMIT` | `default_io_limit` | 2 | 1 ..= 2³⁰ |
+//! | `STEWARD_DRIVE_<ID>_IO` | `drive_io_limits.<ID>` | — | 1 ..= 2³⁰ |
+//! | `STEWARD_MONITOR_INTERVAL_MS` | `monitor_interval_ms` | 5000 | 200 ..= 3 600 000 |
+//! | `STEWARD_SHUTDOWN_TIMEOUT_MS` | `shutdown_timeout_ms` | 10 000 | 1 ..= 3 600 000 |
+//! | `STEWARD_{MEMORY,CPU,DISK}_{WARNING,CRITICAL}_PERCENT` | `thresholds.*` | 80/90, 85/95, 85/95 | 0 < p ≤ 100, warning < critical |
+//!
+//! `<ID>` is derived from a mount point by [`DriveId::from_mount_point`]:
+//! `/` is `ROOT`, `/mnt/data` is `MNT_DATA`. The monitor's 200 ms floor is
+//! sysinfo's: on Linux it silently skips CPU refreshes closer together.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use steward_actors::config::Config;
+//!
+//! let config = Config::default()
+//!     .with_cpu_workers(4)
+//!     .with_drive_limit("/mnt/data", 8)
+//!     .apply_env([("STEWARD_DEFAULT_IO_LIMIT", "3")])?;
+//! assert_eq!(config.cpu_workers(), 4);
+//! assert_eq!(config.default_io_limit(), 3);
+//! assert_eq!(config.drive_limit("/mnt/data"), Some(8));
+//!
+//! let err = Config::default().apply_env([("STEWARD_CPU_WORKERS", "-2")]).unwrap_err();
+//! assert_eq!(err.to_string(), r#"STEWARD_CPU_WORKERS="-2": must not be negative"#);
+//! # Ok::<(), steward_actors::config::ConfigError>(())
+//! ```
+
+mod drive_id;
+mod env;
+mod error;
+mod settings;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use drive_id::DriveId;
+pub use error::{ConfigError, Problem};
+
+/// Warning and critical levels for one resource, in percent used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    /// Percent used at which a warning is raised.
+    pub warning_percent: f64,
+    /// Percent used at which the level becomes critical.
+    pub critical_percent: f64,
+}
+
+impl Levels {
+    /// Levels at `warning_percent` and `critical_percent`.
+    #[must_use]
+    pub const fn new(warning_percent: f64, critical_percent: f64) -> Self {
+        Self {
+            warning_percent,
+            critical_percent,
+        }
+    }
+}
+
+/// Warning and critical thresholds for memory, CPU and disk.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// Memory used, of total.
+    pub memory: Levels,
+    /// CPU busy, of all cores.
+    pub cpu: Levels,
+    /// Disk space used, per disk.
+    pub disk: Levels,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            memory: Levels::new(80.0, 90.0),
+            cpu: Levels::new(85.0, 95.0),
+            disk: Levels::new(85.0, 95.0),
+        }
+    }
+}
+
+/// steward's configuration.
+///
+/// Build it with the `with_*` setters, deserialize it, and/or override it
+/// from the environment with [`from_env`](Self::from_env). Setters take
+/// plain values and never fail; [`validate`](Self::validate) (run by
+/// `Steward::start`) judges the whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    cpu_workers: usize,
+    default_io_limit: usize,
+    drive_io_limits: BTreeMap<DriveId, usize>,
+    monitor_interval_ms: u64,
+    shutdown_timeout_ms: u64,
+    thresholds: Thresholds,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cpu_workers: std::thread::available_parallelism().map_or(1, usize::from),
+            default_io_limit: 2,
+            drive_io_limits: BTreeMap::new(),
+            monitor_interval_ms: 5_000,
+            shutdown_timeout_ms: 10_000,
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults overridden by the process environment.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the first bad variable (in name order) and its
+    /// value, an unknown `STEWARD_*` variable, or thresholds out of order.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::default().apply_env(std::env::vars_os())
+    }
+
+    /// Overrides this configuration with `STEWARD_*` variables taken from
+    /// `vars`; other variables are ignored.
+    ///
+    /// This is [`from_env`](Self::from_env) without the process environment,
+    /// for tests and for configuration read from elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    pub fn apply_env<K, V>(
+        self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ConfigError>
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        env::apply(self, vars)
+    }
+
+    /// Checks every setting against its range and the thresholds' order.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] naming the field, or
+    /// [`ConfigError::ThresholdOrder`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        settings::validate(self)
+    }
+
+    /// Worker threads of the CPU pool.
+    #[must_use]
+    pub fn cpu_workers(&self) -> usize {
+        self.cpu_workers
+    }
+
+    /// Concurrent IO operations per drive without a limit of its own.
+    #[must_use]
+    pub fn default_io_limit(&self) -> usize {
+        self.default_io_limit
+    }
+
+    /// The limit set for the drive mounted at `mount_point`, if any.
+    #[must_use]
+    pub fn drive_limit(&self, mount_point: impl AsRef<Path>) -> Option<usize> {
+        let id = DriveId::from_mount_point(mount_point.as_ref());
+        self.drive_io_limits.get(&id).copied()
+    }
+
+    /// Every per-drive limit, by drive id.
+    #[must_use]
+    pub fn drive_limits(&self) -> &BTreeMap<DriveId, usize> {
+        &self.drive_io_limits
+    }
+
+    /// How often the monitor samples the system.
+    #[must_use]
+    pub fn monitor_interval(&self) -> Duration {
+        Duration::from_millis(self.monitor_interval_ms)
+    }
+
+    /// How long a shutdown may take in all.
+    #[must_use]
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+
+    /// The monitor's warning and critical thresholds.
+    #[must_use]
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// Sets the CPU pool's worker threads.
+    #[must_use]
+    pub fn with_cpu_workers(mut self, workers: usize) -> Self {
+        self.cpu_workers = workers;
+        self
+    }
+
+    /// Sets the IO limit of drives without a limit of their own.
+    #[must_use]
+    pub fn with_default_io_limit(mut self, limit: usize) -> Self {
+        self.default_io_limit = limit;
+        self
+    }
+
+    /// Sets the IO limit of the drive mounted at `mount_point`.
+    #[must_use]
+    pub fn with_drive_limit(mut self, mount_point: impl AsRef<Path>, limit: usize) -> Self {
+        let id = DriveId::from_mount_point(mount_point.as_ref());
+        self.drive_io_limits.insert(id, limit);
+        self
+    }
+
+    /// Sets the monitor's sampling interval (whole milliseconds).
+    #[must_use]
+    pub fn with_monitor_interval(mut self, interval: Duration) -> Self {
+        self.monitor_interval_ms = saturating_millis(interval);
+        self
+    }
+
+    /// Sets the bound on a whole shutdown (whole milliseconds).
+    #[must_use]
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout_ms = saturating_millis(timeout);
+        self
+    }
+
+    /// Sets the monitor's thresholds.
+    #[must_use]
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+}
+
+fn saturating_millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

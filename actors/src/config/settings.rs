@@ -1,0 +1,249 @@
+//! The one table of settings: where each lives, what it is called in the
+//! environment, and its range.
+
+use super::{Config, ConfigError, Levels, Problem};
+
+/// Largest IO limit: far above any device's useful queue depth and well
+/// inside what a tokio semaphore can hold.
+const MAX_IO_LIMIT: u64 = 1 << 30;
+/// Largest CPU pool: threads beyond this cost memory and buy nothing.
+const MAX_CPU_WORKERS: u64 = 4096;
+/// sysinfo skips CPU refreshes closer together than this on Linux.
+const MIN_MONITOR_INTERVAL_MS: u64 = 200;
+const HOUR_MS: u64 = 3_600_000;
+
+/// The range of a per-drive IO limit.
+pub(super) const DRIVE_LIMIT: WholeRange = WholeRange {
+    min: 1,
+    max: MAX_IO_LIMIT,
+};
+
+/// The variables steward reads, for error messages.
+pub(super) const KNOWN_VARIABLES: &str = "STEWARD_CPU_WORKERS, STEWARD_DEFAULT_IO_LIMIT, \
+     STEWARD_DRIVE_<ID>_IO, STEWARD_MONITOR_INTERVAL_MS, STEWARD_SHUTDOWN_TIMEOUT_MS, \
+     STEWARD_{MEMORY,CPU,DISK}_{WARNING,CRITICAL}_PERCENT";
+
+/// An inclusive range of whole numbers.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WholeRange {
+    pub(super) min: u64,
+    pub(super) max: u64,
+}
+
+impl WholeRange {
+    pub(super) fn check(self, value: u64) -> Result<(), Problem> {
+        if value == 0 && self.min > 0 {
+            Err(Problem::Zero)
+        } else if value < self.min {
+            Err(Problem::BelowMinimum { min: self.min })
+        } else if value > self.max {
+            Err(Problem::AboveMaximum { max: self.max })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How a setting is read, written and judged.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Access {
+    Whole {
+        get: fn(&Config) -> u64,
+        set: fn(&mut Config, u64),
+        range: WholeRange,
+    },
+    Percent {
+        get: fn(&Config) -> f64,
+        set: fn(&mut Config, f64),
+    },
+}
+
+/// One setting of [`Config`].
+#[derive(Debug)]
+pub(super) struct Setting {
+    pub(super) var: &'static str,
+    pub(super) field: &'static str,
+    pub(super) access: Access,
+}
+
+fn count(value: u64) -> usize {
+    // Ranges cap counts far below usize::MAX on every supported target; a
+    // value out of range is reported by `check` before it is ever used.
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+macro_rules! percent {
+    ($var:literal, $field:literal, $resource:ident . $level:ident) => {
+        Setting {
+            var: $var,
+            field: $field,
+            access: Access::Percent {
+                get: |c| c.thresholds.$resource.$level,
+                set: |c, v| c.thresholds.$resource.$level = v,
+            },
+        }
+    };
+}
+
+pub(super) const SETTINGS: &[Setting] = &[
+    Setting {
+        var: "STEWARD_CPU_WORKERS",
+        field: "cpu_workers",
+        access: Access::Whole {
+            get: |c| c.cpu_workers as u64,
+            set: |c, v| c.cpu_workers = count(v),
+            range: WholeRange {
+                min: 1,
+                max: MAX_CPU_WORKERS,
+            },
+        },
+    },
+    Setting {
+        var: "STEWARD_DEFAULT_IO_LIMIT",
+        field: "default_io_limit",
+        access: Access::Whole {
+            get: |c| c.default_io_limit as u64,
+            set: |c, v| c.default_io_limit = count(v),
+            range: DRIVE_LIMIT,
+        },
+    },
+    Setting {
+        var: "STEWARD_MONITOR_INTERVAL_MS",
+        field: "monitor_interval_ms",
+        access: Access::Whole {
+            get: |c| c.monitor_interval_ms,
+            set: |c, v| c.monitor_interval_ms = v,
+            range: WholeRange {
+                min: MIN_MONITOR_INTERVAL_MS,
+                max: HOUR_MS,
+            },
+        },
+    },
+    Setting {
+        var: "STEWARD_SHUTDOWN_TIMEOUT_MS",
+        field: "shutdown_timeout_ms",
+        access: Access::Whole {
+            get: |c| c.shutdown_timeout_ms,
+            set: |c, v| c.shutdown_timeout_ms = v,
+            range: WholeRange {
+                min: 1,
+                max: HOUR_MS,
+            },
+        },
+    },
+    percent!(
+        "STEWARD_MEMORY_WARNING_PERCENT",
+        "thresholds.memory.warning_percent",
+        memory.warning_percent
+    ),
+    percent!(
+        "STEWARD_MEMORY_CRITICAL_PERCENT",
+        "thresholds.memory.critical_percent",
+        memory.critical_percent
+    ),
+    percent!(
+        "STEWARD_CPU_WARNING_PERCENT",
+        "thresholds.cpu.warning_percent",
+        cpu.warning_percent
+    ),
+    percent!(
+        "STEWARD_CPU_CRITICAL_PERCENT",
+        "thresholds.cpu.critical_percent",
+        cpu.critical_percent
+    ),
+    percent!(
+        "STEWARD_DISK_WARNING_PERCENT",
+        "thresholds.disk.warning_percent",
+        disk.warning_percent
+    ),
+    percent!(
+        "STEWARD_DISK_CRITICAL_PERCENT",
+        "thresholds.disk.critical_percent",
+        disk.critical_percent
+    ),
+];
+
+/// Judges a percentage: above zero, at most 100.
+pub(super) fn check_percent(value: f64) -> Result<(), Problem> {
+    if value.is_nan() {
+        Err(Problem::NotANumber {
+            expected: "a percentage",
+        })
+    } else if value < 0.0 {
+        Err(Problem::Negative)
+    } else if value == 0.0 {
+        Err(Problem::Zero)
+    } else if value > 100.0 {
+        Err(Problem::AboveMaximum { max: 100 })
+    } else {
+        Ok(())
+    }
+}
+
+/// Every setting in range, every drive limit in range, thresholds in order.
+pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+    for setting in SETTINGS {
+        let (value, result) = match setting.access {
+            Access::Whole { get, range, .. } => {
+                let value = get(config);
+                (value.to_string(), range.check(value))
+            }
+            Access::Percent { get, .. } => {
+                let value = get(config);
+                (value.to_string(), check_percent(value))
+            }
+        };
+        result.map_err(|problem| ConfigError::InvalidValue {
+            key: setting.field.to_owned(),
+            value,
+            problem,
+        })?;
+    }
+    for (id, &limit) in &config.drive_io_limits {
+        DRIVE_LIMIT
+            .check(limit as u64)
+            .map_err(|problem| ConfigError::InvalidValue {
+                key: format!("drive_io_limits.{id}"),
+                value: limit.to_string(),
+                problem,
+            })?;
+    }
+    check_threshold_order(config)
+}
+
+/// Each resource's warning level below its critical level.
+pub(super) fn check_threshold_order(config: &Config) -> Result<(), ConfigError> {
+    let thresholds = &config.thresholds;
+    let resources: [(&'static str, &Levels, &'static str, &'static str); 3] = [
+        (
+            "memory",
+            &thresholds.memory,
+            "STEWARD_MEMORY_WARNING_PERCENT",
+            "STEWARD_MEMORY_CRITICAL_PERCENT",
+        ),
+        (
+            "cpu",
+            &thresholds.cpu,
+            "STEWARD_CPU_WARNING_PERCENT",
+            "STEWARD_CPU_CRITICAL_PERCENT",
+        ),
+        (
+            "disk",
+            &thresholds.disk,
+            "STEWARD_DISK_WARNING_PERCENT",
+            "STEWARD_DISK_CRITICAL_PERCENT",
+        ),
+    ];
+    for (resource, levels, warning_key, critical_key) in resources {
+        if levels.warning_percent >= levels.critical_percent {
+            return Err(ConfigError::ThresholdOrder {
+                resource,
+                warning_percent: levels.warning_percent,
+                critical_percent: levels.critical_percent,
+                warning_key,
+                critical_key,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! The actors of steward, one module per concern, plus what they share.
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`registry`] | type-based dependency injection: instances, lazy singletons, transients, actor addresses |
+//! | [`lifecycle`] | the state machine every supervised resource walks through, and its `StateChanged` events |
+//! | [`config`] | the serde [`Config`] with its environment overrides and typed [`ConfigError`] |
+//!
+//! Use the registry to share services across an application; use the
+//! lifecycle in an actor that owns a resource with states; build a
+//! [`Config`] once and hand it to `steward::Steward`.
+//!
+//! # Layout
+//!
+//! Each module is one concept; an actor's module holds its handle,
+//! messages, actor and error, with its unit tests in `<module>/tests.rs`.
+//! [`UserError`] is what application callbacks return; [`Shutdown`] is the
+//! message every actor handles to stop.
+
+mod panic_message;
+mod shutdown;
+mod user_error;
+
+pub mod config;
+pub mod lifecycle;
+pub mod registry;
+
+pub use config::{Config, ConfigError};
+pub use lifecycle::{IllegalTransition, Lifecycle, State, StateChanged};
+pub use registry::{Registry, RegistryError};
+pub use shutdown::Shutdown;
+pub use user_error::UserError;
+
+/// The names most programs need, in one `use`.
+pub mod prelude {
+    pub use crate::config::Config;
+    pub use crate::lifecycle::State;
+    pub use crate::registry::{Register, Registry, RegistryError};
+    pub use crate::user_error::UserError;
+}
