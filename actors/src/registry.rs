@@ -47,6 +47,7 @@ mod messages;
 mod resolve;
 mod stack;
 mod store;
+mod type_id_hasher;
 
 use std::sync::Arc;
 

@@ -20,6 +20,7 @@ enum Found {
 impl Registry {
     /// Resolves `lookup` with its type erased; `Ok(None)` when nothing is
     /// registered under it.
+    #[inline]
     pub(crate) fn resolve_erased(
         &self,
         lookup: Lookup<'_>,

@@ -9,6 +9,7 @@ use dashmap::mapref::entry::Entry as MapEntry;
 
 use super::entry::{Entry, Key, Provider};
 use super::init_graph::InitGraph;
+use super::type_id_hasher::BuildTypeIdHasher;
 use super::{RegistryError, ServiceInfo};
 
 /// A key borrowed for a lookup, so resolving a named service allocates
@@ -37,12 +38,13 @@ impl Lookup<'_> {
 /// Services by type, and named services by type then name.
 ///
 /// Only the registry actor inserts and removes; handles read concurrently.
+/// Keys are hashed by [`BuildTypeIdHasher`], which passes a `TypeId` through.
 /// Unnamed and named services live in separate maps so the common lookup
 /// hashes a bare `TypeId` and a named one borrows its `&str`.
 #[derive(Default)]
 pub(crate) struct Store {
-    unnamed: DashMap<TypeId, Entry>,
-    named: DashMap<TypeId, HashMap<Box<str>, Entry>>,
+    unnamed: DashMap<TypeId, Entry, BuildTypeIdHasher>,
+    named: DashMap<TypeId, HashMap<Box<str>, Entry>, BuildTypeIdHasher>,
     closed: AtomicBool,
     pub(crate) init: InitGraph,
 }
@@ -50,6 +52,7 @@ pub(crate) struct Store {
 impl Store {
     /// Runs `read` on the entry under `lookup` while its shard is locked for
     /// reading. `read` must not call back into the registry.
+    #[inline]
     pub(crate) fn read<R>(&self, lookup: Lookup<'_>, read: impl FnOnce(&Entry) -> R) -> Option<R> {
         match lookup.name {
             None => self.unnamed.get(&lookup.type_id).map(|entry| read(&entry)),

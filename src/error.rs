@@ -1,0 +1,59 @@
+//! The crate's error: every concern's error, gathered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use steward_actors::{ConfigError, IllegalTransition, RegistryError};
+
+/// Any error steward returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A registry operation failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A lifecycle move the state machine does not allow.
+    #[error(transparent)]
+    Lifecycle(#[from] IllegalTransition),
+    /// Starting or stopping steward's actor system failed.
+    #[error(transparent)]
+    System(#[from] SystemError),
+}
+
+/// Why starting or stopping steward's actor system failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SystemError {
+    /// The OS refused to start the `steward-system` thread.
+    #[error("could not start the steward-system thread")]
+    Spawn(#[source] Arc<std::io::Error>),
+    /// A tokio runtime could not be built.
+    #[error("could not build a tokio runtime")]
+    Runtime(#[source] Arc<std::io::Error>),
+    /// The `steward-system` thread ended before it was ready.
+    #[error("the steward-system thread ended while starting")]
+    StartFailed,
+    /// The `steward-system` thread did not report ready in time.
+    #[error("the steward-system thread was not ready within {timeout:?}")]
+    StartTimedOut {
+        /// How long start waited.
+        timeout: Duration,
+    },
+    /// Shutdown did not finish within the configured timeout; what was
+    /// left is dropped with the system.
+    #[error("shutdown did not finish within {timeout:?}")]
+    ShutdownTimedOut {
+        /// The configured shutdown timeout.
+        timeout: Duration,
+    },
+    /// A blocking call was made on a thread that runs an async runtime,
+    /// where it would stall every task; `.await` the async form instead.
+    #[error("{operation} blocks, and was called from inside an async runtime: use the async form")]
+    BlockingInsideRuntime {
+        /// The blocking call.
+        operation: &'static str,
+    },
+}

@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Layout
+//!
+//! | part | what it holds |
+//! |---|---|
+//! | [`Steward`], [`StewardBuilder`] | configuration in, running actors out; start in any context, bounded shutdown |
+//! | [`registry`] | type-based dependency injection (re-exported from `steward-actors`) |
+//! | [`lifecycle`] | the state machine of supervised resources |
+//! | [`config`] | [`Config`] and its environment variables |
+//! | [`Error`] | every concern's error, gathered |
+//! | [`prelude`] | the names most programs need |
+
+mod block_on;
+mod builder;
+mod error;
+mod steward;
+mod system_thread;
+
+pub use builder::StewardBuilder;
+pub use error::{Error, SystemError};
+pub use steward::{RuntimeContext, Steward};
+pub use steward_actors::{
+    Config, ConfigError, IllegalTransition, Registry, RegistryError, State, StateChanged,
+    UserError, config, lifecycle, registry,
+};
+
+/// The names most programs need, in one `use`.
+pub mod prelude {
+    pub use crate::{Error, Steward};
+    pub use steward_actors::prelude::*;
+}

@@ -1,0 +1,292 @@
+//! [`Steward`]: the running framework and its shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use actix::ArbiterHandle;
+use steward_actors::{Config, Registry};
+use tokio::sync::OnceCell;
+
+use crate::block_on::block_on;
+use crate::system_thread::SystemThread;
+use crate::{Error, StewardBuilder, SystemError};
+
+/// Where steward's actors run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeContext {
+    /// In the actix System that was running when `start` was called.
+    ActixSystem,
+    /// In steward's own System, on its `steward-system` thread.
+    BackgroundThread,
+}
+
+/// The running framework: steward's actors and their handles.
+///
+/// `Clone + Send + Sync`; clones share one framework. It shuts down when
+/// [`shutdown`](Self::shutdown) is called or the last clone is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use steward::Steward;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), steward::Error> {
+///     let steward = Steward::builder().start()?;
+///     steward.registry().register(Arc::new(String::from("hello"))).await?;
+///     assert_eq!(*steward.registry().resolve::<String>()?, "hello");
+///     steward.shutdown().await?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Steward {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    registry: Registry,
+    arbiter: ArbiterHandle,
+    /// `Some` when steward runs its own System.
+    own_system: Option<SystemThread>,
+    /// Set once shutdown has finished; later calls return its result.
+    shutdown: OnceCell<Result<(), SystemError>>,
+}
+
+impl Steward {
+    /// A builder with the default configuration.
+    pub fn builder() -> StewardBuilder {
+        StewardBuilder::default()
+    }
+
+    /// Starts with the default configuration overridden by `STEWARD_*`
+    /// environment variables: `Steward::builder().from_env().start()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let steward = steward::Steward::start()?;
+    /// assert!(steward.config().cpu_workers() >= 1);
+    /// # steward.shutdown_blocking()?;
+    /// # Ok::<(), steward::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`StewardBuilder::start`].
+    pub fn start() -> Result<Self, Error> {
+        Self::builder().from_env().start()
+    }
+
+    pub(crate) fn launch(config: Config) -> Result<Self, Error> {
+        let (arbiter, own_system) = match actix_rt::System::try_current() {
+            Some(system) => (system.arbiter().clone(), None),
+            None => {
+                let thread = SystemThread::spawn(config.shutdown_timeout())?;
+                (thread.arbiter().clone(), Some(thread))
+            }
+        };
+        let registry = Registry::start_in(&arbiter);
+        let steward = Self {
+            inner: Arc::new(Inner {
+                config,
+                registry,
+                arbiter,
+                own_system,
+                shutdown: OnceCell::new(),
+            }),
+        };
+        tracing::info!(
+            target: "steward",
+            context = ?steward.runtime_context(),
+            cpu_workers = steward.inner.config.cpu_workers(),
+            default_io_limit = steward.inner.config.default_io_limit(),
+            "steward started"
+        );
+        Ok(steward)
+    }
+
+    /// The configuration steward runs with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The service registry.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The arbiter steward's actors run on, for starting an application's
+    /// own actors beside them (`Actor::start_in_arbiter`).
+    #[must_use]
+    pub fn arbiter(&self) -> &ArbiterHandle {
+        &self.inner.arbiter
+    }
+
+    /// Where steward's actors run.
+    #[must_use]
+    pub fn runtime_context(&self) -> RuntimeContext {
+        match self.inner.own_system {
+            Some(_) => RuntimeContext::BackgroundThread,
+            None => RuntimeContext::ActixSystem,
+        }
+    }
+
+    /// Whether shutdown has finished.
+    #[must_use]
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shutdown.initialized()
+    }
+
+    /// Stops steward, in order: stop admitting work, drop registered
+    /// services (newest first), stop steward's own System if it has one. An
+    /// actix System steward joined keeps running.
+    ///
+    /// Idempotent: concurrent and later calls wait for the first and return
+    /// its result. Needs a tokio runtime with timers (any actix System,
+    /// `#[tokio::main]`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward::Error> {
+    /// let steward = steward::Steward::builder().start()?;
+    /// steward.shutdown().await?;
+    /// steward.shutdown().await?; // a second call returns the first's result
+    /// assert!(steward.registry().is_closed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SystemError::ShutdownTimedOut`] when it takes longer than the
+    /// configured shutdown timeout.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops waiting; the steps already begun go on,
+    /// and the next call starts over from the first step not yet done.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        let inner = &self.inner;
+        inner
+            .shutdown
+            .get_or_init(|| inner.shut_down())
+            .await
+            .clone()
+            .map_err(Error::from)
+    }
+
+    /// [`shutdown`](Self::shutdown) for synchronous code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let steward = steward::Steward::builder().start()?;
+    /// steward.shutdown_blocking()?;
+    /// assert!(steward.is_shut_down());
+    /// # Ok::<(), steward::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](Self::shutdown), and
+    /// [`SystemError::BlockingInsideRuntime`] when called on a thread that
+    /// runs an async runtime.
+    pub fn shutdown_blocking(&self) -> Result<(), Error> {
+        block_on("Steward::shutdown_blocking", self.shutdown())?
+    }
+
+    /// Runs `future` to completion on the calling thread, for synchronous
+    /// programs that use steward's async handles.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let steward = steward::Steward::builder().start()?;
+    /// steward.block_on(steward.registry().register(Arc::new(7_u32)))??;
+    /// assert_eq!(*steward.registry().resolve::<u32>()?, 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SystemError::BlockingInsideRuntime`] when called on a thread that
+    /// runs an async runtime (`.await` there instead);
+    /// [`SystemError::Runtime`] if no runtime can be built.
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, Error> {
+        block_on("Steward::block_on", future).map_err(Error::from)
+    }
+}
+
+impl Inner {
+    async fn shut_down(&self) -> Result<(), SystemError> {
+        let timeout = self.config.shutdown_timeout();
+        tracing::info!(target: "steward", ?timeout, "steward shutting down");
+        let steps = async {
+            // Later actors slot in here, in DESIGN.md's order: stop
+            // admitting work, close pools, clean up the tracker.
+            self.registry.shutdown().await;
+            if let Some(system) = &self.own_system {
+                system.stop_and_wait().await;
+            }
+        };
+        let result = tokio::time::timeout(timeout, steps)
+            .await
+            .map_err(|_| SystemError::ShutdownTimedOut { timeout });
+        match &result {
+            Ok(()) => tracing::info!(target: "steward", "steward shut down"),
+            Err(err) => {
+                tracing::error!(target: "steward", %err, "steward shutdown incomplete");
+                // Whatever overran, the System must not outlive shutdown:
+                // ask it to stop; its thread ends once the stuck step does.
+                if let Some(system) = &self.own_system {
+                    system.stop();
+                }
+            }
+        }
+        result
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.shutdown.initialized() {
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            // Synchronous code: shut down fully before returning.
+            match block_on("Steward drop", self.shut_down()) {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::error!(target: "steward", %err, "shutdown on drop failed"),
+                Err(err) => {
+                    tracing::error!(target: "steward", %err, "shutdown on drop could not run")
+                }
+            }
+            return;
+        }
+        // On an async runtime's thread a drop must not block: hand the
+        // ordered shutdown to steward's arbiter and return.
+        tracing::debug!(target: "steward", "last handle dropped in async code; shutting down in the background");
+        let registry = self.registry.clone();
+        let stop_own_system = self.own_system.is_some();
+        self.arbiter.spawn(async move {
+            registry.shutdown().await;
+            if stop_own_system {
+                actix_rt::System::current().stop();
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,6 @@
+//! Behaviour through the facade, in one test binary (one link on 2 cores).
+
+mod bounds;
+mod cli_config;
+mod registry;
+mod start_contexts;
