@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use steward_actors::config::{Config, Thresholds};
+use steward_actors::cpu::QueueBound;
 
 use crate::{Error, Steward};
 
@@ -55,6 +56,12 @@ impl StewardBuilder {
     /// Worker threads of the CPU pool (default: available parallelism).
     pub fn cpu_workers(mut self, workers: usize) -> Self {
         self.config = self.config.with_cpu_workers(workers);
+        self
+    }
+
+    /// Bounds the CPU jobs queued or running at once (default: unbounded).
+    pub fn cpu_queue(mut self, bound: QueueBound) -> Self {
+        self.config = self.config.with_cpu_queue(bound);
         self
     }
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use steward_actors::{ConfigError, IllegalTransition, RegistryError};
+use steward_actors::{
+    ConfigError, CpuError, DriveError, IllegalTransition, RegistryError, UserError,
+};
 
 /// Any error steward returns.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +17,15 @@ pub enum Error {
     /// A registry operation failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// An IO limit operation failed.
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+    /// A CPU job failed.
+    #[error(transparent)]
+    Cpu(#[from] CpuError),
+    /// Application code run by steward failed (a task in `parallel!`).
+    #[error(transparent)]
+    User(UserError),
     /// A lifecycle move the state machine does not allow.
     #[error(transparent)]
     Lifecycle(#[from] IllegalTransition),

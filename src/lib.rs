@@ -6,6 +6,8 @@
 //! |---|---|
 //! | [`Steward`], [`StewardBuilder`] | configuration in, running actors out; start in any context, bounded shutdown |
 //! | [`registry`] | type-based dependency injection (re-exported from `steward-actors`) |
+//! | [`drive`] | per-drive IO limits |
+//! | [`cpu`] | the recursion-safe CPU pool |
 //! | [`lifecycle`] | the state machine of supervised resources |
 //! | [`config`] | [`Config`] and its environment variables |
 //! | [`Error`] | every concern's error, gathered |
@@ -21,8 +23,8 @@ pub use builder::StewardBuilder;
 pub use error::{Error, SystemError};
 pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
-    Config, ConfigError, IllegalTransition, Registry, RegistryError, State, StateChanged,
-    UserError, config, lifecycle, registry,
+    Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Registry,
+    RegistryError, State, StateChanged, UserError, config, cpu, drive, lifecycle, registry,
 };
 
 /// The names most programs need, in one `use`.

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use actix::ArbiterHandle;
-use steward_actors::{Config, Registry};
+use steward_actors::{Config, Cpu, Drives, Registry};
 use tokio::sync::OnceCell;
 
 use crate::block_on::block_on;
@@ -50,6 +50,8 @@ pub struct Steward {
 struct Inner {
     config: Config,
     registry: Registry,
+    drives: Drives,
+    cpu: Cpu,
     arbiter: ArbiterHandle,
     /// `Some` when steward runs its own System.
     own_system: Option<SystemThread>,
@@ -90,11 +92,24 @@ impl Steward {
                 (thread.arbiter().clone(), Some(thread))
             }
         };
+        let cpu = match Cpu::start_in(&arbiter, config.cpu_workers(), config.cpu_queue()) {
+            Ok(cpu) => cpu,
+            Err(err) => {
+                // Nothing else started yet: only our own System to stop.
+                if let Some(system) = &own_system {
+                    system.stop();
+                }
+                return Err(err.into());
+            }
+        };
         let registry = Registry::start_in(&arbiter);
+        let drives = Drives::start_in(&arbiter, &config);
         let steward = Self {
             inner: Arc::new(Inner {
                 config,
                 registry,
+                drives,
+                cpu,
                 arbiter,
                 own_system,
                 shutdown: OnceCell::new(),
@@ -122,6 +137,18 @@ impl Steward {
         &self.inner.registry
     }
 
+    /// The per-drive IO limits.
+    #[must_use]
+    pub fn drives(&self) -> &Drives {
+        &self.inner.drives
+    }
+
+    /// The CPU pool.
+    #[must_use]
+    pub fn cpu(&self) -> &Cpu {
+        &self.inner.cpu
+    }
+
     /// The arbiter steward's actors run on, for starting an application's
     /// own actors beside them (`Actor::start_in_arbiter`).
     #[must_use]
@@ -144,8 +171,9 @@ impl Steward {
         self.inner.shutdown.initialized()
     }
 
-    /// Stops steward, in order: stop admitting work, drop registered
-    /// services (newest first), stop steward's own System if it has one. An
+    /// Stops steward, in order: stop admitting work (IO waiters and queued
+    /// CPU jobs fail with `Closed`), drop registered services (newest
+    /// first), stop steward's own System if it has one. An
     /// actix System steward joined keeps running.
     ///
     /// Idempotent: concurrent and later calls wait for the first and return
@@ -233,8 +261,10 @@ impl Inner {
         let timeout = self.config.shutdown_timeout();
         tracing::info!(target: "steward", ?timeout, "steward shutting down");
         let steps = async {
-            // Later actors slot in here, in DESIGN.md's order: stop
-            // admitting work, close pools, clean up the tracker.
+            // DESIGN.md's order: stop admitting work, (close pools, clean up
+            // the tracker: later issues), drop services, stop the System.
+            self.drives.shutdown().await;
+            self.cpu.shutdown().await;
             self.registry.shutdown().await;
             if let Some(system) = &self.own_system {
                 system.stop_and_wait().await;
@@ -277,9 +307,12 @@ impl Drop for Inner {
         // On an async runtime's thread a drop must not block: hand the
         // ordered shutdown to steward's arbiter and return.
         tracing::debug!(target: "steward", "last handle dropped in async code; shutting down in the background");
-        let registry = self.registry.clone();
+        let (drives, cpu, registry) =
+            (self.drives.clone(), self.cpu.clone(), self.registry.clone());
         let stop_own_system = self.own_system.is_some();
         self.arbiter.spawn(async move {
+            drives.shutdown().await;
+            cpu.shutdown().await;
             registry.shutdown().await;
             if stop_own_system {
                 actix_rt::System::current().stop();

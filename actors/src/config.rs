@@ -50,6 +50,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::QueueBound;
+
 pub use drive_id::DriveId;
 pub use error::{ConfigError, Problem};
 
@@ -106,6 +108,7 @@ impl Default for Thresholds {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     cpu_workers: usize,
+    cpu_queue: Option<QueueBound>,
     default_io_limit: usize,
     drive_io_limits: BTreeMap<DriveId, usize>,
     monitor_interval_ms: u64,
@@ -117,6 +120,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             cpu_workers: std::thread::available_parallelism().map_or(1, usize::from),
+            cpu_queue: None,
             default_io_limit: 2,
             drive_io_limits: BTreeMap::new(),
             monitor_interval_ms: 5_000,
@@ -173,6 +177,12 @@ impl Config {
         self.cpu_workers
     }
 
+    /// The bound on queued CPU jobs, if any.
+    #[must_use]
+    pub fn cpu_queue(&self) -> Option<QueueBound> {
+        self.cpu_queue
+    }
+
     /// Concurrent IO operations per drive without a limit of its own.
     #[must_use]
     pub fn default_io_limit(&self) -> usize {
@@ -214,6 +224,13 @@ impl Config {
     #[must_use]
     pub fn with_cpu_workers(mut self, workers: usize) -> Self {
         self.cpu_workers = workers;
+        self
+    }
+
+    /// Bounds the CPU jobs queued or running at once (unbounded by default).
+    #[must_use]
+    pub fn with_cpu_queue(mut self, bound: QueueBound) -> Self {
+        self.cpu_queue = Some(bound);
         self
     }
 

@@ -5,10 +5,14 @@
 //! | [`registry`] | type-based dependency injection: instances, lazy singletons, transients, actor addresses |
 //! | [`lifecycle`] | the state machine every supervised resource walks through, and its `StateChanged` events |
 //! | [`config`] | the serde [`Config`] with its environment overrides and typed [`ConfigError`] |
+//! | [`drive`] | per-drive IO limits: one `DriveLimiter` per storage device, RAII permits |
+//! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
 //!
-//! Use the registry to share services across an application; use the
-//! lifecycle in an actor that owns a resource with states; build a
-//! [`Config`] once and hand it to `steward::Steward`.
+//! Use the registry to share services across an application; take an IO
+//! permit from [`drive::Drives`] before touching a disk, and hand hashing
+//! or parsing to [`cpu::Cpu`]; use the lifecycle in an actor that owns a
+//! resource with states; build a [`Config`] once and hand it to
+//! `steward::Steward`.
 //!
 //! # Layout
 //!
@@ -22,10 +26,14 @@ mod shutdown;
 mod user_error;
 
 pub mod config;
+pub mod cpu;
+pub mod drive;
 pub mod lifecycle;
 pub mod registry;
 
 pub use config::{Config, ConfigError};
+pub use cpu::{Cpu, CpuError};
+pub use drive::{DriveError, Drives, IoPermit};
 pub use lifecycle::{IllegalTransition, Lifecycle, State, StateChanged};
 pub use registry::{Registry, RegistryError};
 pub use shutdown::Shutdown;
@@ -34,6 +42,8 @@ pub use user_error::UserError;
 /// The names most programs need, in one `use`.
 pub mod prelude {
     pub use crate::config::Config;
+    pub use crate::cpu::{Cpu, CpuError};
+    pub use crate::drive::{DriveError, Drives, IoPermit};
     pub use crate::lifecycle::State;
     pub use crate::registry::{Register, Registry, RegistryError};
     pub use crate::user_error::UserError;

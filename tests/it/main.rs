@@ -2,5 +2,6 @@
 
 mod bounds;
 mod cli_config;
+mod drive;
 mod registry;
 mod start_contexts;

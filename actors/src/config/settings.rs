@@ -199,6 +199,18 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             problem,
         })?;
     }
+    if let Some(bound) = config.cpu_queue {
+        WholeRange {
+            min: 1,
+            max: u64::MAX,
+        }
+        .check(bound.max_queued as u64)
+        .map_err(|problem| ConfigError::InvalidValue {
+            key: "cpu_queue.max_queued".to_owned(),
+            value: bound.max_queued.to_string(),
+            problem,
+        })?;
+    }
     for (id, &limit) in &config.drive_io_limits {
         DRIVE_LIMIT
             .check(limit as u64)

@@ -1,0 +1,142 @@
+//! One drive's shared state: the semaphore the hot path takes permits
+//! from, the limit the actor changes, and the statistics.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::mountinfo::DeviceNumber;
+
+/// One drive's statistics, as [`Drives::stats`](super::Drives::stats)
+/// reports them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DriveStats {
+    /// Where the drive is mounted (`(no mount)` for the default bucket).
+    pub mount_point: PathBuf,
+    /// The mounted device, if any.
+    pub device: Option<DeviceNumber>,
+    /// Concurrent operations allowed.
+    pub limit: usize,
+    /// Permits held right now.
+    pub in_flight: usize,
+    /// Tasks waiting for a permit right now.
+    pub waiting: usize,
+    /// Permits released so far.
+    pub completed: u64,
+    /// The longest any acquire waited, in microseconds.
+    pub longest_wait_us: u64,
+}
+
+/// The state of one drive, shared by its actor, its handles and its
+/// permits.
+#[derive(Debug)]
+pub(crate) struct DriveState {
+    pub(crate) mount_point: PathBuf,
+    pub(crate) device: Option<DeviceNumber>,
+    pub(crate) semaphore: Semaphore,
+    limit: AtomicUsize,
+    /// Permits to destroy as they come back, after a shrink that found
+    /// fewer free than it removed.
+    debt: AtomicUsize,
+    pub(crate) waiting: AtomicUsize,
+    completed: AtomicU64,
+    longest_wait_us: AtomicU64,
+}
+
+impl DriveState {
+    pub(crate) fn new(mount_point: PathBuf, device: Option<DeviceNumber>, limit: usize) -> Self {
+        Self {
+            mount_point,
+            device,
+            semaphore: Semaphore::new(limit),
+            limit: AtomicUsize::new(limit),
+            debt: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
+            longest_wait_us: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.load(Ordering::Acquire)
+    }
+
+    /// Changes the limit. Growing frees permits at once (waking waiters);
+    /// shrinking removes free permits now and the rest as they come back.
+    /// Only the drive's actor calls this, so calls never overlap.
+    pub(crate) fn set_limit(&self, limit: usize) {
+        let old = self.limit.swap(limit, Ordering::AcqRel);
+        if limit > old {
+            let grow = limit - old;
+            // Growth first cancels permits still owed from a shrink.
+            let owed = self
+                .debt
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |debt| {
+                    Some(debt.saturating_sub(grow))
+                })
+                .unwrap_or(0);
+            self.semaphore.add_permits(grow - owed.min(grow));
+        } else if limit < old {
+            let shrink = old - limit;
+            let removed = self.semaphore.forget_permits(shrink);
+            self.debt.fetch_add(shrink - removed, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes a permit back: destroys it if a shrink is owed one, else
+    /// returns it to the semaphore.
+    pub(crate) fn release(&self) {
+        self.completed.fetch_add(1, Ordering::Relaxed);
+        if self.debt.load(Ordering::Acquire) > 0
+            && self
+                .debt
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |debt| {
+                    debt.checked_sub(1)
+                })
+                .is_ok()
+        {
+            return;
+        }
+        self.semaphore.add_permits(1);
+    }
+
+    pub(crate) fn record_wait(&self, waited: Duration) {
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.longest_wait_us.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stats(&self) -> DriveStats {
+        let limit = self.limit();
+        // Permits in existence are the limit plus those owed to a shrink;
+        // those not free are held.
+        let existing = limit + self.debt.load(Ordering::Acquire);
+        DriveStats {
+            mount_point: self.mount_point.clone(),
+            device: self.device,
+            limit,
+            in_flight: existing.saturating_sub(self.semaphore.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+            completed: self.completed.load(Ordering::Relaxed),
+            longest_wait_us: self.longest_wait_us.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counts a task as waiting until dropped, so a cancelled wait uncounts
+/// itself.
+pub(crate) struct Waiting<'a>(&'a DriveState);
+
+impl<'a> Waiting<'a> {
+    pub(crate) fn new(state: &'a DriveState) -> Self {
+        state.waiting.fetch_add(1, Ordering::Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
