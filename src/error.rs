@@ -23,7 +23,7 @@ pub enum Error {
     /// A CPU job failed.
     #[error(transparent)]
     Cpu(#[from] CpuError),
-    /// Application code run by steward failed (a task in `parallel!`).
+    /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),
     /// A lifecycle move the state machine does not allow.
@@ -67,4 +67,21 @@ pub enum SystemError {
         /// The blocking call.
         operation: &'static str,
     },
+}
+
+impl From<UserError> for Error {
+    fn from(error: UserError) -> Self {
+        Error::User(error)
+    }
+}
+
+/// Lets functions that return `std::io::Result` use `?` on steward's
+/// errors (as `#[io_bound]` functions do).
+impl From<Error> for std::io::Error {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Drive(drive) => drive.into(),
+            other => std::io::Error::other(other),
+        }
+    }
 }

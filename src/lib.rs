@@ -10,22 +10,33 @@
 //! | [`cpu`] | the recursion-safe CPU pool |
 //! | [`lifecycle`] | the state machine of supervised resources |
 //! | [`config`] | [`Config`] and its environment variables |
+//! | [`parallel!`], [`try_parallel!`] | mixed async + CPU fan-out |
+//! | [`io_bound`], [`cpu_bound`], [`global`] | annotations running a function under its path's drive limit or on the CPU pool of the process-wide `Steward` |
 //! | [`Error`] | every concern's error, gathered |
 //! | [`prelude`] | the names most programs need |
 
 mod block_on;
 mod builder;
 mod error;
+mod global;
+mod parallel;
 mod steward;
 mod system_thread;
 
 pub use builder::StewardBuilder;
 pub use error::{Error, SystemError};
+pub use global::{global, set_global};
 pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Registry,
     RegistryError, State, StateChanged, UserError, config, cpu, drive, lifecycle, registry,
 };
+pub use steward_macros::{cpu_bound, io_bound};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+}
 
 /// The names most programs need, in one `use`.
 pub mod prelude {

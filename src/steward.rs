@@ -85,7 +85,17 @@ impl Steward {
     }
 
     pub(crate) fn launch(config: Config) -> Result<Self, Error> {
-        let (arbiter, own_system) = match actix_rt::System::try_current() {
+        let running = actix_rt::System::try_current();
+        Self::launch_in(config, running)
+    }
+
+    /// Starts on a `steward-system` thread even inside an actix System.
+    pub(crate) fn launch_own_system(config: Config) -> Result<Self, Error> {
+        Self::launch_in(config, None)
+    }
+
+    fn launch_in(config: Config, running: Option<actix_rt::System>) -> Result<Self, Error> {
+        let (arbiter, own_system) = match running {
             Some(system) => (system.arbiter().clone(), None),
             None => {
                 let thread = SystemThread::spawn(config.shutdown_timeout())?;

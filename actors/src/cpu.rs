@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod counters;
 mod error;
 mod pool;
 mod scheduler;
@@ -161,7 +162,7 @@ impl Cpu {
         T: Send + 'static,
     {
         if self.pool.on_worker() {
-            return self.pool.run_here(job);
+            return pool::run_here(job);
         }
         self.pool.check_open()?;
         let slot = self.pool.slot().await?;
@@ -205,7 +206,7 @@ impl Cpu {
         T: Send,
     {
         if self.pool.on_worker() {
-            return self.pool.run_here(job);
+            return pool::run_here(job);
         }
         self.pool.check_open()?;
         self.pool.install(job)

@@ -1,5 +1,6 @@
 //! Behaviour through the facade, in one test binary (one link on 2 cores).
 
+mod annotations;
 mod bounds;
 mod cli_config;
 mod drive;

@@ -29,3 +29,11 @@ pub enum CpuError {
         reason: String,
     },
 }
+
+/// Lets IO code that returns `std::io::Result` use `?` on a CPU job's
+/// error, as tokio does for `JoinError`.
+impl From<CpuError> for std::io::Error {
+    fn from(error: CpuError) -> Self {
+        std::io::Error::other(error)
+    }
+}

@@ -2,10 +2,11 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use super::counters::{Counters, WorkerCounters, bump};
 use super::{CpuError, CpuStats, QueueBound, WhenFull};
 use crate::panic_message::panic_message;
 
@@ -17,12 +18,7 @@ const WORKER_STACK_BYTES: usize = 64 << 20;
 pub(crate) struct Pool {
     threads: rayon::ThreadPool,
     queue: Option<(Arc<Semaphore>, QueueBound)>,
-    closed: AtomicBool,
-    queued: AtomicUsize,
-    running: AtomicUsize,
-    completed: AtomicU64,
-    panicked: AtomicU64,
-    skipped: AtomicU64,
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -35,10 +31,13 @@ impl std::fmt::Debug for Pool {
 
 impl Pool {
     pub(crate) fn new(workers: usize, queue: Option<QueueBound>) -> Result<Self, CpuError> {
+        let counters = Arc::new(Counters::new(workers));
+        let worker_counters = Arc::clone(&counters);
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
             .stack_size(WORKER_STACK_BYTES)
             .thread_name(|index| format!("steward-cpu-{index}"))
+            .start_handler(move |index| worker_counters.enter_worker(index))
             .build()
             .map_err(|err| CpuError::Build {
                 workers,
@@ -47,12 +46,7 @@ impl Pool {
         Ok(Self {
             threads,
             queue: queue.map(|bound| (Arc::new(Semaphore::new(bound.max_queued)), bound)),
-            closed: AtomicBool::new(false),
-            queued: AtomicUsize::new(0),
-            running: AtomicUsize::new(0),
-            completed: AtomicU64::new(0),
-            panicked: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
+            counters,
         })
     }
 
@@ -62,14 +56,14 @@ impl Pool {
     }
 
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.counters.closed.store(true, Ordering::Release);
         if let Some((slots, _)) = &self.queue {
             slots.close();
         }
     }
 
     pub(crate) fn check_open(&self) -> Result<(), CpuError> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.counters.closed.load(Ordering::Acquire) {
             Err(CpuError::Closed)
         } else {
             Ok(())
@@ -108,20 +102,25 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        let pool = Arc::clone(self);
+        self.counters.submitted();
+        // The job captures no handle to the pool: the worker finds its
+        // counters itself (see `counters`), so no reference count bounces
+        // between threads per job.
         self.threads.spawn(move || {
             let _slot = slot;
-            pool.queued.fetch_sub(1, Ordering::Relaxed);
-            // Nobody waits for the result, or the scheduler shut down (the
-            // dropped `reply` tells the waiter `Closed`): skip the job.
-            if reply.is_closed() || pool.closed.load(Ordering::Acquire) {
-                pool.skipped.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            // The receiver may go between this check and the send; the job
-            // then ran for nothing, which is all a race here can cost.
-            let _ = reply.send(pool.run_here(job));
+            // One thread-local lookup per job. Off a worker (never, in
+            // practice) the job is dropped and its waiter told `Closed`.
+            Counters::on_this_worker(|worker, pool| {
+                // Nobody waits for the result, or the scheduler shut down
+                // (the dropped `reply` tells the waiter `Closed`): skip it.
+                if reply.is_closed() || pool.closed.load(Ordering::Acquire) {
+                    bump(&worker.skipped);
+                    return;
+                }
+                // The receiver may go between this check and the send; the
+                // job then ran for nothing, which is all a race can cost.
+                let _ = reply.send(run_counted(worker, job));
+            });
         });
     }
 
@@ -131,36 +130,38 @@ impl Pool {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        self.threads.install(|| self.run_here(job))
-    }
-
-    /// Runs `job` on the calling thread, counting it and catching a panic.
-    pub(crate) fn run_here<F: FnOnce() -> T, T>(&self, job: F) -> Result<T, CpuError> {
-        self.running.fetch_add(1, Ordering::Relaxed);
-        let result = catch_unwind(AssertUnwindSafe(job));
-        self.running.fetch_sub(1, Ordering::Relaxed);
-        match result {
-            Ok(value) => {
-                self.completed.fetch_add(1, Ordering::Relaxed);
-                Ok(value)
-            }
-            Err(payload) => {
-                self.panicked.fetch_add(1, Ordering::Relaxed);
-                let message = panic_message(&*payload);
-                tracing::warn!(target: "steward::cpu", %message, "CPU job panicked");
-                Err(CpuError::Panicked { message })
-            }
-        }
+        self.threads.install(|| run_here(job))
     }
 
     pub(crate) fn stats(&self) -> CpuStats {
-        CpuStats {
-            workers: self.threads.current_num_threads(),
-            queued: self.queued.load(Ordering::Relaxed),
-            running: self.running.load(Ordering::Relaxed),
-            completed: self.completed.load(Ordering::Relaxed),
-            panicked: self.panicked.load(Ordering::Relaxed),
-            skipped: self.skipped.load(Ordering::Relaxed),
-        }
+        self.counters.stats()
     }
+}
+
+/// Runs `job` on the calling worker, counting it and catching a panic.
+pub(crate) fn run_here<F: FnOnce() -> T, T>(job: F) -> Result<T, CpuError> {
+    let mut job = Some(job);
+    Counters::on_this_worker(|worker, _| job.take().map(|job| run_counted(worker, job)))
+        .flatten()
+        // Not a worker of any steward pool: run uncounted.
+        .unwrap_or_else(|| job.take().map_or(Err(CpuError::Closed), catch))
+}
+
+fn run_counted<F: FnOnce() -> T, T>(worker: &WorkerCounters, job: F) -> Result<T, CpuError> {
+    bump(&worker.started);
+    let outcome = catch(job);
+    bump(if outcome.is_ok() {
+        &worker.completed
+    } else {
+        &worker.panicked
+    });
+    outcome
+}
+
+fn catch<F: FnOnce() -> T, T>(job: F) -> Result<T, CpuError> {
+    catch_unwind(AssertUnwindSafe(job)).map_err(|payload| {
+        let message = panic_message(&*payload);
+        tracing::warn!(target: "steward::cpu", %message, "CPU job panicked");
+        CpuError::Panicked { message }
+    })
 }

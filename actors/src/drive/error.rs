@@ -48,3 +48,17 @@ pub enum DriveError {
         source: Arc<std::io::Error>,
     },
 }
+
+/// Lets IO code that returns `std::io::Result` use `?` on a drive error.
+impl From<DriveError> for std::io::Error {
+    fn from(error: DriveError) -> Self {
+        let kind = match &error {
+            DriveError::Busy { .. } => std::io::ErrorKind::WouldBlock,
+            DriveError::Timeout { .. } => std::io::ErrorKind::TimedOut,
+            DriveError::InvalidLimit { .. } => std::io::ErrorKind::InvalidInput,
+            DriveError::Path { source, .. } => source.kind(),
+            DriveError::Closed { .. } => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, error)
+    }
+}
