@@ -8,7 +8,8 @@ use crate::SystemError;
 /// Runs `future` on a fresh current-thread runtime on this thread.
 ///
 /// steward's handles talk to actors over channels, so their futures run on
-/// any executor; a fresh runtime also gives them timers.
+/// any executor; a fresh runtime with every driver also serves a caller's
+/// own futures (timers, IO, processes).
 pub(crate) fn block_on<F: Future>(
     operation: &'static str,
     future: F,
@@ -17,7 +18,7 @@ pub(crate) fn block_on<F: Future>(
         return Err(SystemError::BlockingInsideRuntime { operation });
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|err| SystemError::Runtime(Arc::new(err)))?;
     Ok(runtime.block_on(future))

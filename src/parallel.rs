@@ -154,9 +154,14 @@ mod tests {
                     .await
             })
         };
-        while cpu.stats().running == 0 {
-            tokio::task::yield_now().await;
-        }
+        let started = async {
+            while cpu.stats().running == 0 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), started)
+            .await
+            .expect("the blocker starts");
 
         let ran = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&ran);

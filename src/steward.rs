@@ -85,7 +85,11 @@ impl Steward {
     }
 
     pub(crate) fn launch(config: Config) -> Result<Self, Error> {
-        let running = actix_rt::System::try_current();
+        // A System counts as running only where a runtime drives this
+        // thread: `System::new()` alone sets a current System that nothing
+        // runs until `block_on`/`run`, and actors put there would not start.
+        let running = actix_rt::System::try_current()
+            .filter(|_| tokio::runtime::Handle::try_current().is_ok());
         Self::launch_in(config, running)
     }
 
@@ -102,18 +106,21 @@ impl Steward {
                 (thread.arbiter().clone(), Some(thread))
             }
         };
-        let cpu = match Cpu::start_in(&arbiter, config.cpu_workers(), config.cpu_queue()) {
-            Ok(cpu) => cpu,
+        let started = Cpu::start_in(&arbiter, config.cpu_workers(), config.cpu_queue())
+            .map_err(Error::from)
+            .and_then(|cpu| Ok((cpu, Drives::start_in(&arbiter, &config)?)));
+        let (cpu, drives) = match started {
+            Ok(parts) => parts,
             Err(err) => {
-                // Nothing else started yet: only our own System to stop.
+                // Nothing holds the actors yet: stopping our System (if
+                // any) drops them.
                 if let Some(system) = &own_system {
                     system.stop();
                 }
-                return Err(err.into());
+                return Err(err);
             }
         };
         let registry = Registry::start_in(&arbiter);
-        let drives = Drives::start_in(&arbiter, &config);
         let steward = Self {
             inner: Arc::new(Inner {
                 config,
@@ -210,8 +217,9 @@ impl Steward {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future stops waiting; the steps already begun go on,
-    /// and the next call starts over from the first step not yet done.
+    /// Dropping the future stops waiting; the steps already begun go on.
+    /// A later call runs the steps again (each is idempotent) under a fresh
+    /// timeout, so the time spent in all can exceed one timeout.
     pub async fn shutdown(&self) -> Result<(), Error> {
         let inner = &self.inner;
         inner

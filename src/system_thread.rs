@@ -36,6 +36,11 @@ impl SystemThread {
     /// Starts the thread and waits, at most `timeout`, for its System.
     pub(crate) fn spawn(timeout: Duration) -> Result<Self, SystemError> {
         let (ready_tx, ready_rx) = mpsc::channel();
+        // Set by `spawn` when it gives up waiting; checked by the thread
+        // before it reports ready, under the same lock, so a System is
+        // either handed over or never run.
+        let abandoned = Arc::new(Mutex::new(false));
+        let thread_abandoned = Arc::clone(&abandoned);
         let (exited_tx, exited) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.to_owned())
@@ -49,8 +54,11 @@ impl SystemThread {
                     }
                 };
                 let runner = System::with_tokio_rt(move || runtime);
-                if ready_tx.send(Ok(System::current())).is_err() {
-                    return; // start gave up waiting
+                {
+                    let abandoned = thread_abandoned.lock().unwrap_or_else(PoisonError::into_inner);
+                    if *abandoned || ready_tx.send(Ok(System::current())).is_err() {
+                        return; // start gave up waiting
+                    }
                 }
                 if let Err(err) = runner.run() {
                     tracing::error!(target: "steward::system", %err, "the actix System ended with an error");

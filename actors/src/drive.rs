@@ -22,7 +22,7 @@
 //!
 //! # #[actix_rt::main]
 //! # async fn main() -> Result<(), steward_actors::drive::DriveError> {
-//! let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default().with_drive_limit("/", 4));
+//! let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default().with_drive_limit("/", 4))?;
 //! let permit = drives.acquire("/etc/hostname").await?;
 //! assert_eq!(permit.mount_point(), std::path::Path::new("/"));
 //! drop(permit);
@@ -46,7 +46,7 @@ mod state;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -97,23 +97,31 @@ impl Drives {
     /// Starts the router; limiters are spawned on `arbiter` as drives are
     /// first used. An unreadable mount table leaves every path in the
     /// default bucket (and says so in a warning).
-    #[must_use]
-    pub fn start_in(arbiter: &ArbiterHandle, config: &Config) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`DriveError::InvalidLimit`] naming the drive (or the default
+    /// bucket) whose configured limit is 0 or above 2³⁰.
+    pub fn start_in(arbiter: &ArbiterHandle, config: &Config) -> Result<Self, DriveError> {
+        let default_limit = checked_limit(location::DEFAULT_BUCKET, config.default_io_limit())?;
+        for (id, &limit) in config.drive_limits() {
+            checked_limit(id.as_str(), limit)?;
+        }
         let mounts = MountTable::read().unwrap_or_else(|err| {
             tracing::warn!(target: "steward::drive", %err, "cannot read /proc/self/mountinfo; all paths share the default IO limit");
             MountTable::default()
         });
-        Self {
+        Ok(Self {
             router: Arc::new(Router {
                 arbiter: arbiter.clone(),
-                default_limit: config.default_io_limit(),
+                default_limit,
                 limits: config.drive_limits().clone(),
                 mounts: RwLock::new(Arc::new(mounts)),
                 drives: DashMap::new(),
                 by_device: DashMap::new(),
                 closed: AtomicBool::new(false),
             }),
-        }
+        })
     }
 
     /// The drive `path` is on; its limiter is started on first use.
@@ -135,13 +143,21 @@ impl Drives {
         if let Some(drive) = self.router.by_device.get(&device) {
             return Ok(drive.clone());
         }
-        if self.router.closed.load(Ordering::Acquire) {
+        if self.router.closed.load(Ordering::SeqCst) {
             return Err(DriveError::Closed {
                 mount_point: resolved,
             });
         }
-        let location = self.router.locate(&resolved, device);
-        let drive = self.router.drive_for(location);
+        let (location, table) = self.router.locate(&resolved, device);
+        let drive = self.router.drive_for(&location, &table);
+        // A shutdown that ran since the check above may have missed this
+        // limiter: close it here, so nothing is admitted after shutdown.
+        if self.router.closed.load(Ordering::SeqCst) {
+            drive.state.semaphore.close();
+            return Err(DriveError::Closed {
+                mount_point: location.mount_point,
+            });
+        }
         self.router.by_device.insert(device, drive.clone());
         Ok(drive)
     }
@@ -154,7 +170,7 @@ impl Drives {
     /// # use steward_actors::{drive::Drives, Config};
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
-    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default());
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
     /// let permit = drives.acquire("/tmp/not-created-yet.txt").await?;
     /// // ... write the file ...
     /// drop(permit);
@@ -192,7 +208,7 @@ impl Drives {
     /// # use steward_actors::{drive::Drives, Config};
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
-    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default().with_default_io_limit(1).with_drive_limit("/", 1));
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default().with_default_io_limit(1).with_drive_limit("/", 1))?;
     /// let held = drives.acquire("/").await?;
     /// let late = drives.acquire_timeout("/", Duration::from_millis(10)).await;
     /// assert!(late.is_err(), "the only permit is held");
@@ -224,7 +240,7 @@ impl Drives {
     /// # use steward_actors::{drive::Drives, Config};
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default());
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
     /// let text = drives.run("/etc/hostname", tokio::fs::read_to_string("/etc/hostname")).await??;
     /// # let _ = text;
     /// # Ok(())
@@ -255,7 +271,7 @@ impl Drives {
     /// # use steward_actors::{drive::Drives, Config};
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
-    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default());
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
     /// drives.set_limit("/", 8).await?;
     /// assert_eq!(drives.drive("/")?.stats().limit, 8);
     /// # Ok(())
@@ -295,7 +311,7 @@ impl Drives {
     /// Dropping the future leaves later limiters running; calling again
     /// finishes the job.
     pub async fn shutdown(&self) {
-        self.router.closed.store(true, Ordering::Release);
+        self.router.closed.store(true, Ordering::SeqCst);
         let limiters: Vec<Addr<DriveLimiter>> = self
             .router
             .drives
@@ -310,7 +326,7 @@ impl Drives {
 }
 
 impl Router {
-    fn locate(&self, path: &Path, device: DeviceNumber) -> Location {
+    fn locate(&self, path: &Path, device: DeviceNumber) -> (Location, Arc<MountTable>) {
         let known = |table: &MountTable| table.mounts().iter().any(|mount| mount.device == device);
         let mut table = Arc::clone(&self.mounts.read().unwrap_or_else(PoisonError::into_inner));
         if !known(&table) {
@@ -320,22 +336,69 @@ impl Router {
                 *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&table);
             }
         }
-        location::locate(&table, path, device).unwrap_or_else(location::default_location)
+        let location =
+            location::locate(&table, path, device).unwrap_or_else(location::default_location);
+        (location, table)
     }
 
-    fn drive_for(&self, location: Location) -> Drive {
+    fn drive_for(&self, location: &Location, table: &MountTable) -> Drive {
         self.drives
             .entry(location.key)
             .or_insert_with(|| {
-                let id = DriveId::from_mount_point(&location.mount_point);
-                let limit = self.limits.get(&id).copied().unwrap_or(self.default_limit);
-                let state = Arc::new(DriveState::new(location.mount_point.clone(), location.device, limit));
+                let (name, limit) = self.settings_for(location, table);
+                let state = Arc::new(DriveState::new(name.clone(), location.device, limit));
                 let actor_state = Arc::clone(&state);
                 let limiter = DriveLimiter::start_in_arbiter(&self.arbiter, move |_| DriveLimiter::new(actor_state));
-                tracing::debug!(target: "steward::drive", mount_point = %location.mount_point.display(), %id, limit, "drive limiter started");
+                tracing::debug!(target: "steward::drive", mount_point = %name.display(), limit, "drive limiter started");
                 Drive { state, limiter }
             })
             .clone()
+    }
+
+    /// A drive's name and limit, the same whichever of its mounts is used
+    /// first: for a disk with several partitions mounted, the shortest
+    /// mount point names it and the lowest limit configured for any of
+    /// them applies (with a warning when they differ).
+    fn settings_for(&self, location: &Location, table: &MountTable) -> (PathBuf, usize) {
+        let DriveKey::Device(disk) = location.key else {
+            return (location.mount_point.clone(), self.default_limit);
+        };
+        let mut mounts: Vec<&Path> = table
+            .mounts()
+            .iter()
+            .filter(|mount| mount.device == disk || location::whole_disk(mount.device) == disk)
+            .map(|mount| mount.mount_point.as_path())
+            .collect();
+        mounts.push(&location.mount_point);
+        mounts.sort_by_key(|mount| (mount.as_os_str().len(), *mount));
+        mounts.dedup();
+        let configured: Vec<(&Path, usize)> = mounts
+            .iter()
+            .filter_map(|mount| {
+                Some((*mount, *self.limits.get(&DriveId::from_mount_point(mount))?))
+            })
+            .collect();
+        let limit = configured
+            .iter()
+            .map(|(_, limit)| *limit)
+            .min()
+            .unwrap_or(self.default_limit);
+        if configured.iter().any(|(_, other)| *other != limit) {
+            tracing::warn!(target: "steward::drive", ?configured, limit, "partitions of one disk have different IO limits; the lowest applies to the disk");
+        }
+        (mounts[0].to_path_buf(), limit)
+    }
+}
+
+fn checked_limit(drive: &str, limit: usize) -> Result<usize, DriveError> {
+    if (1..=limiter::MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(DriveError::InvalidLimit {
+            mount_point: PathBuf::from(drive),
+            limit,
+            max: limiter::MAX_LIMIT,
+        })
     }
 }
 
@@ -369,7 +432,7 @@ impl Drive {
     /// # use steward_actors::{drive::Drives, Config};
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
-    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default());
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
     /// let drive = drives.drive("/")?;
     /// for _ in 0..3 {
     ///     let _permit = drive.acquire().await?;

@@ -73,3 +73,24 @@ fn a_bad_config_is_refused_before_anything_starts() {
     let err = Steward::builder().cpu_workers(0).start().unwrap_err();
     assert_eq!(err.to_string(), r#"cpu_workers="0": must not be zero"#);
 }
+
+#[test]
+fn a_system_that_is_not_running_is_not_joined() {
+    // `System::new()` makes a current System that nothing drives until
+    // `block_on`/`run`: actors put there would never start.
+    let _idle = actix_rt::System::new();
+    let steward = quick().start().unwrap();
+    assert_eq!(steward.runtime_context(), RuntimeContext::BackgroundThread);
+    let registered = steward.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            steward.registry().register(Arc::new(1_u8)),
+        )
+        .await
+    });
+    registered
+        .unwrap()
+        .expect("the registry actor runs")
+        .unwrap();
+    steward.shutdown_blocking().unwrap();
+}

@@ -22,6 +22,9 @@ pub(crate) struct Padded<T>(pub(crate) T);
 #[derive(Debug, Default)]
 pub(crate) struct WorkerCounters {
     pub(crate) started: AtomicU64,
+    /// Of `started`, those run inline (`run_blocking`, nested calls): never
+    /// submitted to the queue.
+    pub(crate) inline: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) panicked: AtomicU64,
     pub(crate) skipped: AtomicU64,
@@ -81,8 +84,9 @@ impl Counters {
                 .map(|worker| field(&worker.0).load(Ordering::Relaxed))
                 .sum()
         };
-        let (started, completed, panicked, skipped) = (
+        let (started, inline, completed, panicked, skipped) = (
             sum(|w| &w.started),
+            sum(|w| &w.inline),
             sum(|w| &w.completed),
             sum(|w| &w.panicked),
             sum(|w| &w.skipped),
@@ -92,7 +96,7 @@ impl Counters {
         let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         CpuStats {
             workers: self.workers.len(),
-            queued: to_usize(submitted.saturating_sub(started + skipped)),
+            queued: to_usize(submitted.saturating_sub(started.saturating_sub(inline) + skipped)),
             running: to_usize(started.saturating_sub(completed + panicked)),
             completed,
             panicked,

@@ -107,20 +107,28 @@ impl Pool {
         // counters itself (see `counters`), so no reference count bounces
         // between threads per job.
         self.threads.spawn(move || {
-            let _slot = slot;
-            // One thread-local lookup per job. Off a worker (never, in
-            // practice) the job is dropped and its waiter told `Closed`.
-            Counters::on_this_worker(|worker, pool| {
-                // Nobody waits for the result, or the scheduler shut down
-                // (the dropped `reply` tells the waiter `Closed`): skip it.
-                if reply.is_closed() || pool.closed.load(Ordering::Acquire) {
-                    bump(&worker.skipped);
-                    return;
-                }
-                // The receiver may go between this check and the send; the
-                // job then ran for nothing, which is all a race can cost.
-                let _ = reply.send(run_counted(worker, job));
-            });
+            // Everything of the job's is dropped inside: a value nobody
+            // receives, or a skipped job's captures, may panic in `Drop`,
+            // and a panic escaping a rayon job aborts the process.
+            let outcome = catch_unwind(AssertUnwindSafe(move || {
+                let _slot = slot;
+                // One thread-local lookup per job. Off a worker (never, in
+                // practice) the job is dropped and its waiter told `Closed`.
+                Counters::on_this_worker(|worker, pool| {
+                    // Nobody waits for the result, or the scheduler shut
+                    // down (the dropped `reply` tells the waiter `Closed`).
+                    if reply.is_closed() || pool.closed.load(Ordering::Acquire) {
+                        bump(&worker.skipped);
+                        return;
+                    }
+                    // The receiver may go between this check and the send;
+                    // the job then ran for nothing, all a race can cost.
+                    let _ = reply.send(run_counted(worker, job));
+                });
+            }));
+            if outcome.is_err() {
+                tracing::error!(target: "steward::cpu", "a CPU job's value or captures panicked when dropped");
+            }
         });
     }
 
@@ -141,10 +149,13 @@ impl Pool {
 /// Runs `job` on the calling worker, counting it and catching a panic.
 pub(crate) fn run_here<F: FnOnce() -> T, T>(job: F) -> Result<T, CpuError> {
     let mut job = Some(job);
-    Counters::on_this_worker(|worker, _| job.take().map(|job| run_counted(worker, job)))
-        .flatten()
-        // Not a worker of any steward pool: run uncounted.
-        .unwrap_or_else(|| job.take().map_or(Err(CpuError::Closed), catch))
+    Counters::on_this_worker(|worker, _| {
+        bump(&worker.inline);
+        job.take().map(|job| run_counted(worker, job))
+    })
+    .flatten()
+    // Not a worker of any steward pool: run uncounted.
+    .unwrap_or_else(|| job.take().map_or(Err(CpuError::Closed), catch))
 }
 
 fn run_counted<F: FnOnce() -> T, T>(worker: &WorkerCounters, job: F) -> Result<T, CpuError> {

@@ -11,6 +11,18 @@ fn cpu(workers: usize, queue: Option<QueueBound>) -> Cpu {
     Cpu::start_in(&actix::Arbiter::current(), workers, queue).unwrap()
 }
 
+/// Yields until `condition` holds; fails (instead of hanging) if it does
+/// not within a generous bound.
+async fn until(condition: impl Fn() -> bool) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !condition() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("condition reached");
+}
+
 /// `cpu.run(job)` in a task of its own.
 fn spawn_run<T: Send + 'static>(
     cpu: &Cpu,
@@ -113,9 +125,7 @@ async fn a_future_dropped_before_its_job_starts_skips_the_job() {
     let blocker = spawn_run(&cpu, move || {
         blocked.recv_timeout(Duration::from_secs(30)).is_ok()
     });
-    while cpu.stats().running == 0 {
-        tokio::task::yield_now().await;
-    }
+    until(|| cpu.stats().running == 1).await;
 
     let ran = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&ran);
@@ -148,9 +158,7 @@ async fn a_rejecting_bound_fails_fast_and_a_waiting_bound_waits() {
         let first = spawn_run(&cpu, move || {
             blocked.recv_timeout(Duration::from_secs(30)).is_ok()
         });
-        while cpu.stats().running == 0 {
-            tokio::task::yield_now().await;
-        }
+        until(|| cpu.stats().running == 1).await;
         let second = cpu.run(|| 2_u8);
         match when_full {
             WhenFull::Reject => {
@@ -184,4 +192,33 @@ fn a_pool_of_zero_workers_is_refused() {
         .block_on(async { Cpu::start_in(&actix::Arbiter::current(), 0, None) })
         .unwrap_err();
     assert!(matches!(err, CpuError::Build { workers: 0, .. }));
+}
+
+#[actix_rt::test]
+async fn queued_counts_only_submitted_jobs_after_inline_ones() {
+    let cpu = cpu(1, None);
+    for _ in 0..5 {
+        let handle = cpu.clone();
+        std::thread::spawn(move || handle.run_blocking(|| ()).unwrap())
+            .join()
+            .unwrap();
+    }
+    let (release, blocked) = mpsc::channel::<()>();
+    let blocker = spawn_run(&cpu, move || {
+        blocked.recv_timeout(Duration::from_secs(30)).is_ok()
+    });
+    until(|| cpu.stats().running == 1).await;
+    let waiting: Vec<_> = (0..3).map(|_| spawn_run(&cpu, || ())).collect();
+    until(|| cpu.stats().queued == 3).await;
+    release.send(()).unwrap();
+    blocker.await.unwrap().unwrap();
+    for job in waiting {
+        job.await.unwrap().unwrap();
+    }
+    let stats = cpu.stats();
+    assert_eq!(
+        (stats.queued, stats.running, stats.completed),
+        (0, 0, 9),
+        "{stats:?}"
+    );
 }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -38,8 +39,10 @@ pub(crate) struct DriveState {
     pub(crate) semaphore: Semaphore,
     limit: AtomicUsize,
     /// Permits to destroy as they come back, after a shrink that found
-    /// fewer free than it removed.
-    debt: AtomicUsize,
+    /// fewer free than it removed. Changed only under this lock; `owed`
+    /// mirrors it so a release without debt takes no lock.
+    debt: Mutex<usize>,
+    owed: AtomicUsize,
     pub(crate) waiting: AtomicUsize,
     completed: AtomicU64,
     longest_wait_us: AtomicU64,
@@ -52,7 +55,8 @@ impl DriveState {
             device,
             semaphore: Semaphore::new(limit),
             limit: AtomicUsize::new(limit),
-            debt: AtomicUsize::new(0),
+            debt: Mutex::new(0),
+            owed: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
             longest_wait_us: AtomicU64::new(0),
@@ -67,21 +71,23 @@ impl DriveState {
     /// shrinking removes free permits now and the rest as they come back.
     /// Only the drive's actor calls this, so calls never overlap.
     pub(crate) fn set_limit(&self, limit: usize) {
+        let mut debt = self.lock_debt();
         let old = self.limit.swap(limit, Ordering::AcqRel);
         if limit > old {
-            let grow = limit - old;
             // Growth first cancels permits still owed from a shrink.
-            let owed = self
-                .debt
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |debt| {
-                    Some(debt.saturating_sub(grow))
-                })
-                .unwrap_or(0);
-            self.semaphore.add_permits(grow - owed.min(grow));
+            let grow = limit - old;
+            let cancelled = grow.min(*debt);
+            *debt -= cancelled;
+            self.owed.store(*debt, Ordering::SeqCst);
+            self.semaphore.add_permits(grow - cancelled);
         } else if limit < old {
             let shrink = old - limit;
-            let removed = self.semaphore.forget_permits(shrink);
-            self.debt.fetch_add(shrink - removed, Ordering::AcqRel);
+            *debt += shrink - self.semaphore.forget_permits(shrink);
+            self.owed.store(*debt, Ordering::SeqCst);
+            // A release that saw no debt before the store above may have
+            // returned its permit since: take such permits back too.
+            *debt -= self.semaphore.forget_permits(*debt);
+            self.owed.store(*debt, Ordering::SeqCst);
         }
     }
 
@@ -89,17 +95,32 @@ impl DriveState {
     /// returns it to the semaphore.
     pub(crate) fn release(&self) {
         self.completed.fetch_add(1, Ordering::Relaxed);
-        if self.debt.load(Ordering::Acquire) > 0
-            && self
-                .debt
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |debt| {
-                    debt.checked_sub(1)
-                })
-                .is_ok()
-        {
+        if self.owed.load(Ordering::SeqCst) > 0 && self.pay_debt(|| true) {
             return;
         }
         self.semaphore.add_permits(1);
+        // With `set_limit`'s second sweep, this closes the window of a
+        // shrink that raised the debt between the check above and the
+        // return: one of the two sees the other (both use SeqCst).
+        if self.owed.load(Ordering::SeqCst) > 0 {
+            self.pay_debt(|| self.semaphore.forget_permits(1) == 1);
+        }
+    }
+
+    /// Pays one permit of debt if `take` gives one up.
+    fn pay_debt(&self, take: impl FnOnce() -> bool) -> bool {
+        let mut debt = self.lock_debt();
+        if *debt == 0 || !take() {
+            return false;
+        }
+        *debt -= 1;
+        self.owed.store(*debt, Ordering::SeqCst);
+        true
+    }
+
+    fn lock_debt(&self) -> MutexGuard<'_, usize> {
+        // Nothing panics under this lock: a poisoned one is still consistent.
+        self.debt.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn record_wait(&self, waited: Duration) {
@@ -111,7 +132,7 @@ impl DriveState {
         let limit = self.limit();
         // Permits in existence are the limit plus those owed to a shrink;
         // those not free are held.
-        let existing = limit + self.debt.load(Ordering::Acquire);
+        let existing = limit + self.owed.load(Ordering::Acquire);
         DriveStats {
             mount_point: self.mount_point.clone(),
             device: self.device,

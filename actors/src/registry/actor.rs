@@ -45,7 +45,9 @@ impl ServiceRegistry {
             provider,
             sequence: self.next_sequence,
         };
-        self.store.insert(key, entry, replace)?;
+        let replaced = self.store.insert(key, entry, replace)?;
+        // Dropped after the map lock is released: its `Drop` may resolve.
+        drop(replaced);
         self.next_sequence += 1;
         tracing::debug!(target: "steward::registry", %service, ?kind, replace, "registered");
         Ok(())

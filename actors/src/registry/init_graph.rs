@@ -3,17 +3,21 @@
 //! the same time get a `Cycle` error instead of waiting on each other
 //! forever.
 //!
-//! Only the slow path takes this lock: a singleton's first resolve, and
-//! resolves that arrive while it is being created.
+//! One graph for the whole process: a cycle may run through singletons of
+//! several registries. Only the slow path takes its lock: a singleton's
+//! first resolve, and resolves that arrive while it is being created.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
 
-use super::ServiceName;
+use super::{RegistryError, ServiceName};
 
 /// A singleton, by the address of its shared state.
 pub(crate) type Slot = usize;
+
+/// The process's graph.
+pub(crate) static GRAPH: LazyLock<InitGraph> = LazyLock::new(InitGraph::default);
 
 #[derive(Debug, Default)]
 pub(crate) struct InitGraph {
@@ -21,53 +25,92 @@ pub(crate) struct InitGraph {
     finished: Condvar,
 }
 
+/// One run of a singleton's factory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Attempt(u64);
+
 #[derive(Debug, Default)]
 pub(crate) struct Waits {
-    /// Which thread is running which singleton's factory.
-    owners: HashMap<Slot, (ThreadId, ServiceName)>,
+    /// Which thread is running which singleton's factory, in which attempt.
+    owners: HashMap<Slot, (ThreadId, ServiceName, Attempt)>,
     /// Which singleton each blocked thread waits for.
     waiting: HashMap<ThreadId, Slot>,
+    /// The last failed attempt per singleton, so its waiters get its error
+    /// instead of each running the factory again in turn.
+    failures: HashMap<Slot, (Attempt, RegistryError)>,
+    next_attempt: u64,
 }
 
 impl InitGraph {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Waits> {
-        // Nothing panics while the lock is held (factories run outside it),
-        // so a poisoned lock still guards consistent state.
+        // Nothing that can panic runs while the lock is held (factories run
+        // outside it), so a poisoned lock still guards consistent state.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Blocks until nobody is creating `slot`.
+    /// Blocks until the attempt on `slot` that `me` found has finished.
     pub(crate) fn wait<'a>(
         &self,
         mut waits: MutexGuard<'a, Waits>,
         me: ThreadId,
         slot: Slot,
+        attempt: Attempt,
     ) -> MutexGuard<'a, Waits> {
         waits.waiting.insert(me, slot);
         let mut waits = self
             .finished
-            .wait_while(waits, |waits| waits.owners.contains_key(&slot))
+            .wait_while(waits, |waits| {
+                waits
+                    .owners
+                    .get(&slot)
+                    .is_some_and(|(_, _, a)| *a == attempt)
+            })
             .unwrap_or_else(PoisonError::into_inner);
         waits.waiting.remove(&me);
         waits
     }
-
-    /// Ends `slot`'s creation and wakes its waiters.
-    pub(crate) fn finish(&self, mut waits: MutexGuard<'_, Waits>, slot: Slot) {
-        waits.owners.remove(&slot);
-        drop(waits);
-        self.finished.notify_all();
-    }
 }
 
 impl Waits {
-    /// The thread creating `slot`, if any.
-    pub(crate) fn owner(&self, slot: Slot) -> Option<ThreadId> {
-        self.owners.get(&slot).map(|(owner, _)| *owner)
+    /// The thread creating `slot` and its attempt, if any.
+    pub(crate) fn owner(&self, slot: Slot) -> Option<(ThreadId, Attempt)> {
+        self.owners
+            .get(&slot)
+            .map(|(owner, _, attempt)| (*owner, *attempt))
     }
 
-    pub(crate) fn claim(&mut self, slot: Slot, me: ThreadId, service: ServiceName) {
-        self.owners.insert(slot, (me, service));
+    /// The error of `attempt`, if it failed.
+    pub(crate) fn failure(&self, slot: Slot, attempt: Attempt) -> Option<RegistryError> {
+        self.failures
+            .get(&slot)
+            .filter(|(failed, _)| *failed == attempt)
+            .map(|(_, error)| error.clone())
+    }
+
+    /// Makes `me` the creator of `slot`; the claim ends when the returned
+    /// guard is dropped, however the factory ends.
+    pub(crate) fn claim(&mut self, slot: Slot, me: ThreadId, service: ServiceName) -> Claim {
+        self.next_attempt += 1;
+        let attempt = Attempt(self.next_attempt);
+        self.owners.insert(slot, (me, service, attempt));
+        Claim {
+            slot,
+            attempt,
+            failure: None,
+        }
+    }
+
+    /// How many threads wait on the singleton of type `type_name`.
+    #[cfg(test)]
+    pub(crate) fn waiting_on(&self, type_name: &str) -> usize {
+        self.waiting
+            .values()
+            .filter(|slot| {
+                self.owners
+                    .get(slot)
+                    .is_some_and(|(_, service, _)| service.type_name == type_name)
+            })
+            .count()
     }
 
     /// If `me` waiting for `owner` would close a loop of waits, the services
@@ -83,7 +126,7 @@ impl Waits {
         let mut path = Vec::new();
         for _ in 0..=self.owners.len() {
             let slot = self.waiting.get(&owner)?;
-            let (next, service) = self.owners.get(slot)?;
+            let (next, service, _) = self.owners.get(slot)?;
             path.push(service.clone());
             if *next == me {
                 return Some(path);
@@ -91,5 +134,34 @@ impl Waits {
             owner = *next;
         }
         None
+    }
+}
+
+/// A running creation. Dropping it ends the claim, records a failure for
+/// the attempt's waiters, and wakes them: also on unwinding.
+#[derive(Debug)]
+#[must_use]
+pub(crate) struct Claim {
+    slot: Slot,
+    attempt: Attempt,
+    failure: Option<RegistryError>,
+}
+
+impl Claim {
+    pub(crate) fn failed(&mut self, error: &RegistryError) {
+        self.failure = Some(error.clone());
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut waits = GRAPH.lock();
+        waits.owners.remove(&self.slot);
+        match self.failure.take() {
+            Some(error) => drop(waits.failures.insert(self.slot, (self.attempt, error))),
+            None => drop(waits.failures.remove(&self.slot)),
+        }
+        drop(waits);
+        GRAPH.finished.notify_all();
     }
 }

@@ -5,6 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::entry::{Factory, Provider, Service, Singleton};
+use super::init_graph::GRAPH;
 use super::store::Lookup;
 use super::{Registry, RegistryError, stack};
 use crate::panic_message::panic_message;
@@ -48,8 +49,8 @@ impl Registry {
     }
 
     /// Runs a singleton's factory once, however many threads ask at once;
-    /// the others wait for its value. A failed or panicked factory leaves the
-    /// singleton empty, and the next resolve tries again.
+    /// the others wait for its value, or get its error if it fails. The
+    /// next resolve after a failure tries again.
     fn create_singleton(
         &self,
         lookup: Lookup<'_>,
@@ -58,33 +59,43 @@ impl Registry {
         let _creating = stack::enter(self.id(), lookup)?;
         let slot = Arc::as_ptr(singleton).cast::<()>() as usize;
         let me = std::thread::current().id();
-        let graph = &self.store.init;
-        let mut waits = graph.lock();
+        let mut waits = GRAPH.lock();
         loop {
             if let Some(value) = singleton.value.get() {
                 return Ok(Arc::clone(value));
             }
             match waits.owner(slot) {
                 None => {
-                    waits.claim(slot, me, lookup.service_name());
+                    let mut claim = waits.claim(slot, me, lookup.service_name());
                     drop(waits);
                     let result = self.call(lookup, &*singleton.factory);
-                    let waits = graph.lock();
-                    if let Ok(value) = &result {
-                        // Set before the waiters wake, under the lock they wait on.
-                        let _ = singleton.value.set(Arc::clone(value));
-                        tracing::debug!(target: "steward::registry", service = %lookup.service_name(), "singleton created");
+                    match &result {
+                        // Set before the claim ends and wakes the waiters.
+                        Ok(value) => {
+                            let _ = singleton.value.set(Arc::clone(value));
+                            tracing::debug!(target: "steward::registry", service = %lookup.service_name(), "singleton created");
+                        }
+                        Err(error) => claim.failed(error),
                     }
-                    graph.finish(waits, slot);
                     return result;
                 }
-                Some(owner) => {
+                // This thread's own creation stack would have caught it
+                // already; kept so a waiter can never wait on itself.
+                Some((owner, _)) if owner == me => {
+                    let mut chain = stack::chain(self.id());
+                    chain.push(lookup.service_name());
+                    return Err(RegistryError::Cycle { chain });
+                }
+                Some((owner, attempt)) => {
                     if let Some(rest) = waits.loop_through(me, owner) {
                         let mut chain = stack::chain(self.id());
                         chain.extend(rest);
                         return Err(RegistryError::Cycle { chain });
                     }
-                    waits = graph.wait(waits, me, slot);
+                    waits = GRAPH.wait(waits, me, slot, attempt);
+                    if let Some(error) = waits.failure(slot, attempt) {
+                        return Err(error);
+                    }
                 }
             }
         }

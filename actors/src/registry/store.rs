@@ -8,7 +8,6 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
 
 use super::entry::{Entry, Key, Provider};
-use super::init_graph::InitGraph;
 use super::type_id_hasher::BuildTypeIdHasher;
 use super::{RegistryError, ServiceInfo};
 
@@ -46,7 +45,6 @@ pub(crate) struct Store {
     unnamed: DashMap<TypeId, Entry, BuildTypeIdHasher>,
     named: DashMap<TypeId, HashMap<Box<str>, Entry>, BuildTypeIdHasher>,
     closed: AtomicBool,
-    pub(crate) init: InitGraph,
 }
 
 impl Store {
@@ -67,33 +65,38 @@ impl Store {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Inserts `entry`; returns the entry it replaced, for the caller to
+    /// drop once no map lock is held (its `Drop` may use the registry).
     pub(crate) fn insert(
         &self,
         key: Key,
         entry: Entry,
         replace: bool,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Option<Entry>, RegistryError> {
         if self.is_closed() {
             return Err(RegistryError::Closed);
         }
         let already = || RegistryError::AlreadyRegistered {
             service: key.service_name(),
         };
-        match &key.name {
+        let replaced = match &key.name {
             None => match self.unnamed.entry(key.type_id) {
                 MapEntry::Occupied(_) if !replace => return Err(already()),
-                MapEntry::Occupied(mut occupied) => drop(occupied.insert(entry)),
-                MapEntry::Vacant(vacant) => drop(vacant.insert(entry)),
+                MapEntry::Occupied(mut occupied) => Some(occupied.insert(entry)),
+                MapEntry::Vacant(vacant) => {
+                    vacant.insert(entry);
+                    None
+                }
             },
             Some(name) => {
                 let mut names = self.named.entry(key.type_id).or_default();
                 if !replace && names.contains_key(name) {
                     return Err(already());
                 }
-                names.insert(name.clone(), entry);
+                names.insert(name.clone(), entry)
             }
-        }
-        Ok(())
+        };
+        Ok(replaced)
     }
 
     pub(crate) fn remove(&self, key: &Key) -> Result<Entry, RegistryError> {

@@ -494,3 +494,120 @@ fn handles_and_their_futures_are_send_and_sync() {
         send(&registry.shutdown());
     });
 }
+
+#[actix_rt::test]
+async fn replacing_a_service_whose_drop_uses_the_registry_does_not_deadlock() {
+    struct Chatty(Registry);
+    impl Drop for Chatty {
+        fn drop(&mut self) {
+            // Same type, so the same map shard as the entry being replaced.
+            let _ = self.0.contains::<Chatty>();
+        }
+    }
+    let registry = registry();
+    registry
+        .register(Arc::new(Chatty(registry.clone())))
+        .await
+        .unwrap();
+    let replace =
+        registry.register_with(Register::instance(Arc::new(Chatty(registry.clone()))).replacing());
+    tokio::time::timeout(Duration::from_secs(30), replace)
+        .await
+        .expect("no deadlock")
+        .unwrap();
+}
+
+#[actix_rt::test]
+async fn a_cycle_across_two_registries_entered_from_both_ends_is_an_error() {
+    let (first, second) = (registry(), registry());
+    let both_started = Arc::new(Barrier::new(2));
+    let once = |barrier: &Arc<Barrier>| {
+        let (barrier, first_call) = (Arc::clone(barrier), AtomicBool::new(true));
+        move || {
+            if first_call.swap(false, Ordering::SeqCst) {
+                barrier.wait();
+            }
+        }
+    };
+    let (wait_a, other) = (once(&both_started), second.clone());
+    first
+        .register_singleton(move |_| {
+            wait_a();
+            other.resolve::<B>()?;
+            Ok(A)
+        })
+        .await
+        .unwrap();
+    let (wait_b, other) = (once(&both_started), first.clone());
+    second
+        .register_singleton(move |_| {
+            wait_b();
+            other.resolve::<A>()?;
+            Ok(B)
+        })
+        .await
+        .unwrap();
+
+    let (done, results) = mpsc::channel();
+    for resolve_a in [true, false] {
+        let (first, second, done) = (first.clone(), second.clone(), done.clone());
+        std::thread::spawn(move || {
+            let result = if resolve_a {
+                first.resolve::<A>().map(|_| ())
+            } else {
+                second.resolve::<B>().map(|_| ())
+            };
+            let _ = done.send(result);
+        });
+    }
+    for _ in 0..2 {
+        let result = results
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a thread deadlocked");
+        assert!(
+            matches!(result, Err(RegistryError::Cycle { .. })),
+            "{result:?}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn waiters_of_a_failed_attempt_get_its_error_without_running_the_factory_again() {
+    #[derive(Debug)]
+    struct Refused;
+    let registry = registry();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    registry
+        .register_singleton(move |_| -> Result<Refused, UserError> {
+            counter.fetch_add(1, Ordering::SeqCst);
+            // Fail only once the nine other threads wait on this attempt.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while super::init_graph::GRAPH
+                .lock()
+                .waiting_on(std::any::type_name::<Refused>())
+                < 9
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::yield_now();
+            }
+            Err(UserError::msg("backend down"))
+        })
+        .await
+        .unwrap();
+    let threads: Vec<_> = (0..10)
+        .map(|_| {
+            let registry = registry.clone();
+            std::thread::spawn(move || registry.resolve::<Refused>().map(|_| ()))
+        })
+        .collect();
+    for thread in threads {
+        let err = thread.join().unwrap().unwrap_err();
+        assert!(err.to_string().ends_with("failed: backend down"), "{err}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one attempt, shared by all ten"
+    );
+}
