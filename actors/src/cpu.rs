@@ -165,7 +165,13 @@ impl Cpu {
             return pool::run_here(job);
         }
         self.pool.check_open()?;
-        let slot = self.pool.slot().await?;
+        // Boxed, and only with a bound: the waiting state is large, and
+        // unbounded pools (the default) should not carry it in every future.
+        let slot = if self.pool.is_bounded() {
+            Box::pin(self.pool.slot()).await?
+        } else {
+            None
+        };
         let (reply, result) = oneshot::channel();
         self.pool.submit(job, reply, slot);
         // A dropped sender means the job was skipped at shutdown.

@@ -70,6 +70,11 @@ impl Pool {
         }
     }
 
+    /// Whether queued jobs are bounded.
+    pub(crate) fn is_bounded(&self) -> bool {
+        self.queue.is_some()
+    }
+
     /// A queue slot, when the pool has a bound: waits or fails when full.
     pub(crate) async fn slot(&self) -> Result<Option<OwnedSemaphorePermit>, CpuError> {
         let Some((slots, bound)) = &self.queue else {
