@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use steward_actors::tracker::TrackerError;
+
 use steward_actors::{
     ConfigError, CpuError, DriveError, IllegalTransition, RegistryError, UserError,
 };
@@ -23,6 +25,9 @@ pub enum Error {
     /// A CPU job failed.
     #[error(transparent)]
     Cpu(#[from] CpuError),
+    /// A tracker operation failed.
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
     /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),
@@ -60,6 +65,9 @@ pub enum SystemError {
         /// The configured shutdown timeout.
         timeout: Duration,
     },
+    /// SIGINT/SIGTERM handlers could not be installed.
+    #[error("cannot install signal handlers")]
+    Signals(#[source] Arc<std::io::Error>),
     /// A blocking call was made on a thread that runs an async runtime,
     /// where it would stall every task; `.await` the async form instead.
     #[error("{operation} blocks, and was called from inside an async runtime: use the async form")]

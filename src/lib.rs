@@ -8,6 +8,7 @@
 //! | [`registry`] | type-based dependency injection (re-exported from `steward-actors`) |
 //! | [`drive`] | per-drive IO limits |
 //! | [`cpu`] | the recursion-safe CPU pool |
+//! | [`tracker`] | child processes, tasks and custom resources, never leaked; [`Steward::handle_signals`], [`Steward::install_panic_hook`] |
 //! | [`lifecycle`] | the state machine of supervised resources |
 //! | [`config`] | [`Config`] and its environment variables |
 //! | [`parallel!`], [`try_parallel!`] | mixed async + CPU fan-out |
@@ -20,6 +21,7 @@ mod builder;
 mod error;
 mod global;
 mod parallel;
+mod signals;
 mod steward;
 mod system_thread;
 
@@ -30,6 +32,7 @@ pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Registry,
     RegistryError, State, StateChanged, UserError, config, cpu, drive, lifecycle, registry,
+    tracker,
 };
 pub use steward_macros::{cpu_bound, io_bound};
 

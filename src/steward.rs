@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use actix::ArbiterHandle;
+use steward_actors::tracker::Tracker;
 use steward_actors::{Config, Cpu, Drives, Registry};
 use tokio::sync::OnceCell;
 
@@ -47,16 +48,41 @@ pub struct Steward {
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     config: Config,
-    registry: Registry,
-    drives: Drives,
-    cpu: Cpu,
+    actors: Actors,
     arbiter: ArbiterHandle,
     /// `Some` when steward runs its own System.
     own_system: Option<SystemThread>,
     /// Set once shutdown has finished; later calls return its result.
     shutdown: OnceCell<Result<(), SystemError>>,
+}
+
+/// Steward's actors, by handle.
+#[derive(Debug, Clone)]
+struct Actors {
+    registry: Registry,
+    drives: Drives,
+    cpu: Cpu,
+    tracker: Tracker,
+}
+
+impl Actors {
+    /// DESIGN.md's order: stop admitting work, (close pools: a later
+    /// issue), clean up the tracker within most of the budget, drop
+    /// services.
+    async fn stop(&self, budget: std::time::Duration) {
+        self.drives.shutdown().await;
+        self.cpu.shutdown().await;
+        match self.tracker.cleanup_all(budget.mul_f64(0.8)).await {
+            Ok(report) if !report.failed.is_empty() => {
+                tracing::warn!(target: "steward", failed = ?report.failed, "some tracked resources failed to clean up");
+            }
+            _ => {}
+        }
+        self.tracker.shutdown().await;
+        self.registry.shutdown().await;
+    }
 }
 
 impl Steward {
@@ -120,13 +146,16 @@ impl Steward {
                 return Err(err);
             }
         };
-        let registry = Registry::start_in(&arbiter);
+        let actors = Actors {
+            registry: Registry::start_in(&arbiter),
+            drives,
+            cpu,
+            tracker: Tracker::start_in(&arbiter),
+        };
         let steward = Self {
             inner: Arc::new(Inner {
                 config,
-                registry,
-                drives,
-                cpu,
+                actors,
                 arbiter,
                 own_system,
                 shutdown: OnceCell::new(),
@@ -151,19 +180,25 @@ impl Steward {
     /// The service registry.
     #[must_use]
     pub fn registry(&self) -> &Registry {
-        &self.inner.registry
+        &self.inner.actors.registry
     }
 
     /// The per-drive IO limits.
     #[must_use]
     pub fn drives(&self) -> &Drives {
-        &self.inner.drives
+        &self.inner.actors.drives
     }
 
     /// The CPU pool.
     #[must_use]
     pub fn cpu(&self) -> &Cpu {
-        &self.inner.cpu
+        &self.inner.actors.cpu
+    }
+
+    /// The resource tracker: child processes, tasks, custom resources.
+    #[must_use]
+    pub fn tracker(&self) -> &Tracker {
+        &self.inner.actors.tracker
     }
 
     /// The arbiter steward's actors run on, for starting an application's
@@ -189,8 +224,10 @@ impl Steward {
     }
 
     /// Stops steward, in order: stop admitting work (IO waiters and queued
-    /// CPU jobs fail with `Closed`), drop registered services (newest
-    /// first), stop steward's own System if it has one. An
+    /// CPU jobs fail with `Closed`), stop every tracked process, task and
+    /// custom resource (`cleanup_all` within 80% of the timeout), drop
+    /// registered services (newest first), stop steward's own System if it
+    /// has one. An
     /// actix System steward joined keeps running.
     ///
     /// Idempotent: concurrent and later calls wait for the first and return
@@ -274,16 +311,31 @@ impl Steward {
     }
 }
 
+impl Steward {
+    pub(crate) fn inner_arc(&self) -> Arc<Inner> {
+        Arc::clone(&self.inner)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}
+
 impl Inner {
+    /// Stops the actors (not the System: the caller runs on it and is
+    /// about to exit the process), bounded by the shutdown timeout.
+    pub(crate) async fn stop_actors_for_exit(&self) -> Result<(), SystemError> {
+        let timeout = self.config.shutdown_timeout();
+        tokio::time::timeout(timeout, self.actors.stop(timeout))
+            .await
+            .map_err(|_| SystemError::ShutdownTimedOut { timeout })
+    }
+
     async fn shut_down(&self) -> Result<(), SystemError> {
         let timeout = self.config.shutdown_timeout();
         tracing::info!(target: "steward", ?timeout, "steward shutting down");
         let steps = async {
-            // DESIGN.md's order: stop admitting work, (close pools, clean up
-            // the tracker: later issues), drop services, stop the System.
-            self.drives.shutdown().await;
-            self.cpu.shutdown().await;
-            self.registry.shutdown().await;
+            self.actors.stop(timeout).await;
             if let Some(system) = &self.own_system {
                 system.stop_and_wait().await;
             }
@@ -325,13 +377,11 @@ impl Drop for Inner {
         // On an async runtime's thread a drop must not block: hand the
         // ordered shutdown to steward's arbiter and return.
         tracing::debug!(target: "steward", "last handle dropped in async code; shutting down in the background");
-        let (drives, cpu, registry) =
-            (self.drives.clone(), self.cpu.clone(), self.registry.clone());
+        let actors = self.actors.clone();
+        let budget = self.config.shutdown_timeout();
         let stop_own_system = self.own_system.is_some();
         self.arbiter.spawn(async move {
-            drives.shutdown().await;
-            cpu.shutdown().await;
-            registry.shutdown().await;
+            actors.stop(budget).await;
             if stop_own_system {
                 actix_rt::System::current().stop();
             }

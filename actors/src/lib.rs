@@ -7,6 +7,7 @@
 //! | [`config`] | the serde [`Config`] with its environment overrides and typed [`ConfigError`] |
 //! | [`drive`] | per-drive IO limits: one `DriveLimiter` per storage device, RAII permits |
 //! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
+//! | [`tracker`] | child processes, tasks and custom resources, stopped gracefully and never leaked |
 //!
 //! Use the registry to share services across an application; take an IO
 //! permit from [`drive::Drives`] before touching a disk, and hand hashing
@@ -30,6 +31,7 @@ pub mod cpu;
 pub mod drive;
 pub mod lifecycle;
 pub mod registry;
+pub mod tracker;
 
 pub use config::{Config, ConfigError};
 pub use cpu::{Cpu, CpuError};

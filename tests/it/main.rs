@@ -6,3 +6,4 @@ mod cli_config;
 mod drive;
 mod registry;
 mod start_contexts;
+mod tracker;

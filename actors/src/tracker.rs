@@ -1,0 +1,552 @@
+//! Child processes, tasks and custom resources, stopped gracefully and
+//! never leaked.
+//!
+//! - A process started with [`Tracker::spawn`] leads a process group of its
+//!   own and carries a marker in its environment that its descendants
+//!   inherit. Stopping it sends SIGTERM to the group, waits up to a
+//!   timeout, sends SIGKILL, then kills any marked descendant that is left
+//!   (one that called `setsid` escaped the group, not the marker). The
+//!   program is made a child subreaper (`PR_SET_CHILD_SUBREAPER`), so such
+//!   orphans are reparented to it, and the tracker reaps them. A child that
+//!   exits by itself is reaped at once; its status shows the exit code.
+//! - Tasks are aborted; custom resources are cleaned up by their own sync
+//!   or async cleanup, whose failure or panic is reported, never raised.
+//! - [`Tracker::cleanup_all`] stops everything within a deadline: processes
+//!   and tasks at once, custom resources newest first.
+//! - Guards ([`Tracker::track_process`], [`Tracker::track_task`]) stop what
+//!   they hold when dropped: the Rust form of a context manager.
+//!
+//! Signals go only to live, unreaped processes: a group is signalled while
+//! its leader is unreaped, so its id cannot have been reused.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::process::Command;
+//! use std::time::Duration;
+//! use steward_actors::tracker::{Ending, Tracker};
+//!
+//! # #[actix_rt::main]
+//! # async fn main() -> Result<(), steward_actors::tracker::TrackerError> {
+//! let tracker = Tracker::start_in(&actix::Arbiter::current());
+//! let mut sleeper = Command::new("sleep");
+//! sleeper.arg("300");
+//! tracker.spawn("sleeper", sleeper).await?;
+//!
+//! let outcome = tracker.stop_process("sleeper", Duration::from_secs(5)).await?;
+//! assert_eq!(outcome.ending, Ending::Terminated);
+//! # Ok(())
+//! # }
+//! ```
+
+mod actor;
+mod custom;
+mod error;
+mod os;
+mod process;
+mod status;
+mod task;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr, ArbiterHandle};
+use tokio::process::Child;
+use tokio::task::JoinHandle;
+
+pub use actor::{
+    CancelTask, CleanupAll, CleanupCustom, RegisterCustom, RegisterProcess, RegisterTask,
+    ReportStatus, ResourceTracker, SpawnProcess, StopProcess, UnregisterCustom, UnregisterProcess,
+    UnregisterTask,
+};
+pub use error::{Kind, Rejected, TrackerError};
+pub use status::{
+    CleanupOutcome, CleanupReport, CustomStatus, Ending, ProcessState, ProcessStatus, StopOutcome,
+    TaskState, TaskStatus, TrackerStatus,
+};
+
+use crate::{Shutdown, UserError};
+use custom::{AsyncResource, SyncResource};
+
+/// How long a guard gives what it tracks to stop after SIGTERM or abort.
+pub const GUARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The handle of the resource tracker: `Clone + Send + Sync`.
+#[derive(Clone)]
+pub struct Tracker {
+    address: Addr<ResourceTracker>,
+    shared: Arc<actor::Shared>,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("marker", &self.shared.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    /// Starts the tracker on `arbiter`, and makes this process a child
+    /// subreaper.
+    #[must_use]
+    pub fn start_in(arbiter: &ArbiterHandle) -> Self {
+        os::become_subreaper();
+        let shared = Arc::new(actor::Shared::new());
+        let actor_shared = Arc::clone(&shared);
+        let address =
+            ResourceTracker::start_in_arbiter(arbiter, move |_| ResourceTracker::new(actor_shared));
+        Self { address, shared }
+    }
+
+    /// The actor's address, for sending its messages directly.
+    #[must_use]
+    pub fn address(&self) -> &Addr<ResourceTracker> {
+        &self.address
+    }
+
+    /// Starts `command` in a process group of its own and tracks it under
+    /// `key`; returns its pid. A key whose process has exited is reused.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::DuplicateKey`] while a process runs under `key`
+    /// (nothing is started); [`TrackerError::Spawn`]; [`TrackerError::Closed`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not start the process; if started,
+    /// it is tracked.
+    pub async fn spawn(
+        &self,
+        key: impl Into<String>,
+        command: std::process::Command,
+    ) -> Result<u32, TrackerError> {
+        self.address
+            .send(SpawnProcess {
+                key: key.into(),
+                command,
+            })
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Tracks a child the application started. Its descendants are stopped
+    /// with it only if it leads its own process group
+    /// (`Command::process_group(0)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] with the child handed back, for a duplicate key;
+    /// [`TrackerError::Closed`] (the child is then dropped).
+    pub async fn register_process(
+        &self,
+        key: impl Into<String>,
+        child: Child,
+    ) -> Result<u32, TrackerError> {
+        self.register_process_or_return(key, child)
+            .await
+            .map_err(TrackerError::from)
+    }
+
+    /// As [`register_process`](Self::register_process), handing the child
+    /// back on a duplicate key.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] holding the child.
+    pub async fn register_process_or_return(
+        &self,
+        key: impl Into<String>,
+        child: Child,
+    ) -> Result<u32, Rejected<Child>> {
+        match self
+            .address
+            .send(RegisterProcess {
+                key: key.into(),
+                child,
+            })
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(Rejected {
+                error: TrackerError::Closed,
+                item: None,
+            }),
+        }
+    }
+
+    /// Stops the process under `key`: SIGTERM to its group, up to `timeout`
+    /// to exit, then SIGKILL; reaped, untracked, and its marked
+    /// descendants killed. Returns how it ended.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The stop runs on the tracker: dropping the future only stops waiting.
+    pub async fn stop_process(
+        &self,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<StopOutcome, TrackerError> {
+        self.address
+            .send(StopProcess {
+                key: key.to_owned(),
+                timeout,
+            })
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Hands the child under `key` back without stopping it.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
+    pub async fn unregister_process(&self, key: &str) -> Result<Child, TrackerError> {
+        self.address
+            .send(UnregisterProcess {
+                key: key.to_owned(),
+            })
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Spawns `future` as a tokio task and tracks it under `key`. It runs on
+    /// the runtime of the caller.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::DuplicateKey`] (the task is aborted again);
+    /// [`TrackerError::Closed`].
+    pub async fn spawn_task<F>(&self, key: impl Into<String>, future: F) -> Result<(), TrackerError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self
+            .register_task_or_return(key, tokio::spawn(future))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Rejected { error, item }) => {
+                if let Some(handle) = item {
+                    handle.abort();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Tracks a task the application spawned.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::DuplicateKey`] (the handle is dropped: the task runs
+    /// on, detached; use [`register_task_or_return`](Self::register_task_or_return)
+    /// to get it back); [`TrackerError::Closed`].
+    pub async fn register_task<T: Send + 'static>(
+        &self,
+        key: impl Into<String>,
+        handle: JoinHandle<T>,
+    ) -> Result<(), TrackerError> {
+        self.register_task_or_return(key, handle)
+            .await
+            .map_err(TrackerError::from)
+    }
+
+    /// Tracks a task the application spawned, handing the handle back if
+    /// it is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] holding the handle, for a duplicate key or a closed
+    /// tracker.
+    pub async fn register_task_or_return<T: Send + 'static>(
+        &self,
+        key: impl Into<String>,
+        handle: JoinHandle<T>,
+    ) -> Result<(), Rejected<JoinHandle<T>>> {
+        match self
+            .address
+            .send(RegisterTask {
+                key: key.into(),
+                handle,
+            })
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(Rejected {
+                error: TrackerError::Closed,
+                item: None,
+            }),
+        }
+    }
+
+    /// Aborts the task under `key` and waits, at most `timeout`, for it.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::NotRegistered`]; [`TrackerError::Timeout`];
+    /// [`TrackerError::Closed`].
+    pub async fn cancel_task(
+        &self,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<TaskState, TrackerError> {
+        self.address
+            .send(CancelTask {
+                key: key.to_owned(),
+                timeout,
+            })
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Hands the task under `key` back, typed.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::WrongType`] (the task stays tracked);
+    /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
+    pub async fn unregister_task<T: Send + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<JoinHandle<T>, TrackerError> {
+        self.address
+            .send(UnregisterTask::<T>::new(key))
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Tracks `resource` with a synchronous cleanup (run on a blocking
+    /// thread).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] holding the resource, for a duplicate key.
+    pub async fn register_custom<T, F>(
+        &self,
+        key: impl Into<String>,
+        resource: T,
+        cleanup: F,
+    ) -> Result<(), Rejected<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(T) -> Result<(), UserError> + Send + 'static,
+    {
+        let message = RegisterCustom {
+            key: key.into(),
+            resource: Box::new(SyncResource {
+                value: resource,
+                cleanup,
+            }),
+        };
+        self.register(message).await
+    }
+
+    /// Tracks `resource` with an async cleanup.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] holding the resource, for a duplicate key.
+    pub async fn register_custom_async<T, F, Fut>(
+        &self,
+        key: impl Into<String>,
+        resource: T,
+        cleanup: F,
+    ) -> Result<(), Rejected<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(T) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), UserError>> + Send + 'static,
+    {
+        let message = RegisterCustom {
+            key: key.into(),
+            resource: Box::new(AsyncResource {
+                value: resource,
+                cleanup,
+            }),
+        };
+        self.register(message).await
+    }
+
+    async fn register<T: Send + 'static>(
+        &self,
+        message: RegisterCustom,
+    ) -> Result<(), Rejected<T>> {
+        match self.address.send(message).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Rejected { error, item })) => {
+                let item = item.and_then(|item| item.downcast::<T>().ok());
+                Err(Rejected { error, item })
+            }
+            Err(_) => Err(Rejected {
+                error: TrackerError::Closed,
+                item: None,
+            }),
+        }
+    }
+
+    /// Runs the cleanup of the resource under `key` (bounded by `timeout`)
+    /// and untracks it; a failed or panicking cleanup is in the outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
+    pub async fn cleanup_custom(
+        &self,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<CleanupOutcome, TrackerError> {
+        self.address
+            .send(CleanupCustom {
+                key: key.to_owned(),
+                timeout,
+            })
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Hands the resource under `key` back, typed, without cleaning it up.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::WrongType`] (the resource stays tracked);
+    /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
+    pub async fn unregister_custom<T: Send + 'static>(&self, key: &str) -> Result<T, TrackerError> {
+        self.address
+            .send(UnregisterCustom::<T>::new(key))
+            .await
+            .map_err(|_| TrackerError::Closed)?
+    }
+
+    /// Tracks `child` and returns a guard that stops it when dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`register_process`](Self::register_process).
+    pub async fn track_process(
+        &self,
+        key: impl Into<String>,
+        child: Child,
+    ) -> Result<ProcessGuard, TrackerError> {
+        let key = key.into();
+        self.register_process(key.clone(), child).await?;
+        Ok(ProcessGuard {
+            tracker: self.clone(),
+            key,
+        })
+    }
+
+    /// Tracks `handle` and returns a guard that cancels it when dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::DuplicateKey`]; [`TrackerError::Closed`].
+    pub async fn track_task<T: Send + 'static>(
+        &self,
+        key: impl Into<String>,
+        handle: JoinHandle<T>,
+    ) -> Result<TaskGuard, TrackerError> {
+        let key = key.into();
+        self.register_task_or_return(key.clone(), handle).await?;
+        Ok(TaskGuard {
+            tracker: self.clone(),
+            key,
+        })
+    }
+
+    /// Stops everything within `deadline`; see the module doc.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::Closed`] if the tracker is gone.
+    pub async fn cleanup_all(&self, deadline: Duration) -> Result<CleanupReport, TrackerError> {
+        self.address
+            .send(CleanupAll { deadline })
+            .await
+            .map_err(|_| TrackerError::Closed)
+    }
+
+    /// Everything tracked, per kind, per key.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::Closed`] if the tracker is gone.
+    pub async fn status(&self) -> Result<TrackerStatus, TrackerError> {
+        self.address
+            .send(ReportStatus)
+            .await
+            .map_err(|_| TrackerError::Closed)
+    }
+
+    /// SIGKILLs every tracked group and marked process now, synchronously:
+    /// for a panic hook, when there is no time for anything gentler.
+    pub fn kill_all_now(&self) {
+        self.shared.kill_all_now();
+    }
+
+    /// Stops the actor (after killing whatever is still tracked).
+    pub async fn shutdown(&self) {
+        let _ = self.address.send(Shutdown).await;
+    }
+}
+
+/// Stops its process (SIGTERM, then SIGKILL after [`GUARD_TIMEOUT`]) when
+/// dropped. The stop runs on the tracker.
+#[must_use = "the process is stopped as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct ProcessGuard {
+    tracker: Tracker,
+    key: String,
+}
+
+impl ProcessGuard {
+    /// The key the process is tracked under.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for ProcessGuard {
+    fn drop(&mut self) {
+        self.tracker.address.do_send(StopProcess {
+            key: std::mem::take(&mut self.key),
+            timeout: GUARD_TIMEOUT,
+        });
+    }
+}
+
+/// Cancels its task when dropped.
+#[must_use = "the task is cancelled as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct TaskGuard {
+    tracker: Tracker,
+    key: String,
+}
+
+impl TaskGuard {
+    /// The key the task is tracked under.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.tracker.address.do_send(CancelTask {
+            key: std::mem::take(&mut self.key),
+            timeout: GUARD_TIMEOUT,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

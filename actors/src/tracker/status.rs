@@ -1,0 +1,167 @@
+//! What the tracker reports: status, stop outcomes, cleanup reports.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+/// A tracked process's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ProcessState {
+    /// Not exited yet.
+    Running,
+    /// Exited and reaped.
+    Exited {
+        /// Its exit code, if it exited normally.
+        code: Option<i32>,
+        /// The signal that ended it, if one did.
+        signal: Option<i32>,
+    },
+}
+
+impl ProcessState {
+    pub(crate) fn from_exit(status: ExitStatus) -> Self {
+        ProcessState::Exited {
+            code: status.code(),
+            signal: status.signal(),
+        }
+    }
+
+    /// Whether the process has exited.
+    #[must_use]
+    pub fn has_exited(&self) -> bool {
+        matches!(self, ProcessState::Exited { .. })
+    }
+}
+
+/// How a stopped process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// It had exited before it was asked to stop.
+    ExitedBySelf,
+    /// It exited after SIGTERM.
+    Terminated,
+    /// It outlived its timeout and was killed with SIGKILL.
+    Killed,
+}
+
+/// The result of stopping a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StopOutcome {
+    /// How it ended.
+    pub ending: Ending,
+    /// Its final state (exit code or signal).
+    pub state: ProcessState,
+    /// Descendants that outlived it (escaped its group, or ignored the
+    /// signal) and were killed afterwards.
+    pub descendants_killed: usize,
+}
+
+/// A tracked task's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TaskState {
+    /// Still running.
+    Running,
+    /// Returned.
+    Finished,
+    /// Panicked.
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// Aborted.
+    Cancelled,
+}
+
+/// How a custom resource's cleanup went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CleanupOutcome {
+    /// It returned `Ok`.
+    Done,
+    /// It returned an error.
+    Failed {
+        /// The error's message.
+        message: String,
+    },
+    /// It panicked (caught).
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// It did not finish in time (a blocking cleanup runs on, detached).
+    TimedOut,
+}
+
+/// One process in [`TrackerStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessStatus {
+    /// Its pid.
+    pub pid: u32,
+    /// Running or exited, with the exit code.
+    #[serde(flatten)]
+    pub state: ProcessState,
+    /// When it was tracked (serialized as `started_unix_ms`).
+    #[serde(rename = "started_unix_ms", serialize_with = "unix_ms")]
+    pub started: SystemTime,
+}
+
+/// One task in [`TrackerStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskStatus {
+    /// Running, finished, panicked or cancelled.
+    #[serde(flatten)]
+    pub state: TaskState,
+    /// When it was tracked (serialized as `started_unix_ms`).
+    #[serde(rename = "started_unix_ms", serialize_with = "unix_ms")]
+    pub started: SystemTime,
+}
+
+/// One custom resource in [`TrackerStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomStatus {
+    /// The resource's type.
+    pub type_name: &'static str,
+    /// When it was registered (serialized as `registered_unix_ms`).
+    #[serde(rename = "registered_unix_ms", serialize_with = "unix_ms")]
+    pub registered: SystemTime,
+}
+
+/// Everything tracked, per kind, per key. Finished tasks stay listed (the
+/// latest 256) after they leave the tracker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrackerStatus {
+    /// Processes by key.
+    pub processes: BTreeMap<String, ProcessStatus>,
+    /// Tasks by key.
+    pub tasks: BTreeMap<String, TaskStatus>,
+    /// Custom resources by key.
+    pub custom: BTreeMap<String, CustomStatus>,
+}
+
+/// What `cleanup_all` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CleanupReport {
+    /// Processes that exited (by themselves or on SIGTERM), tasks cancelled
+    /// and custom resources cleaned up.
+    pub stopped_gracefully: Vec<String>,
+    /// Processes killed with SIGKILL.
+    pub killed: Vec<String>,
+    /// What failed, with why.
+    pub failed: Vec<(String, String)>,
+    /// Marked descendants killed after their tracked ancestors stopped.
+    pub descendants_killed: usize,
+}
+
+/// A wall-clock time as milliseconds since the Unix epoch (0 before it).
+fn unix_ms<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    let millis = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    serializer.serialize_u64(u64::try_from(millis).unwrap_or(u64::MAX))
+}
