@@ -106,6 +106,36 @@ impl Tracker {
         &self.address
     }
 
+    /// Sends `message`; a closed mailbox is [`TrackerError::Closed`].
+    async fn ask<M>(&self, message: M) -> Result<M::Result, TrackerError>
+    where
+        M: actix::Message + Send + 'static,
+        M::Result: Send,
+        ResourceTracker: actix::Handler<M>,
+    {
+        self.address
+            .send(message)
+            .await
+            .map_err(|_| TrackerError::Closed)
+    }
+
+    /// Sends a registration whose refusal hands the item back; with a
+    /// closed mailbox the item is lost with the message.
+    async fn ask_or_reject<M, R, T>(&self, message: M) -> Result<R, Rejected<T>>
+    where
+        M: actix::Message<Result = Result<R, Rejected<T>>> + Send + 'static,
+        R: Send + 'static,
+        T: Send + 'static,
+        ResourceTracker: actix::Handler<M>,
+    {
+        self.address.send(message).await.unwrap_or_else(|_| {
+            Err(Rejected {
+                error: TrackerError::Closed,
+                item: None,
+            })
+        })
+    }
+
     /// Starts `command` in a process group of its own and tracks it under
     /// `key`; returns its pid. A key whose process has exited is reused.
     ///
@@ -123,13 +153,11 @@ impl Tracker {
         key: impl Into<String>,
         command: std::process::Command,
     ) -> Result<u32, TrackerError> {
-        self.address
-            .send(SpawnProcess {
-                key: key.into(),
-                command,
-            })
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(SpawnProcess {
+            key: key.into(),
+            command,
+        })
+        .await?
     }
 
     /// Tracks a child the application started. Its descendants are stopped
@@ -161,20 +189,11 @@ impl Tracker {
         key: impl Into<String>,
         child: Child,
     ) -> Result<u32, Rejected<Child>> {
-        match self
-            .address
-            .send(RegisterProcess {
-                key: key.into(),
-                child,
-            })
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(Rejected {
-                error: TrackerError::Closed,
-                item: None,
-            }),
-        }
+        self.ask_or_reject(RegisterProcess {
+            key: key.into(),
+            child,
+        })
+        .await
     }
 
     /// Stops the process under `key`: SIGTERM to its group, up to `timeout`
@@ -193,13 +212,11 @@ impl Tracker {
         key: &str,
         timeout: Duration,
     ) -> Result<StopOutcome, TrackerError> {
-        self.address
-            .send(StopProcess {
-                key: key.to_owned(),
-                timeout,
-            })
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(StopProcess {
+            key: key.to_owned(),
+            timeout,
+        })
+        .await?
     }
 
     /// Hands the child under `key` back without stopping it.
@@ -208,12 +225,10 @@ impl Tracker {
     ///
     /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
     pub async fn unregister_process(&self, key: &str) -> Result<Child, TrackerError> {
-        self.address
-            .send(UnregisterProcess {
-                key: key.to_owned(),
-            })
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(UnregisterProcess {
+            key: key.to_owned(),
+        })
+        .await?
     }
 
     /// Spawns `future` as a tokio task and tracks it under `key`. It runs on
@@ -271,20 +286,11 @@ impl Tracker {
         key: impl Into<String>,
         handle: JoinHandle<T>,
     ) -> Result<(), Rejected<JoinHandle<T>>> {
-        match self
-            .address
-            .send(RegisterTask {
-                key: key.into(),
-                handle,
-            })
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(Rejected {
-                error: TrackerError::Closed,
-                item: None,
-            }),
-        }
+        self.ask_or_reject(RegisterTask {
+            key: key.into(),
+            handle,
+        })
+        .await
     }
 
     /// Aborts the task under `key` and waits, at most `timeout`, for it.
@@ -298,13 +304,11 @@ impl Tracker {
         key: &str,
         timeout: Duration,
     ) -> Result<TaskState, TrackerError> {
-        self.address
-            .send(CancelTask {
-                key: key.to_owned(),
-                timeout,
-            })
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(CancelTask {
+            key: key.to_owned(),
+            timeout,
+        })
+        .await?
     }
 
     /// Hands the task under `key` back, typed.
@@ -317,10 +321,7 @@ impl Tracker {
         &self,
         key: &str,
     ) -> Result<JoinHandle<T>, TrackerError> {
-        self.address
-            .send(UnregisterTask::<T>::new(key))
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(UnregisterTask::<T>::new(key)).await?
     }
 
     /// Tracks `resource` with a synchronous cleanup (run on a blocking
@@ -403,13 +404,11 @@ impl Tracker {
         key: &str,
         timeout: Duration,
     ) -> Result<CleanupOutcome, TrackerError> {
-        self.address
-            .send(CleanupCustom {
-                key: key.to_owned(),
-                timeout,
-            })
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(CleanupCustom {
+            key: key.to_owned(),
+            timeout,
+        })
+        .await?
     }
 
     /// Hands the resource under `key` back, typed, without cleaning it up.
@@ -419,10 +418,7 @@ impl Tracker {
     /// [`TrackerError::WrongType`] (the resource stays tracked);
     /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
     pub async fn unregister_custom<T: Send + 'static>(&self, key: &str) -> Result<T, TrackerError> {
-        self.address
-            .send(UnregisterCustom::<T>::new(key))
-            .await
-            .map_err(|_| TrackerError::Closed)?
+        self.ask(UnregisterCustom::<T>::new(key)).await?
     }
 
     /// Tracks `child` and returns a guard that stops it when dropped.
@@ -467,10 +463,7 @@ impl Tracker {
     ///
     /// [`TrackerError::Closed`] if the tracker is gone.
     pub async fn cleanup_all(&self, deadline: Duration) -> Result<CleanupReport, TrackerError> {
-        self.address
-            .send(CleanupAll { deadline })
-            .await
-            .map_err(|_| TrackerError::Closed)
+        self.ask(CleanupAll { deadline }).await
     }
 
     /// Everything tracked, per kind, per key.
@@ -479,10 +472,7 @@ impl Tracker {
     ///
     /// [`TrackerError::Closed`] if the tracker is gone.
     pub async fn status(&self) -> Result<TrackerStatus, TrackerError> {
-        self.address
-            .send(ReportStatus)
-            .await
-            .map_err(|_| TrackerError::Closed)
+        self.ask(ReportStatus).await
     }
 
     /// SIGKILLs every tracked group and marked process now, synchronously:
