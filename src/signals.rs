@@ -50,14 +50,20 @@ impl Steward {
             .map_err(Error::from)
     }
 
-    /// Installs a panic hook that SIGKILLs every tracked process group (and
-    /// marked descendant) before the panic goes on, so a panic in `main`
-    /// leaves no child behind. The previous hook still runs after it.
+    /// Installs a panic hook that SIGKILLs every tracked process group and
+    /// marked descendant before a panic goes on, so a panic in `main` (or
+    /// any application thread) leaves no child behind. Panics on threads
+    /// whose panics are routinely caught (tokio workers and blocking
+    /// threads, where a panic becomes a `JoinError`; actix arbiters;
+    /// steward's own pool and system threads) kill nothing. The previous
+    /// hook still runs after it.
     pub fn install_panic_hook(&self) {
         let tracker = self.tracker().clone();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            tracker.kill_all_now();
+            if !caught_by_a_runtime(std::thread::current().name()) {
+                tracker.kill_all_now();
+            }
             previous(info);
         }));
     }
@@ -84,4 +90,36 @@ async fn wait_and_exit(
         }
     }
     std::process::exit(code);
+}
+
+/// Whether a panic on a thread of this name is one a runtime catches.
+fn caught_by_a_runtime(thread: Option<&str>) -> bool {
+    thread.is_some_and(|name| {
+        [
+            "tokio-runtime-worker",
+            "actix-",
+            "steward-cpu-",
+            "steward-system",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_runtime_threads_count_as_caught() {
+        for name in [
+            "tokio-runtime-worker",
+            "actix-rt|system:0|arbiter:1",
+            "steward-cpu-3",
+            "steward-system",
+        ] {
+            assert!(super::caught_by_a_runtime(Some(name)), "{name}");
+        }
+        for name in [Some("main"), Some("my-app-worker"), None] {
+            assert!(!super::caught_by_a_runtime(name), "{name:?}");
+        }
+    }
 }

@@ -374,8 +374,12 @@ impl Drop for Inner {
             }
             return;
         }
-        // On an async runtime's thread a drop must not block: hand the
-        // ordered shutdown to steward's arbiter and return.
+        // On an async runtime's thread a drop must not block, and the
+        // program may exit right after it (main returning): kill tracked
+        // processes now, synchronously, then hand the rest of the ordered
+        // shutdown to steward's arbiter. `shutdown().await` is the graceful
+        // way.
+        self.actors.tracker.kill_all_now();
         tracing::debug!(target: "steward", "last handle dropped in async code; shutting down in the background");
         let actors = self.actors.clone();
         let budget = self.config.shutdown_timeout();

@@ -82,7 +82,7 @@ pub struct Tracker {
 impl std::fmt::Debug for Tracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tracker")
-            .field("marker", &self.shared.prefix)
+            .field("marker", &self.shared.marker_var)
             .finish_non_exhaustive()
     }
 }
@@ -478,7 +478,7 @@ impl Tracker {
     /// SIGKILLs every tracked group and marked process now, synchronously:
     /// for a panic hook, when there is no time for anything gentler.
     pub fn kill_all_now(&self) {
-        self.shared.kill_all_now();
+        self.shared.kill_all_now(true);
     }
 
     /// Stops the actor (after killing whatever is still tracked).

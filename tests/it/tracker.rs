@@ -12,9 +12,9 @@ use steward::Steward;
 
 const MODE: &str = "TRACKER_HELPER_MODE";
 
-/// Pids of live processes whose tracker marker starts with `prefix`.
-fn marked(prefix: &str) -> Vec<u32> {
-    let needle = format!("_STEWARD_TRACKED={prefix}");
+/// Pids of live processes marked by a tracker of process `pid`.
+fn marked(pid: u32) -> Vec<u32> {
+    let needle = format!("_STEWARD_TRACKED_{pid}_");
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -50,18 +50,23 @@ fn helper_process() {
     steward.install_panic_hook();
     steward.block_on(steward.handle_signals()).unwrap().unwrap();
     let mut tree = Command::new("sh");
-    tree.args(["-c", "sleep 300 & sleep 300 & setsid sleep 300 & wait"]);
+    // Not on our stdout: the parent reads it until it closes.
+    tree.args(["-c", "sleep 300 & sleep 300 & setsid sleep 300 & wait"])
+        .stdout(Stdio::null());
     steward
         .block_on(steward.tracker().spawn("tree", tree))
         .unwrap()
         .unwrap();
-    poll_until("the tree runs", || {
-        marked(&format!("{}.", std::process::id())).len() == 4
-    });
+    poll_until("the tree runs", || marked(std::process::id()).len() == 4);
     println!("READY");
     match mode.as_str() {
         "return" => {} // dropping the last Steward shuts it down
-        "panic" => panic!("the helper panics on purpose"),
+        "panic" => {
+            // Unwinding would drop the last Steward and shut down cleanly;
+            // keep one alive so only the panic hook can save the tree.
+            std::mem::forget(steward.clone());
+            panic!("the helper panics on purpose")
+        }
         // Waits for the parent's signal; the handler exits the process.
         _ => std::thread::sleep(Duration::from_secs(60)),
     }
@@ -81,7 +86,7 @@ fn run_helper(mode: &str, signal: Option<nix::sys::signal::Signal>) -> Option<i3
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let prefix = format!("{}.", helper.id());
+    let helper_pid = helper.id();
     let mut lines = BufReader::new(helper.stdout.take().unwrap()).lines();
     let ready = lines
         .by_ref()
@@ -97,7 +102,7 @@ fn run_helper(mode: &str, signal: Option<nix::sys::signal::Signal>) -> Option<i3
     let status = helper.wait().unwrap();
     let _ = drain.join();
     poll_until(&format!("{mode}: nothing of the tree survives"), || {
-        marked(&prefix).is_empty()
+        marked(helper_pid).is_empty()
     });
     status.code()
 }

@@ -26,15 +26,26 @@ const TASK_HISTORY: usize = 256;
 /// How often adopted orphans are looked for and reaped.
 const ADOPTION_SCAN: Duration = Duration::from_secs(1);
 
-/// What the panic hook and the adoption scan share with the actor.
+/// What the watchers, the panic hook and the adoption scan share with the
+/// actor.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    /// The marker prefix of this tracker: `<pid>.<n>.`
-    pub(crate) prefix: String,
-    /// Pids of tracked direct children (group leaders).
-    pub(crate) leaders: Mutex<HashSet<u32>>,
+    /// This tracker's marker variable: `_STEWARD_TRACKED_<pid>_<n>`.
+    pub(crate) marker_var: String,
+    /// Tracked children not yet exited: pid, and whether it leads its own
+    /// process group. The watcher removes a pid when it reaps it.
+    live: Mutex<HashMap<u32, bool>>,
+    /// Children whose exit status tokio owns (tracked, or handed back and
+    /// not yet gone): never reaped here, never swept.
+    owned: Mutex<HashSet<u32>>,
     /// Orphaned descendants reparented to us, seen alive.
     adopted: Mutex<HashSet<u32>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while these locks are held: a poisoned one is still
+    // consistent.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {
@@ -42,37 +53,75 @@ impl Shared {
         static TRACKERS: AtomicU64 = AtomicU64::new(0);
         let n = TRACKERS.fetch_add(1, Ordering::Relaxed);
         Self {
-            prefix: format!("{}.{n}.", std::process::id()),
+            marker_var: format!("{}{}_{n}", os::MARKER_PREFIX, std::process::id()),
             ..Self::default()
         }
     }
 
-    fn leaders(&self) -> std::sync::MutexGuard<'_, HashSet<u32>> {
-        self.leaders.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn all(&self) -> os::Match {
+        os::Match::Any {
+            var: self.marker_var.clone(),
+        }
     }
 
-    /// Records marked orphans that are now our children, and reaps those
-    /// of them that have exited. Blocking (reads `/proc`).
+    pub(crate) fn key(&self, key: &str) -> os::Match {
+        os::Match::Exact {
+            var: self.marker_var.clone(),
+            key: key.to_owned(),
+        }
+    }
+
+    fn track(&self, pid: u32, own_group: bool) {
+        lock(&self.live).insert(pid, own_group);
+        lock(&self.owned).insert(pid);
+    }
+
+    /// The watcher reaped `pid`.
+    pub(crate) fn exited(&self, pid: u32) {
+        lock(&self.live).remove(&pid);
+        lock(&self.owned).remove(&pid);
+    }
+
+    /// `pid` was handed back: no longer ours to kill, still tokio's to reap.
+    fn handed_back(&self, pid: u32) {
+        lock(&self.live).remove(&pid);
+    }
+
+    pub(crate) fn owned(&self) -> Vec<u32> {
+        lock(&self.owned).iter().copied().collect()
+    }
+
+    /// Records marked children of ours that tokio does not own (orphans
+    /// reparented to us), and reaps those of them that have exited.
+    /// Blocking (reads `/proc`, our children only).
     fn reap_adopted(&self) {
-        let me = std::process::id();
-        let leaders = self.leaders().clone();
-        let mut adopted = self.adopted.lock().unwrap_or_else(PoisonError::into_inner);
-        for pid in os::marked(&os::Match::Prefix(self.prefix.clone())) {
-            if !leaders.contains(&pid) && os::stat(pid).is_some_and(|stat| stat.ppid == me) {
+        let owned = self.owned();
+        let mut adopted = lock(&self.adopted);
+        for pid in os::marked_children(&self.all()).unwrap_or_default() {
+            if !owned.contains(&pid) {
                 adopted.insert(pid);
             }
         }
         adopted.retain(|&pid| !os::reap_if_zombie_child(pid));
+        // Handed-back children that are gone no longer need sparing.
+        lock(&self.owned).retain(|&pid| os::stat(pid).is_some());
     }
 
-    /// SIGKILLs every tracked group and marked process at once; for a
-    /// process about to die (the panic hook).
-    pub(crate) fn kill_all_now(&self) {
-        for &leader in self.leaders().iter() {
-            os::signal_group(leader, nix::sys::signal::Signal::SIGKILL);
+    /// SIGKILLs every live tracked child (its group, if it leads one) and,
+    /// with `scan`, every marked process: for a process about to die (the
+    /// panic hook, an async drop).
+    pub(crate) fn kill_all_now(&self, scan: bool) {
+        for (&pid, &own_group) in lock(&self.live).iter() {
+            if own_group {
+                os::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+            } else {
+                os::signal_process(pid, nix::sys::signal::Signal::SIGKILL);
+            }
         }
-        for pid in os::marked(&os::Match::Prefix(self.prefix.clone())) {
-            os::signal_process(pid, nix::sys::signal::Signal::SIGKILL);
+        if scan {
+            for pid in os::marked(&self.all()) {
+                os::signal_process(pid, nix::sys::signal::Signal::SIGKILL);
+            }
         }
     }
 }
@@ -133,11 +182,11 @@ impl ResourceTracker {
         command: std::process::Command,
     ) -> Result<u32, TrackerError> {
         self.free_process_key(&key)?;
-        let marker = format!("{}{key}", self.shared.prefix);
+
         let mut command = tokio::process::Command::from(command);
         command
             .process_group(0)
-            .env(os::MARKER_VAR, &marker)
+            .env(&self.shared.marker_var, &key)
             .kill_on_drop(false);
         let spawn_error = |source: std::io::Error| TrackerError::Spawn {
             key: key.clone(),
@@ -147,7 +196,7 @@ impl ResourceTracker {
         let pid = child
             .id()
             .ok_or_else(|| spawn_error(std::io::Error::other("exited before its pid was read")))?;
-        self.track_child(key, child, pid, Some(pid), Some(marker));
+        self.track_child(key, child, pid, Some(pid), true);
         Ok(pid)
     }
 
@@ -170,7 +219,7 @@ impl ResourceTracker {
         };
         // Its group is its own only if it was started as a group leader.
         let group = os::stat(pid).filter(|stat| stat.pgrp == pid).map(|_| pid);
-        self.track_child(key, child, pid, group, None);
+        self.track_child(key, child, pid, group, false);
         Ok(pid)
     }
 
@@ -180,12 +229,13 @@ impl ResourceTracker {
         child: Child,
         pid: u32,
         group: Option<u32>,
-        marker: Option<String>,
+        marked: bool,
     ) {
-        let (state, hand_back) = process::watch(child);
+        let (state, hand_back) = process::watch(child, Arc::clone(&self.shared), pid);
         let sequence = self.sequence();
-        self.shared.leaders().insert(pid);
+        self.shared.track(pid, group.is_some());
         tracing::debug!(target: "steward::tracker", %key, pid, "process tracked");
+        let marker = marked.then(|| self.shared.key(&key));
         let entry = ProcessEntry {
             sequence,
             pid,
@@ -206,7 +256,6 @@ impl ResourceTracker {
                 kind: Kind::Process,
                 key: key.to_owned(),
             })?;
-        self.shared.leaders().remove(&entry.pid);
         Ok(entry)
     }
 
@@ -252,7 +301,6 @@ impl ResourceTracker {
             entries.sort_by_key(|(_, entry)| std::cmp::Reverse(sequence(entry)));
             entries
         }
-        self.shared.leaders().clear();
         Drained {
             processes: newest_first(&mut self.processes, |e| e.sequence),
             tasks: newest_first(&mut self.tasks, |e| e.sequence),
@@ -271,14 +319,20 @@ impl Drained {
     /// Stops everything within `deadline`: processes and tasks at once,
     /// custom resources one by one, newest first (a later resource may be
     /// built on an earlier one); then marked descendants.
-    async fn clean_up(self, prefix: String, deadline: Duration) -> CleanupReport {
+    async fn clean_up(self, shared: Arc<Shared>, deadline: Duration) -> CleanupReport {
         let started = Instant::now();
         let remaining = move || deadline.saturating_sub(started.elapsed());
+        // SIGTERM grace, then SIGKILL wait, then the descendant sweep: all
+        // three fit in the deadline.
         let grace = deadline / 2;
-        let kill_wait = KILL_WAIT.min(deadline - grace);
+        let kill_wait = KILL_WAIT.min((deadline - grace) / 2);
+        let stopping = &shared;
         let processes =
             futures::future::join_all(self.processes.into_iter().map(|(key, entry)| async move {
-                (key, Stopping::from(entry).stop(grace, kill_wait).await)
+                (
+                    key,
+                    Stopping::new(entry, stopping).stop(grace, kill_wait).await,
+                )
             }));
         let tasks = futures::future::join_all(
             self.tasks
@@ -297,6 +351,11 @@ impl Drained {
         for (key, outcome) in processes {
             report.descendants_killed += outcome.descendants_killed;
             match outcome.ending {
+                Ending::Killed if !outcome.state.has_exited() => {
+                    report
+                        .failed
+                        .push((key, "still running after SIGKILL".into()));
+                }
                 Ending::Killed => report.killed.push(key),
                 Ending::ExitedBySelf | Ending::Terminated => report.stopped_gracefully.push(key),
             }
@@ -316,7 +375,7 @@ impl Drained {
             }
         }
         report.descendants_killed +=
-            process::sweep(os::Match::Prefix(prefix), Vec::new(), remaining()).await;
+            process::sweep(shared.all(), shared.owned(), remaining()).await;
         tracing::info!(target: "steward::tracker", ?report, "cleanup_all done");
         report
     }
@@ -519,8 +578,9 @@ impl Handler<StopProcess> for ResourceTracker {
 
     fn handle(&mut self, message: StopProcess, _: &mut Context<Self>) -> Self::Result {
         let entry = self.take_process(&message.key);
+        let shared = Arc::clone(&self.shared);
         Box::pin(async move {
-            Ok(Stopping::from(entry?)
+            Ok(Stopping::new(entry?, &shared)
                 .stop(message.timeout, KILL_WAIT)
                 .await)
         })
@@ -532,6 +592,9 @@ impl Handler<UnregisterProcess> for ResourceTracker {
 
     fn handle(&mut self, message: UnregisterProcess, _: &mut Context<Self>) -> Self::Result {
         let entry = self.take_process(&message.key);
+        if let Ok(entry) = &entry {
+            self.shared.handed_back(entry.pid);
+        }
         Box::pin(async move {
             let entry = entry?;
             let (reply, child) = oneshot::channel();
@@ -736,7 +799,7 @@ impl Handler<CleanupAll> for ResourceTracker {
 
     fn handle(&mut self, message: CleanupAll, _: &mut Context<Self>) -> Self::Result {
         let drained = self.drain();
-        Box::pin(drained.clean_up(self.shared.prefix.clone(), message.deadline))
+        Box::pin(drained.clean_up(Arc::clone(&self.shared), message.deadline))
     }
 }
 
@@ -753,8 +816,11 @@ impl Handler<Shutdown> for ResourceTracker {
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
         // `Steward::shutdown` runs `CleanupAll` first; whatever is left is
-        // killed now rather than leaked.
-        self.shared.kill_all_now();
+        // killed now rather than leaked (no /proc scan on the arbiter).
+        self.shared.kill_all_now(false);
+        for task in self.tasks.values() {
+            task.abort.abort();
+        }
         ctx.stop();
     }
 }

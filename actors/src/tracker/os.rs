@@ -7,11 +7,12 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-/// The environment variable that marks every process the tracker starts,
-/// inherited by their descendants: `<our pid>.<tracker>.<key>`. (Not
-/// `STEWARD_…`: a steward program started by steward must not read it as
-/// configuration.)
-pub(crate) const MARKER_VAR: &str = "_STEWARD_TRACKED";
+/// The start of the environment variable that marks every process a
+/// tracker starts, inherited by their descendants:
+/// `_STEWARD_TRACKED_<our pid>_<tracker>=<key>`. One variable per tracker,
+/// so a steward program started by steward adds its own mark instead of
+/// overwriting ours. (Not `STEWARD_…`: that would be read as configuration.)
+pub(crate) const MARKER_PREFIX: &str = "_STEWARD_TRACKED_";
 
 fn pid(raw: u32) -> Option<Pid> {
     // Never 0 (our own group), 1 (init) or ourselves.
@@ -60,17 +61,42 @@ pub(crate) fn stat(pid: u32) -> Option<ProcStat> {
     Some(ProcStat { state, ppid, pgrp })
 }
 
-/// Which marker values a scan looks for.
+/// Which marks a scan looks for.
 #[derive(Debug, Clone)]
 pub(crate) enum Match {
-    /// One tracked process's descendants.
-    Exact(String),
-    /// Every process of one tracker.
-    Prefix(String),
+    /// One tracked process's descendants: `var=key`.
+    Exact {
+        /// The tracker's marker variable.
+        var: String,
+        /// The key.
+        key: String,
+    },
+    /// Every process of one tracker: any value of `var`.
+    Any {
+        /// The tracker's marker variable.
+        var: String,
+    },
+}
+
+impl Match {
+    fn matches(&self, entry: &[u8]) -> bool {
+        match self {
+            Match::Exact { var, key } => {
+                entry
+                    .strip_prefix(var.as_bytes())
+                    .and_then(|rest| rest.strip_prefix(b"="))
+                    == Some(key.as_bytes())
+            }
+            Match::Any { var } => entry
+                .strip_prefix(var.as_bytes())
+                .is_some_and(|rest| rest.starts_with(b"=")),
+        }
+    }
 }
 
 /// Every live (non-zombie: a zombie's environment is gone) process whose
-/// marker matches.
+/// mark matches. Reads every process's environment: the slow, thorough
+/// scan.
 pub(crate) fn marked(matching: &Match) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -78,52 +104,72 @@ pub(crate) fn marked(matching: &Match) -> Vec<u32> {
     let me = std::process::id();
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me && has_marker(&Path::new("/proc").join(pid.to_string()), matching))
+        .filter(|&pid| {
+            pid != me && environ(pid).is_some_and(|environ| has_mark(&environ, matching))
+        })
         .collect()
 }
 
-fn has_marker(dir: &Path, matching: &Match) -> bool {
-    let Ok(environ) = std::fs::read(dir.join("environ")) else {
-        return false;
-    };
-    let prefix = format!("{MARKER_VAR}=");
-    environ
-        .split(|&b| b == 0)
-        .filter_map(|var| var.strip_prefix(prefix.as_bytes()))
-        .any(|value| match matching {
-            Match::Exact(marker) => value == marker.as_bytes(),
-            Match::Prefix(prefix) => value.starts_with(prefix.as_bytes()),
-        })
+fn environ(pid: u32) -> Option<Vec<u8>> {
+    std::fs::read(Path::new("/proc").join(pid.to_string()).join("environ")).ok()
 }
 
-/// Whether any direct child of ours carries a matching marker.
-///
-/// Once a tracked leader has exited, every descendant of its tree that is
-/// still alive hangs below one of our children: orphans are reparented to
-/// us, the subreaper. So when no child of ours is marked, nothing of the
-/// tree is left, and the full scan of `/proc` can be skipped. Without the
-/// subreaper flag (or `/proc/<pid>/task/<tid>/children`) the answer is
-/// always yes.
-pub(crate) fn any_marked_child(matching: &Match) -> bool {
-    if !nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
-        return true;
-    }
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return true;
-    };
+fn has_mark(environ: &[u8], matching: &Match) -> bool {
+    environ
+        .split(|&b| b == 0)
+        .any(|entry| matching.matches(entry))
+}
+
+/// Our direct children, from `/proc/self/task/*/children`.
+pub(crate) fn children() -> Option<Vec<u32>> {
     let mut children = Vec::new();
-    for task in tasks.flatten() {
-        let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
-            return true;
-        };
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).ok()?;
         children.extend(
             list.split_whitespace()
                 .filter_map(|pid| pid.parse::<u32>().ok()),
         );
     }
-    children
-        .into_iter()
-        .any(|pid| has_marker(&Path::new("/proc").join(pid.to_string()), matching))
+    Some(children)
+}
+
+/// Our direct children whose mark matches; `None` when that cannot be
+/// known (a child's environment unreadable or empty, as while it exits).
+pub(crate) fn marked_children(matching: &Match) -> Option<Vec<u32>> {
+    let mut marked = Vec::new();
+    for pid in children()? {
+        let environ = environ(pid).filter(|environ| !environ.is_empty())?;
+        if has_mark(&environ, matching) {
+            marked.push(pid);
+        }
+    }
+    Some(marked)
+}
+
+/// Whether any direct child of ours may carry a matching mark.
+///
+/// Once a tracked leader has exited, every descendant of its tree that is
+/// still alive hangs below one of our children: orphans are reparented to
+/// us, the subreaper. So when no child of ours is marked, nothing of the
+/// tree is left, and the full scan of `/proc` can be skipped. When that
+/// cannot be told (no subreaper flag, a child's environment unreadable or
+/// empty), the answer is yes.
+pub(crate) fn any_marked_child(matching: &Match) -> bool {
+    if !nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
+        return true;
+    }
+    marked_children(matching).is_none_or(|marked| !marked.is_empty())
+}
+
+/// Members of process group `pgid`, from `/proc/*/stat`.
+pub(crate) fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| stat(pid).is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z'))
+        .collect()
 }
 
 /// Reaps `pid` if it is our zombie child; true once it is gone or not ours.

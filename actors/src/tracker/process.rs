@@ -1,11 +1,13 @@
 //! A tracked process: the task that reaps it, and how it is stopped.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
 use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
+use super::actor::Shared;
 use super::os;
 use super::status::{Ending, ProcessState, ProcessStatus, StopOutcome};
 
@@ -21,8 +23,8 @@ pub(crate) struct ProcessEntry {
     /// Its process group, when it leads one (every process the tracker
     /// spawns does); else only the pid is signalled.
     pub(crate) group: Option<u32>,
-    /// The marker its descendants carry, when the tracker spawned it.
-    pub(crate) marker: Option<String>,
+    /// The mark its descendants carry, when the tracker spawned it.
+    pub(crate) marker: Option<os::Match>,
     pub(crate) started: SystemTime,
     pub(crate) state: watch::Receiver<ProcessState>,
     pub(crate) hand_back: HandBack,
@@ -40,7 +42,11 @@ impl ProcessEntry {
 
 /// Starts the task that waits for (and so reaps) `child` the moment it
 /// exits, publishes its state, and hands the `Child` back on request.
-pub(crate) fn watch(mut child: Child) -> (watch::Receiver<ProcessState>, HandBack) {
+pub(crate) fn watch(
+    mut child: Child,
+    shared: Arc<Shared>,
+    pid: u32,
+) -> (watch::Receiver<ProcessState>, HandBack) {
     let (state_tx, state) = watch::channel(ProcessState::Running);
     let (hand_back, mut requests) = oneshot::channel::<oneshot::Sender<Child>>();
     tokio::spawn(async move {
@@ -53,6 +59,7 @@ pub(crate) fn watch(mut child: Child) -> (watch::Receiver<ProcessState>, HandBac
                         Ok(status) => ProcessState::from_exit(status),
                         Err(_) => ProcessState::Exited { code: None, signal: None },
                     };
+                    shared.exited(pid);
                     state_tx.send_replace(state);
                 }
                 request = &mut requests => {
@@ -74,19 +81,21 @@ pub(crate) fn watch(mut child: Child) -> (watch::Receiver<ProcessState>, HandBac
 pub(crate) struct Stopping {
     pub(crate) pid: u32,
     pub(crate) group: Option<u32>,
-    pub(crate) marker: Option<String>,
+    pub(crate) marker: Option<os::Match>,
     pub(crate) state: watch::Receiver<ProcessState>,
     pub(crate) hand_back: HandBack,
+    pub(crate) shared: Arc<Shared>,
 }
 
-impl From<ProcessEntry> for Stopping {
-    fn from(entry: ProcessEntry) -> Self {
+impl Stopping {
+    pub(crate) fn new(entry: ProcessEntry, shared: &Arc<Shared>) -> Self {
         Self {
             pid: entry.pid,
             group: entry.group,
             marker: entry.marker,
             state: entry.state,
             hand_back: entry.hand_back,
+            shared: Arc::clone(shared),
         }
     }
 }
@@ -107,9 +116,14 @@ impl Stopping {
                 Ending::Killed
             }
         };
-        let descendants_killed = match self.marker.clone() {
-            Some(marker) => sweep(os::Match::Exact(marker), vec![self.pid], kill_wait).await,
-            None => 0,
+        // Whatever outlived the leader: marked descendants, or (for an
+        // adopted child without a mark) what is left of its group, each
+        // signalled by a pid just read alive.
+        let spare: Vec<u32> = self.shared.owned().into_iter().chain([self.pid]).collect();
+        let descendants_killed = match (self.marker.clone(), self.group) {
+            (Some(marker), _) => sweep(marker, spare, kill_wait).await,
+            (None, Some(group)) => kill_group_members(group, spare, kill_wait).await,
+            (None, None) => 0,
         };
         let state = *self.state.borrow();
         // Dropping the request side ends the watcher.
@@ -141,6 +155,27 @@ impl Stopping {
     }
 }
 
+/// SIGKILLs what is left of process group `group` (but `spare`).
+async fn kill_group_members(group: u32, spare: Vec<u32>, budget: Duration) -> usize {
+    let killing = tokio::task::spawn_blocking(move || {
+        os::group_members(group)
+            .into_iter()
+            .filter(|pid| !spare.contains(pid) && os::signal_process(*pid, Signal::SIGKILL))
+            .count()
+    });
+    bounded(killing, budget).await
+}
+
+/// Awaits a blocking `/proc` job for at most `budget` (plus a second): a
+/// read of `/proc` can hang on a process holding its memory lock.
+async fn bounded(job: tokio::task::JoinHandle<usize>, budget: Duration) -> usize {
+    let bound = budget.saturating_add(Duration::from_secs(1));
+    match tokio::time::timeout(bound, job).await {
+        Ok(Ok(killed)) => killed,
+        _ => 0,
+    }
+}
+
 /// SIGKILLs every live process whose marker matches (but `spare`) until
 /// none is left or `budget` runs out; reaps those that were adopted.
 /// Returns how many were killed.
@@ -149,7 +184,10 @@ pub(crate) async fn sweep(matching: os::Match, spare: Vec<u32>, budget: Duration
         if !os::any_marked_child(&matching) {
             return 0;
         }
-        let deadline = Instant::now() + budget;
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(budget)
+            .unwrap_or(now + Duration::from_secs(3600));
         let mut killed = std::collections::HashSet::new();
         loop {
             for pid in os::marked(&matching) {
@@ -171,5 +209,5 @@ pub(crate) async fn sweep(matching: os::Match, spare: Vec<u32>, budget: Duration
             std::thread::sleep(Duration::from_millis(5));
         }
     });
-    sweeping.await.unwrap_or(0)
+    bounded(sweeping, budget).await
 }

@@ -4,7 +4,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::os::{self, Match};
+use super::os;
 use super::*;
 
 fn tracker() -> Tracker {
@@ -33,7 +33,23 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 }
 
 fn marked(tracker: &Tracker, key: &str) -> Vec<u32> {
-    os::marked(&Match::Exact(format!("{}{key}", tracker.shared.prefix)))
+    os::marked(&tracker.shared.key(key))
+}
+
+/// Polls `status` until `done` holds; fails after a generous bound.
+async fn status_until(
+    tracker: &Tracker,
+    what: &str,
+    done: impl Fn(&TrackerStatus) -> bool,
+) -> TrackerStatus {
+    for _ in 0..6000 {
+        let status = tracker.status().await.unwrap();
+        if done(&status) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("never happened: {what}");
 }
 
 #[actix_rt::test]
@@ -72,21 +88,19 @@ async fn stopping_a_tree_leaves_none_of_it_alive() {
 #[actix_rt::test]
 async fn a_grandchild_that_escapes_with_setsid_is_stopped_by_cleanup_all() {
     let tracker = tracker();
-    tracker
+    let leader = tracker
         .spawn("escapee", sh("setsid sleep 300 & wait"))
         .await
         .unwrap();
-    eventually("the setsid sleep runs", || {
-        marked(&tracker, "escapee").len() == 2
-    })
-    .await;
+    // Until setsid has run, the grandchild is still in the group: wait
+    // until a marked process other than the leader leads a group of its own.
+    let detached = || {
+        marked(&tracker, "escapee")
+            .into_iter()
+            .any(|pid| pid != leader && os::stat(pid).is_some_and(|stat| stat.pgrp == pid))
+    };
+    eventually("the grandchild has left the group", detached).await;
     let escaped = marked(&tracker, "escapee");
-    assert!(
-        escaped
-            .iter()
-            .any(|&pid| os::stat(pid).is_some_and(|stat| stat.pgrp == pid)),
-        "one of them leads a group (and session) of its own"
-    );
     let report = tracker.cleanup_all(Duration::from_secs(10)).await.unwrap();
     assert_eq!(report.stopped_gracefully, ["escapee"]);
     assert!(report.descendants_killed >= 1, "{report:?}");
@@ -166,11 +180,10 @@ async fn two_hundred_children_that_exit_by_themselves_leave_no_zombies() {
 async fn an_exit_code_shows_in_status_and_in_the_stop_outcome() {
     let tracker = tracker();
     tracker.spawn("fails", sh("exit 3")).await.unwrap();
-    let mut status = tracker.status().await.unwrap();
-    while !status.processes["fails"].state.has_exited() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        status = tracker.status().await.unwrap();
-    }
+    let status = status_until(&tracker, "it exited", |status| {
+        status.processes["fails"].state.has_exited()
+    })
+    .await;
     assert_eq!(
         status.processes["fails"].state,
         ProcessState::Exited {
@@ -201,7 +214,8 @@ async fn an_exit_code_shows_in_status_and_in_the_stop_outcome() {
 #[actix_rt::test]
 async fn bad_keys_and_types_are_typed_errors_and_change_nothing() {
     let tracker = tracker();
-    tracker.spawn("svc", sh("sleep 300")).await.unwrap();
+    // `sleep` itself, not under `sh`: the test kills the handed-back child.
+    tracker.spawn("svc", sh("exec sleep 300")).await.unwrap();
     tracker
         .register_custom("conn", 7_u32, |_| Ok(()))
         .await
