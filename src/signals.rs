@@ -13,6 +13,9 @@ impl Steward {
     /// tracked process stopped), then exits the process with 130 or 143 as
     /// a shell would report it. Returns once the handlers are installed.
     ///
+    /// tokio keeps its handlers installed for the life of the process: after
+    /// steward has shut down, SIGINT and SIGTERM no longer end the program.
+    ///
     /// # Examples
     ///
     /// ```

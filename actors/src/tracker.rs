@@ -19,6 +19,15 @@
 //! Signals go only to live, unreaped processes: a group is signalled while
 //! its leader is unreaped, so its id cannot have been reused.
 //!
+//! # Known limitations
+//!
+//! - Subreaping is process-wide: an orphan of a child the application
+//!   started itself (unmarked, e.g. a daemonizing helper) is reparented to
+//!   the program too, and stays a zombie until the program exits; the
+//!   tracker reaps only what carries its mark.
+//! - A registration whose future is dropped before the tracker handles it
+//!   may be dropped with it: the child or task then runs untracked.
+//!
 //! # Examples
 //!
 //! ```
