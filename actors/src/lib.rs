@@ -31,6 +31,7 @@ pub mod cpu;
 pub mod drive;
 pub mod lifecycle;
 pub mod registry;
+pub mod retry;
 pub mod tracker;
 
 pub use config::{Config, ConfigError};
