@@ -31,13 +31,14 @@ pub mod cpu;
 pub mod drive;
 pub mod lifecycle;
 pub mod registry;
+pub mod resource;
 pub mod retry;
 pub mod tracker;
 
 pub use config::{Config, ConfigError};
 pub use cpu::{Cpu, CpuError};
 pub use drive::{DriveError, Drives, IoPermit};
-pub use lifecycle::{IllegalTransition, Lifecycle, State, StateChanged};
+pub use lifecycle::{IllegalTransition, Lifecycle, State, StateChanged, StateView};
 pub use registry::{Registry, RegistryError};
 pub use shutdown::Shutdown;
 pub use user_error::UserError;

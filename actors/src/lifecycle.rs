@@ -34,7 +34,7 @@ use std::time::SystemTime;
 
 use actix::{Message, Recipient};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// How many undelivered [`StateChanged`] events a slow broadcast subscriber
 /// may fall behind before it starts missing the oldest ones.
@@ -180,6 +180,7 @@ pub struct Lifecycle {
     resource: String,
     state: State,
     events: broadcast::Sender<StateChanged>,
+    current: watch::Sender<State>,
     recipients: Vec<Recipient<StateChanged>>,
 }
 
@@ -192,6 +193,7 @@ impl Lifecycle {
             resource: resource.into(),
             state: State::Uninitialized,
             events,
+            current: watch::Sender::new(State::Uninitialized),
             recipients: Vec::new(),
         }
     }
@@ -215,6 +217,16 @@ impl Lifecycle {
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
         self.events.subscribe()
+    }
+
+    /// A cheap, cloneable view of the current state and the event stream,
+    /// for a handle that must answer without asking the owner.
+    #[must_use]
+    pub fn view(&self) -> StateView {
+        StateView {
+            current: self.current.subscribe(),
+            events: self.events.clone(),
+        }
     }
 
     /// Delivers every later move to an actor.
@@ -253,6 +265,7 @@ impl Lifecycle {
             reason = %event.reason,
             "state changed"
         );
+        self.current.send_replace(to);
         // No receivers is normal: nobody subscribed yet.
         let _ = self.events.send(event.clone());
         self.recipients
@@ -261,6 +274,46 @@ impl Lifecycle {
                 Err(actix::dev::SendError::Closed(_)) => false,
             });
         Ok(event)
+    }
+}
+
+/// A read-only view of a [`Lifecycle`] that any task may hold.
+///
+/// Reading the state is a `watch` borrow: no message to the owner.
+#[derive(Debug, Clone)]
+pub struct StateView {
+    current: watch::Receiver<State>,
+    events: broadcast::Sender<StateChanged>,
+}
+
+impl StateView {
+    /// The current state.
+    #[must_use]
+    pub fn state(&self) -> State {
+        *self.current.borrow()
+    }
+
+    /// A stream of every later move (see [`Lifecycle::subscribe`]).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
+        self.events.subscribe()
+    }
+
+    /// Waits until the state satisfies `done`, and returns that state.
+    ///
+    /// Returns at once when it already does. When the owner is gone, the
+    /// last state it published is judged instead.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it only reads.
+    pub async fn wait_for(&self, mut done: impl FnMut(State) -> bool) -> State {
+        let mut current = self.current.clone();
+        let reached = current
+            .wait_for(|state| done(*state))
+            .await
+            .map(|state| *state);
+        reached.unwrap_or_else(|_| *current.borrow())
     }
 }
 

@@ -1,0 +1,122 @@
+//! One managed resource, walked through the lifecycle by its own
+//! supervisor actor.
+//!
+//! Implement [`Resource`] for the thing to manage (a connection, a
+//! session, a client): how to initialize it, clean it up, check its health
+//! and tell a retryable error from a fatal one. A [`ResourceSupervisor`]
+//! then owns it:
+//!
+//! - `Uninitialized → Initializing → Ready`, initialization retried under a
+//!   [`RetryPolicy`] (a fatal error is not retried);
+//! - health checks in the background, one at a time, each bounded by a
+//!   timeout (a hung check counts as failed): a failed check makes the
+//!   resource `Degraded` (still usable), `failure_threshold` consecutive
+//!   failures or a fatal error make it `Error`, from which it recovers
+//!   through `Initializing` under the retry policy;
+//! - [`Managed::close`] goes `Closing → Closed` and runs `cleanup` once;
+//! - a panic in any callback is caught: the resource goes to `Error` with
+//!   the panic's message, and the supervisor keeps running.
+//!
+//! [`Managed`] is the handle: it reads the state without a message, hands
+//! out the resource while it is usable, runs operations on it with
+//! retries ([`Managed::with_retry`]) and reports every
+//! [`StateChanged`](crate::StateChanged). [`scoped`] is the Rust form of an
+//! `async with`: initialize, use, always clean up.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use steward_actors::resource::{Health, Resource, ResourceSupervisor};
+//! use steward_actors::{State, UserError};
+//!
+//! #[derive(Debug, Default)]
+//! struct Database {
+//!     connected: AtomicBool,
+//! }
+//!
+//! impl Resource for Database {
+//!     async fn initialize(&self) -> Result<(), UserError> {
+//!         self.connected.store(true, Ordering::SeqCst);
+//!         Ok(())
+//!     }
+//!     async fn cleanup(&self) -> Result<(), UserError> {
+//!         self.connected.store(false, Ordering::SeqCst);
+//!         Ok(())
+//!     }
+//!     async fn check_health(&self) -> Result<Health, UserError> {
+//!         Ok(Health::Healthy)
+//!     }
+//! }
+//!
+//! # #[actix_rt::main]
+//! # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
+//! let db = ResourceSupervisor::builder("db", Database::default()).start()?;
+//! db.initialize().await?;
+//! assert_eq!(db.state(), State::Ready);
+//! assert!(db.resource()?.connected.load(Ordering::SeqCst));
+//!
+//! db.close(std::time::Duration::from_secs(5)).await?;
+//! assert_eq!(db.state(), State::Closed);
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod error;
+mod handle;
+mod health;
+mod messages;
+mod outcome;
+mod scope;
+mod status;
+mod supervisor;
+
+use std::future::Future;
+
+pub use builder::SupervisorBuilder;
+pub use error::ResourceError;
+pub use handle::Managed;
+pub use health::Health;
+pub use messages::{CheckHealth, Close, Initialize, ReportStatus};
+pub use scope::scoped;
+pub use status::ResourceStatus;
+pub use supervisor::ResourceSupervisor;
+
+use crate::UserError;
+#[doc(no_inline)]
+pub use crate::retry::RetryPolicy;
+
+/// Something with a lifecycle: initialized, checked, cleaned up.
+///
+/// Methods take `&self`: the supervisor and every user of the resource
+/// share it (`Arc<Self>`), so keep mutable parts behind a lock or an
+/// atomic. `initialize` may be called again after an error (recovery), so
+/// it should replace what a failed or broken previous run left behind.
+///
+/// Implementations may write `async fn` for each method.
+pub trait Resource: Send + Sync + 'static {
+    /// Brings the resource up (connects, opens, authenticates).
+    fn initialize(&self) -> impl Future<Output = Result<(), UserError>> + Send;
+
+    /// Releases what the resource holds. Runs at most once, on close.
+    fn cleanup(&self) -> impl Future<Output = Result<(), UserError>> + Send;
+
+    /// Reports how the resource is doing. An `Err` counts as a failed
+    /// check, or, when [`is_retryable`](Self::is_retryable) says it is
+    /// fatal, sends the resource to `Error` at once.
+    ///
+    /// The default reports [`Health::Healthy`].
+    fn check_health(&self) -> impl Future<Output = Result<Health, UserError>> + Send {
+        async { Ok(Health::Healthy) }
+    }
+
+    /// Whether another attempt might fix `error`. The default says yes.
+    fn is_retryable(&self, error: &UserError) -> bool {
+        let _ = error;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+//! Settings of a resource supervisor, and starting it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, ArbiterHandle};
+
+use super::supervisor::Settings;
+use super::{Managed, Resource, ResourceError, ResourceSupervisor};
+use crate::retry::RetryPolicy;
+
+/// Builds and starts a [`ResourceSupervisor`].
+///
+/// Defaults: [`RetryPolicy::default`] with a 30 s attempt timeout, a health check every 30 s bounded
+/// by 5 s, `Error` after 3 failed checks in a row, 5 s for the cleanup
+/// when the last handle is dropped without [`Managed::close`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until started"]
+pub struct SupervisorBuilder<R> {
+    name: String,
+    resource: Arc<R>,
+    settings: Settings,
+}
+
+impl<R: Resource> SupervisorBuilder<R> {
+    pub(super) fn new(name: String, resource: Arc<R>) -> Self {
+        Self {
+            name,
+            resource,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The retry policy for initialization and recovery.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.settings.retry = policy;
+        self
+    }
+
+    /// How often to check health while the resource is usable.
+    pub fn health_check_interval(mut self, interval: Duration) -> Self {
+        self.settings.health_check_interval = Some(interval);
+        self
+    }
+
+    /// Turns background health checks off ([`Managed::check_health`]
+    /// still works).
+    pub fn without_health_checks(mut self) -> Self {
+        self.settings.health_check_interval = None;
+        self
+    }
+
+    /// How long one health check may take before it counts as failed.
+    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.health_check_timeout = timeout;
+        self
+    }
+
+    /// How many failed checks in a row send the resource to `Error`.
+    pub fn failure_threshold(mut self, failures: u32) -> Self {
+        self.settings.failure_threshold = failures;
+        self
+    }
+
+    /// How long the cleanup may take when the last handle is dropped
+    /// without a [`Managed::close`].
+    pub fn drop_close_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.drop_close_timeout = timeout;
+        self
+    }
+
+    /// Starts the supervisor on the current thread's arbiter. The resource
+    /// stays `Uninitialized` until [`Managed::initialize`].
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::InvalidSettings`] naming the bad setting, or
+    /// [`ResourceError::NoArbiter`] outside an actix System.
+    pub fn start(self) -> Result<Managed<R>, ResourceError> {
+        let Some(arbiter) = actix::Arbiter::try_current() else {
+            return Err(ResourceError::NoArbiter { name: self.name });
+        };
+        self.start_in(&arbiter)
+    }
+
+    /// Starts the supervisor on `arbiter`.
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::InvalidSettings`] naming the bad setting.
+    pub fn start_in(self, arbiter: &ArbiterHandle) -> Result<Managed<R>, ResourceError> {
+        self.settings.validate(&self.name)?;
+        let supervisor = ResourceSupervisor::new(
+            self.name.clone(),
+            Arc::clone(&self.resource),
+            self.settings.clone(),
+        );
+        let view = supervisor.view();
+        let addr = ResourceSupervisor::start_in_arbiter(arbiter, move |_| supervisor);
+        Ok(Managed::new(
+            self.name,
+            addr,
+            self.resource,
+            view,
+            self.settings.drop_close_timeout,
+        ))
+    }
+}

@@ -1,0 +1,286 @@
+//! [`Managed`]: the handle of a supervised resource.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Addr, MailboxError, Recipient};
+use tokio::sync::broadcast;
+
+use super::messages::Subscribe;
+use super::{
+    CheckHealth, Close, Health, Initialize, ReportStatus, Resource, ResourceError, ResourceStatus,
+    ResourceSupervisor,
+};
+use crate::UserError;
+use crate::lifecycle::{State, StateChanged, StateView};
+use crate::retry::{Failure, RetryPolicy, with_retry};
+
+/// The handle of a resource owned by a [`ResourceSupervisor`].
+///
+/// Cheap to clone; clones share the resource. Reading the state or taking
+/// the resource asks nothing of the actor. When the last clone is dropped
+/// without [`close`](Self::close), the supervisor closes the resource
+/// itself (cleanup bounded by the builder's `drop_close_timeout`).
+pub struct Managed<R: Resource> {
+    name: Arc<str>,
+    addr: Addr<ResourceSupervisor<R>>,
+    resource: Arc<R>,
+    view: StateView,
+    _closer: Arc<CloseOnDrop<R>>,
+}
+
+impl<R: Resource> Clone for Managed<R> {
+    fn clone(&self) -> Self {
+        Self {
+            name: Arc::clone(&self.name),
+            addr: self.addr.clone(),
+            resource: Arc::clone(&self.resource),
+            view: self.view.clone(),
+            _closer: Arc::clone(&self._closer),
+        }
+    }
+}
+
+impl<R: Resource> std::fmt::Debug for Managed<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Managed")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Closes the resource when the last handle goes.
+struct CloseOnDrop<R: Resource> {
+    addr: Addr<ResourceSupervisor<R>>,
+    timeout: Duration,
+}
+
+impl<R: Resource> Drop for CloseOnDrop<R> {
+    fn drop(&mut self) {
+        // Losing this message is fine: it is lost only when the supervisor
+        // is already gone, and then there is nothing left to close.
+        self.addr.do_send(Close {
+            timeout: self.timeout,
+        });
+    }
+}
+
+impl<R: Resource> Managed<R> {
+    pub(super) fn new(
+        name: String,
+        addr: Addr<ResourceSupervisor<R>>,
+        resource: Arc<R>,
+        view: StateView,
+        drop_close_timeout: Duration,
+    ) -> Self {
+        let closer = Arc::new(CloseOnDrop {
+            addr: addr.clone(),
+            timeout: drop_close_timeout,
+        });
+        Self {
+            name: name.into(),
+            addr,
+            resource,
+            view,
+            _closer: closer,
+        }
+    }
+
+    /// The resource's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The current state, read without a message.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.view.state()
+    }
+
+    /// A cloneable view of the state, to wait for one (see
+    /// [`StateView::wait_for`]).
+    #[must_use]
+    pub fn view(&self) -> &StateView {
+        &self.view
+    }
+
+    /// Every later [`StateChanged`], for plain async code.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
+        self.view.subscribe()
+    }
+
+    /// Delivers every later [`StateChanged`] to an actor.
+    pub fn subscribe_recipient(&self, recipient: Recipient<StateChanged>) {
+        // Lost only when the supervisor is gone: then no event would come.
+        self.addr.do_send(Subscribe(recipient));
+    }
+
+    /// The resource, while it is usable (`Ready` or `Degraded`).
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::NotReady`] in any other state.
+    pub fn resource(&self) -> Result<Arc<R>, ResourceError> {
+        let state = self.state();
+        if state.is_usable() {
+            Ok(Arc::clone(&self.resource))
+        } else {
+            Err(ResourceError::NotReady {
+                name: self.name.to_string(),
+                state,
+            })
+        }
+    }
+
+    /// Brings the resource to `Ready`, retrying under the policy; joins an
+    /// initialization already running; answers at once when usable.
+    ///
+    /// # Examples
+    ///
+    /// See the [module documentation](super).
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::Initialize`] with the last attempt's failure (the
+    /// resource is then in `Error`), or [`ResourceError::Closed`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not stop the initialization; it goes on
+    /// and later callers see its outcome.
+    pub async fn initialize(&self) -> Result<(), ResourceError> {
+        self.addr
+            .send(Initialize)
+            .await
+            .unwrap_or_else(|_| Err(self.closed()))
+    }
+
+    /// Runs a health check now (or joins the one running) and returns its
+    /// verdict; a hung or failed check is `Unhealthy`. The state follows
+    /// the verdict as it does for a background check.
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::NotReady`] unless the resource is usable;
+    /// [`ResourceError::Closed`] if it closes meanwhile.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the check finishes and is counted either way.
+    pub async fn check_health(&self) -> Result<Health, ResourceError> {
+        self.addr
+            .send(CheckHealth)
+            .await
+            .unwrap_or_else(|_| Err(self.closed()))
+    }
+
+    /// The supervisor's [`ResourceStatus`].
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::Closed`] once the supervisor has stopped.
+    pub async fn status(&self) -> Result<ResourceStatus, ResourceError> {
+        self.addr
+            .send(ReportStatus)
+            .await
+            .map_err(|_| self.closed())
+    }
+
+    /// Closes the resource: `Closing`, `cleanup` once within `timeout`,
+    /// `Closed`. Calling it again, or on a closed resource, returns `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::Cleanup`], [`ResourceError::CleanupPanicked`] or
+    /// [`ResourceError::CleanupTimedOut`]: the resource is `Closed`
+    /// regardless.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not stop the close.
+    pub async fn close(&self, timeout: Duration) -> Result<(), ResourceError> {
+        match self.addr.send(Close { timeout }).await {
+            Ok(outcome) => outcome,
+            // The supervisor stops right after closing.
+            Err(MailboxError::Closed | MailboxError::Timeout) if self.state() == State::Closed => {
+                Ok(())
+            }
+            Err(_) => Err(self.closed()),
+        }
+    }
+
+    /// Runs `operation` on the resource under `policy`: an attempt while
+    /// the resource is not usable fails (retryably) with
+    /// [`ResourceError::NotReady`], so a recovery in progress is waited out
+    /// by the backoff; the resource's [`Resource::is_retryable`] judges
+    /// the operation's errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::resource::{Resource, ResourceSupervisor, RetryPolicy};
+    /// # use steward_actors::UserError;
+    /// # #[derive(Debug)] struct Api;
+    /// # impl Resource for Api {
+    /// #     async fn initialize(&self) -> Result<(), UserError> { Ok(()) }
+    /// #     async fn cleanup(&self) -> Result<(), UserError> { Ok(()) }
+    /// # }
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
+    /// let api = ResourceSupervisor::builder("api", Api).start()?;
+    /// api.initialize().await?;
+    /// let answer = api.with_retry(|_api| async { Ok(7) }, &RetryPolicy::default()).await?;
+    /// assert_eq!(answer, 7);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ResourceError::Operation`] with the last attempt's failure.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the running attempt; nothing else runs.
+    pub async fn with_retry<T, F, Fut>(
+        &self,
+        mut operation: F,
+        policy: &RetryPolicy,
+    ) -> Result<T, ResourceError>
+    where
+        F: FnMut(Arc<R>) -> Fut,
+        Fut: Future<Output = Result<T, UserError>>,
+    {
+        let attempt = |_| {
+            let started = self
+                .resource()
+                .map(|resource| (Arc::clone(&resource), operation(resource)));
+            async move {
+                let (resource, running) = started.map_err(Failure::retryable)?;
+                running.await.map_err(|error| {
+                    if resource.is_retryable(&error) {
+                        Failure::retryable(error)
+                    } else {
+                        Failure::fatal(error)
+                    }
+                })
+            }
+        };
+        with_retry(attempt, policy)
+            .await
+            .map_err(|source| ResourceError::Operation {
+                name: self.name.to_string(),
+                source,
+            })
+    }
+
+    fn closed(&self) -> ResourceError {
+        ResourceError::Closed {
+            name: self.name.to_string(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The messages a [`ResourceSupervisor`] handles. Handlers only dispatch.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::{Health, Resource, ResourceError, ResourceStatus, ResourceSupervisor};
+use crate::StateChanged;
+
+/// Brings the resource to `Ready` (retrying under the policy), or reports
+/// why it could not. Already usable: answers at once.
+#[derive(Debug, Clone, Copy, Default, Message)]
+#[rtype(result = "Result<(), ResourceError>")]
+pub struct Initialize;
+
+/// Runs a health check now (or joins the one running) and returns its
+/// verdict; the state follows the verdict as for a background check.
+#[derive(Debug, Clone, Copy, Default, Message)]
+#[rtype(result = "Result<Health, ResourceError>")]
+pub struct CheckHealth;
+
+/// Closes the resource: `Closing`, `cleanup` once (bounded by `timeout`),
+/// `Closed`. The supervisor stops afterwards.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Result<(), ResourceError>")]
+pub struct Close {
+    /// How long `cleanup` may take.
+    pub timeout: Duration,
+}
+
+/// Asks for a [`ResourceStatus`].
+#[derive(Debug, Clone, Copy, Default, Message)]
+#[rtype(result = "ResourceStatus")]
+pub struct ReportStatus;
+
+/// Delivers every later state change to an actor.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) struct Subscribe(pub(super) Recipient<StateChanged>);
+
+/// A reply that arrives once the supervisor has finished the work.
+fn reply_later<T: Send + 'static>(
+    receiver: oneshot::Receiver<Result<T, ResourceError>>,
+    name: String,
+) -> ResponseFuture<Result<T, ResourceError>> {
+    Box::pin(async move {
+        receiver
+            .await
+            .unwrap_or(Err(ResourceError::Closed { name }))
+    })
+}
+
+impl<R: Resource> Handler<Initialize> for ResourceSupervisor<R> {
+    type Result = ResponseFuture<Result<(), ResourceError>>;
+
+    fn handle(&mut self, _: Initialize, ctx: &mut Context<Self>) -> Self::Result {
+        let (reply, receiver) = oneshot::channel();
+        self.initialize(reply, ctx);
+        reply_later(receiver, self.status().name)
+    }
+}
+
+impl<R: Resource> Handler<CheckHealth> for ResourceSupervisor<R> {
+    type Result = ResponseFuture<Result<Health, ResourceError>>;
+
+    fn handle(&mut self, _: CheckHealth, ctx: &mut Context<Self>) -> Self::Result {
+        let (reply, receiver) = oneshot::channel();
+        self.check_now(reply, ctx);
+        reply_later(receiver, self.status().name)
+    }
+}
+
+impl<R: Resource> Handler<Close> for ResourceSupervisor<R> {
+    type Result = ResponseFuture<Result<(), ResourceError>>;
+
+    fn handle(&mut self, message: Close, ctx: &mut Context<Self>) -> Self::Result {
+        let (reply, receiver) = oneshot::channel();
+        self.close(message.timeout, Some(reply), ctx);
+        reply_later(receiver, self.status().name)
+    }
+}
+
+impl<R: Resource> Handler<ReportStatus> for ResourceSupervisor<R> {
+    type Result = MessageResult<ReportStatus>;
+
+    fn handle(&mut self, _: ReportStatus, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.status())
+    }
+}
+
+impl<R: Resource> Handler<Subscribe> for ResourceSupervisor<R> {
+    type Result = ();
+
+    fn handle(&mut self, Subscribe(recipient): Subscribe, _: &mut Context<Self>) {
+        self.lifecycle_mut().subscribe_recipient(recipient);
+    }
+}

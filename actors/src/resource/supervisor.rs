@@ -1,0 +1,407 @@
+//! The actor that owns one resource and walks it through the lifecycle.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures::FutureExt;
+use tokio::sync::oneshot;
+
+use super::outcome::{CheckCounter, CheckOutcome, Verdict};
+use super::{Health, Resource, ResourceError, ResourceStatus, SupervisorBuilder};
+use crate::lifecycle::{Lifecycle, State, StateView};
+use crate::panic_message::panic_message;
+use crate::retry::{Failure, RetryPolicy, with_retry};
+
+/// The actor that owns one [`Resource`]: initialization with retries,
+/// background health checks, recovery and cleanup.
+///
+/// Start it with [`ResourceSupervisor::builder`]; talk to it through the
+/// [`Managed`](super::Managed) handle or its messages.
+pub struct ResourceSupervisor<R: Resource> {
+    name: String,
+    resource: Arc<R>,
+    settings: Settings,
+    lifecycle: Lifecycle,
+    counter: CheckCounter,
+    last_error: Option<String>,
+    checks: u64,
+    initializations: Arc<AtomicU64>,
+    cleaned_up: bool,
+    /// The running initialization, and who waits for it.
+    init: Option<SpawnHandle>,
+    init_waiters: Vec<oneshot::Sender<Result<(), ResourceError>>>,
+    /// The running health check, and who waits for it.
+    check: Option<SpawnHandle>,
+    check_waiters: Vec<oneshot::Sender<Result<Health, ResourceError>>>,
+    ticker: Option<SpawnHandle>,
+    close_waiters: Vec<oneshot::Sender<Result<(), ResourceError>>>,
+}
+
+impl<R: Resource> std::fmt::Debug for ResourceSupervisor<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceSupervisor")
+            .field("name", &self.name)
+            .field("state", &self.lifecycle.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The supervisor's settings; see [`SupervisorBuilder`].
+#[derive(Debug, Clone)]
+pub(super) struct Settings {
+    pub(super) retry: RetryPolicy,
+    pub(super) health_check_interval: Option<Duration>,
+    pub(super) health_check_timeout: Duration,
+    pub(super) failure_threshold: u32,
+    pub(super) drop_close_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            // Bounded by default: a hung `initialize` is an attempt that
+            // failed, not a supervisor stuck in `Initializing`.
+            retry: RetryPolicy::default().with_attempt_timeout(Duration::from_secs(30)),
+            health_check_interval: Some(Duration::from_secs(30)),
+            health_check_timeout: Duration::from_secs(5),
+            failure_threshold: 3,
+            drop_close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Settings {
+    pub(super) fn validate(&self, name: &str) -> Result<(), ResourceError> {
+        self.retry
+            .validate()
+            .map_err(|error| ResourceError::invalid_policy(name, &error))?;
+        let problem = if self.health_check_interval == Some(Duration::ZERO) {
+            "health_check_interval must be above zero"
+        } else if self.health_check_timeout.is_zero() {
+            "health_check_timeout must be above zero"
+        } else if self.failure_threshold == 0 {
+            "failure_threshold must be at least 1"
+        } else {
+            return Ok(());
+        };
+        Err(ResourceError::InvalidSettings {
+            name: name.to_owned(),
+            problem: problem.to_owned(),
+        })
+    }
+}
+
+impl<R: Resource> ResourceSupervisor<R> {
+    /// A builder for a supervisor of `resource`, named `name` in events,
+    /// errors and status.
+    pub fn builder(name: impl Into<String>, resource: R) -> SupervisorBuilder<R> {
+        SupervisorBuilder::new(name.into(), Arc::new(resource))
+    }
+
+    /// Like [`builder`](Self::builder), for a resource already shared.
+    pub fn builder_shared(name: impl Into<String>, resource: Arc<R>) -> SupervisorBuilder<R> {
+        SupervisorBuilder::new(name.into(), resource)
+    }
+
+    pub(super) fn new(name: String, resource: Arc<R>, settings: Settings) -> Self {
+        Self {
+            lifecycle: Lifecycle::new(name.clone()),
+            counter: CheckCounter::new(settings.failure_threshold),
+            name,
+            resource,
+            settings,
+            last_error: None,
+            checks: 0,
+            initializations: Arc::new(AtomicU64::new(0)),
+            cleaned_up: false,
+            init: None,
+            init_waiters: Vec::new(),
+            check: None,
+            check_waiters: Vec::new(),
+            ticker: None,
+            close_waiters: Vec::new(),
+        }
+    }
+
+    pub(super) fn view(&self) -> StateView {
+        self.lifecycle.view()
+    }
+
+    pub(super) fn lifecycle_mut(&mut self) -> &mut Lifecycle {
+        &mut self.lifecycle
+    }
+
+    fn closed_error(&self) -> ResourceError {
+        ResourceError::Closed {
+            name: self.name.clone(),
+        }
+    }
+
+    /// Every move goes through here; the table makes an illegal one a
+    /// bug, logged rather than raised (the actor must keep running).
+    fn advance(&mut self, to: State, reason: impl Into<String>) {
+        if let Err(error) = self.lifecycle.advance(to, reason) {
+            tracing::error!(target: "steward::resource", resource = %self.name, %error, "supervisor bug");
+        }
+    }
+
+    pub(super) fn status(&self) -> ResourceStatus {
+        ResourceStatus {
+            name: self.name.clone(),
+            state: self.lifecycle.state(),
+            last_error: self.last_error.clone(),
+            consecutive_failures: self.counter.consecutive_failures(),
+            checks: self.checks,
+            initializations: self.initializations.load(Ordering::Relaxed),
+            cleaned_up: self.cleaned_up,
+        }
+    }
+
+    // ----- initialization and recovery -----
+
+    pub(super) fn initialize(
+        &mut self,
+        reply: oneshot::Sender<Result<(), ResourceError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        match self.lifecycle.state() {
+            State::Ready | State::Degraded => {
+                let _ = reply.send(Ok(()));
+            }
+            State::Closing | State::Closed => {
+                let _ = reply.send(Err(self.closed_error()));
+            }
+            State::Initializing => self.init_waiters.push(reply),
+            State::Uninitialized | State::Error => {
+                self.init_waiters.push(reply);
+                self.start_initializing("initializing", ctx);
+            }
+        }
+    }
+
+    fn start_initializing(&mut self, reason: &str, ctx: &mut Context<Self>) {
+        self.advance(State::Initializing, reason);
+        let resource = Arc::clone(&self.resource);
+        let attempts = Arc::clone(&self.initializations);
+        let policy = self.settings.retry.clone();
+        let work = async move {
+            let attempt = |_| {
+                let resource = Arc::clone(&resource);
+                attempts.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    resource.initialize().await.map_err(|error| {
+                        if resource.is_retryable(&error) {
+                            Failure::retryable(error)
+                        } else {
+                            Failure::fatal(error)
+                        }
+                    })
+                }
+            };
+            with_retry(attempt, &policy).await
+        };
+        let handle = ctx.spawn(work.into_actor(self).map(|outcome, act, ctx| {
+            act.init = None;
+            act.initialized(
+                outcome.map_err(|source| ResourceError::Initialize {
+                    name: act.name.clone(),
+                    source,
+                }),
+                ctx,
+            );
+        }));
+        self.init = Some(handle);
+    }
+
+    fn initialized(&mut self, outcome: Result<(), ResourceError>, ctx: &mut Context<Self>) {
+        match &outcome {
+            Ok(()) => {
+                self.counter.reset();
+                self.advance(State::Ready, "initialized");
+                self.start_ticker(ctx);
+            }
+            Err(error) => {
+                self.last_error = Some(error.to_string());
+                self.advance(State::Error, error.to_string());
+            }
+        }
+        for waiter in self.init_waiters.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
+    }
+
+    // ----- health checks -----
+
+    fn start_ticker(&mut self, ctx: &mut Context<Self>) {
+        if let (None, Some(interval)) = (self.ticker, self.settings.health_check_interval) {
+            self.ticker = Some(ctx.run_interval(interval, |act, ctx| {
+                if act.lifecycle.state().is_usable() && act.check.is_none() {
+                    act.start_check(ctx);
+                }
+            }));
+        }
+    }
+
+    pub(super) fn check_now(
+        &mut self,
+        reply: oneshot::Sender<Result<Health, ResourceError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let state = self.lifecycle.state();
+        if !state.is_usable() {
+            let _ = reply.send(Err(ResourceError::NotReady {
+                name: self.name.clone(),
+                state,
+            }));
+            return;
+        }
+        self.check_waiters.push(reply);
+        if self.check.is_none() {
+            self.start_check(ctx);
+        }
+    }
+
+    fn start_check(&mut self, ctx: &mut Context<Self>) {
+        let resource = Arc::clone(&self.resource);
+        let timeout = self.settings.health_check_timeout;
+        let work = async move {
+            let check = AssertUnwindSafe(resource.check_health()).catch_unwind();
+            match tokio::time::timeout(timeout, check).await {
+                Err(_) => CheckOutcome::TimedOut,
+                Ok(Err(payload)) => CheckOutcome::Panicked(panic_message(&*payload)),
+                Ok(Ok(Ok(health))) => CheckOutcome::Verdict(health),
+                Ok(Ok(Err(error))) if resource.is_retryable(&error) => {
+                    CheckOutcome::Failed(error.to_string())
+                }
+                Ok(Ok(Err(error))) => CheckOutcome::Fatal(error.to_string()),
+            }
+        };
+        let handle = ctx.spawn(work.into_actor(self).map(|outcome, act, ctx| {
+            act.check = None;
+            act.checked(&outcome, ctx);
+        }));
+        self.check = Some(handle);
+    }
+
+    fn checked(&mut self, outcome: &CheckOutcome, ctx: &mut Context<Self>) {
+        self.checks += 1;
+        for waiter in self.check_waiters.drain(..) {
+            let _ = waiter.send(Ok(outcome.health()));
+        }
+        let state = self.lifecycle.state();
+        if !state.is_usable() {
+            return;
+        }
+        match self.counter.judge(state, outcome) {
+            Verdict::Stay => {}
+            Verdict::Move(to, reason) => {
+                if to == State::Degraded {
+                    self.last_error = Some(reason.clone());
+                }
+                self.advance(to, reason);
+            }
+            Verdict::Fail(reason) => {
+                tracing::warn!(target: "steward::resource", resource = %self.name, %reason, "resource failed; recovering");
+                self.last_error = Some(reason.clone());
+                self.advance(State::Error, reason);
+                self.start_initializing("recovering", ctx);
+            }
+        }
+    }
+
+    // ----- close -----
+
+    pub(super) fn close(
+        &mut self,
+        timeout: Duration,
+        reply: Option<oneshot::Sender<Result<(), ResourceError>>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let before = self.lifecycle.state();
+        match before {
+            State::Closed => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(()));
+                }
+                return;
+            }
+            State::Closing => {
+                self.close_waiters.extend(reply);
+                return;
+            }
+            _ => {}
+        }
+        self.close_waiters.extend(reply);
+        self.advance(State::Closing, "closing");
+        for handle in [self.init.take(), self.check.take(), self.ticker.take()]
+            .into_iter()
+            .flatten()
+        {
+            ctx.cancel_future(handle);
+        }
+        let closed = self.closed_error();
+        for waiter in self.init_waiters.drain(..) {
+            let _ = waiter.send(Err(closed.clone()));
+        }
+        for waiter in self.check_waiters.drain(..) {
+            let _ = waiter.send(Err(closed.clone()));
+        }
+        if before == State::Uninitialized {
+            // Nothing was ever brought up, so there is nothing to clean.
+            self.closed(Ok(()), ctx);
+            return;
+        }
+        let resource = Arc::clone(&self.resource);
+        let name = self.name.clone();
+        let work = async move {
+            let cleanup = AssertUnwindSafe(resource.cleanup()).catch_unwind();
+            match tokio::time::timeout(timeout, cleanup).await {
+                Err(_) => Err(ResourceError::CleanupTimedOut { name, timeout }),
+                Ok(Err(payload)) => Err(ResourceError::CleanupPanicked {
+                    name,
+                    message: panic_message(&*payload),
+                }),
+                Ok(Ok(Err(error))) => Err(ResourceError::Cleanup {
+                    name,
+                    message: error.to_string(),
+                }),
+                Ok(Ok(Ok(()))) => Ok(()),
+            }
+        };
+        self.cleaned_up = true;
+        ctx.spawn(
+            work.into_actor(self)
+                .map(|outcome, act, ctx| act.closed(outcome, ctx)),
+        );
+    }
+
+    fn closed(&mut self, outcome: Result<(), ResourceError>, ctx: &mut Context<Self>) {
+        let reason = match &outcome {
+            Ok(()) => "closed".to_owned(),
+            Err(error) => {
+                self.last_error = Some(error.to_string());
+                error.to_string()
+            }
+        };
+        self.advance(State::Closed, reason);
+        for waiter in self.close_waiters.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
+        ctx.stop();
+    }
+}
+
+impl<R: Resource> Actor for ResourceSupervisor<R> {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Stopped without a close (the System is going down): say so; the
+        // resource's own `Drop` is all that runs now.
+        if !self.lifecycle.state().is_final() {
+            tracing::warn!(target: "steward::resource", resource = %self.name, state = %self.lifecycle.state(), "supervisor stopped before the resource was closed");
+        }
+    }
+}
