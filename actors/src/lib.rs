@@ -33,6 +33,7 @@ pub mod lifecycle;
 pub mod registry;
 pub mod resource;
 pub mod retry;
+pub mod supervisor;
 pub mod tracker;
 
 pub use config::{Config, ConfigError};

@@ -96,12 +96,14 @@ impl<R: Resource> SupervisorBuilder<R> {
             self.settings.clone(),
         );
         let view = supervisor.view();
+        let failed = supervisor.failed_initializations();
         let addr = ResourceSupervisor::start_in_arbiter(arbiter, move |_| supervisor);
         Ok(Managed::new(
             self.name,
             addr,
             self.resource,
             view,
+            failed,
             self.settings.drop_close_timeout,
         ))
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Addr, MailboxError, Recipient};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::messages::Subscribe;
 use super::{
@@ -27,6 +27,7 @@ pub struct Managed<R: Resource> {
     addr: Addr<ResourceSupervisor<R>>,
     resource: Arc<R>,
     view: StateView,
+    failed_initializations: watch::Receiver<u64>,
     _closer: Arc<CloseOnDrop<R>>,
 }
 
@@ -37,6 +38,7 @@ impl<R: Resource> Clone for Managed<R> {
             addr: self.addr.clone(),
             resource: Arc::clone(&self.resource),
             view: self.view.clone(),
+            failed_initializations: self.failed_initializations.clone(),
             _closer: Arc::clone(&self._closer),
         }
     }
@@ -73,6 +75,7 @@ impl<R: Resource> Managed<R> {
         addr: Addr<ResourceSupervisor<R>>,
         resource: Arc<R>,
         view: StateView,
+        failed_initializations: watch::Receiver<u64>,
         drop_close_timeout: Duration,
     ) -> Self {
         let closer = Arc::new(CloseOnDrop {
@@ -84,6 +87,7 @@ impl<R: Resource> Managed<R> {
             addr,
             resource,
             view,
+            failed_initializations,
             _closer: closer,
         }
     }
@@ -276,6 +280,28 @@ impl<R: Resource> Managed<R> {
                 name: self.name.to_string(),
                 source,
             })
+    }
+
+    /// Resolves when the resource has given up (an initialization or a
+    /// recovery ended in `Error`) or closed: `Err` with the last error, or
+    /// `Ok` once closed. What a parent supervisor watches.
+    pub(crate) async fn ended(&self) -> Result<(), String> {
+        let mut failed = self.failed_initializations.clone();
+        failed.mark_unchanged();
+        let closed = self.view.wait_for(State::is_final);
+        tokio::select! {
+            _ = closed => Ok(()),
+            changed = failed.changed() => match changed {
+                Ok(()) => Err(self
+                    .status()
+                    .await
+                    .ok()
+                    .and_then(|status| status.last_error)
+                    .unwrap_or_else(|| "failed".to_owned())),
+                // The supervisor is gone: it closed or stopped.
+                Err(_) => Ok(()),
+            },
+        }
     }
 
     fn closed(&self) -> ResourceError {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use futures::FutureExt;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::outcome::{CheckCounter, CheckOutcome, Verdict};
 use super::{Health, Resource, ResourceError, ResourceStatus, SupervisorBuilder};
@@ -30,6 +30,10 @@ pub struct ResourceSupervisor<R: Resource> {
     checks: u64,
     initializations: Arc<AtomicU64>,
     cleaned_up: bool,
+    /// Initializations that ended in `Error` (it stays there): how a
+    /// parent supervisor tells a resource that gave up from one that is
+    /// recovering.
+    failed_initializations: watch::Sender<u64>,
     /// The running initialization, and who waits for it.
     init: Option<SpawnHandle>,
     init_waiters: Vec<oneshot::Sender<Result<(), ResourceError>>>,
@@ -117,6 +121,7 @@ impl<R: Resource> ResourceSupervisor<R> {
             checks: 0,
             initializations: Arc::new(AtomicU64::new(0)),
             cleaned_up: false,
+            failed_initializations: watch::Sender::new(0),
             init: None,
             init_waiters: Vec::new(),
             check: None,
@@ -128,6 +133,10 @@ impl<R: Resource> ResourceSupervisor<R> {
 
     pub(super) fn view(&self) -> StateView {
         self.lifecycle.view()
+    }
+
+    pub(super) fn failed_initializations(&self) -> watch::Receiver<u64> {
+        self.failed_initializations.subscribe()
     }
 
     pub(super) fn lifecycle_mut(&mut self) -> &mut Lifecycle {
@@ -226,6 +235,7 @@ impl<R: Resource> ResourceSupervisor<R> {
             Err(error) => {
                 self.last_error = Some(error.to_string());
                 self.advance(State::Error, error.to_string());
+                self.failed_initializations.send_modify(|n| *n += 1);
             }
         }
         for waiter in self.init_waiters.drain(..) {

@@ -1,0 +1,195 @@
+//! [`SupervisorHandle`]: the handle of a running supervisor.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+
+use super::actor::{ReportChildren, StopChildren};
+use super::{Exit, Restart, Supervisor, SupervisorError};
+use crate::lifecycle::{State, StateChanged, StateView};
+
+/// How a supervisor ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SupervisorExit {
+    /// It was stopped, or its System went down.
+    Stopped,
+    /// Its children restarted more often than its intensity allows; it
+    /// stopped them all and gave up.
+    Escalated(String),
+}
+
+impl SupervisorExit {
+    /// The [`Exit`] a parent supervisor sees.
+    #[must_use]
+    pub fn into_exit(self) -> Exit {
+        match self {
+            SupervisorExit::Stopped => Exit::Normal,
+            SupervisorExit::Escalated(reason) => Exit::Failed(format!("escalated: {reason}")),
+        }
+    }
+}
+
+/// One child, as its supervisor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChildStatus {
+    /// The child's id.
+    pub id: String,
+    /// Whether it is running now.
+    pub running: bool,
+    /// Its restart type.
+    pub restart: Restart,
+    /// How often it was restarted.
+    pub restarts: u32,
+    /// How it ended last, if it ever did.
+    pub last_exit: Option<Exit>,
+}
+
+/// The handle of a running [`Supervisor`].
+///
+/// Cheap to clone. When the last clone is dropped, the supervisor stops
+/// its children (newest first) and stops.
+#[derive(Clone)]
+pub struct SupervisorHandle {
+    name: Arc<str>,
+    addr: Addr<Supervisor>,
+    view: StateView,
+    exit: watch::Receiver<Option<SupervisorExit>>,
+    _stopper: Arc<StopOnDrop>,
+}
+
+impl std::fmt::Debug for SupervisorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupervisorHandle")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+struct StopOnDrop(Addr<Supervisor>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // Lost only when the supervisor is already gone.
+        self.0.do_send(StopChildren {
+            brutal: false,
+            reply: None,
+        });
+    }
+}
+
+impl SupervisorHandle {
+    pub(super) fn new(
+        name: &str,
+        addr: Addr<Supervisor>,
+        view: StateView,
+        exit: watch::Receiver<Option<SupervisorExit>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            _stopper: Arc::new(StopOnDrop(addr.clone())),
+            addr,
+            view,
+            exit,
+        }
+    }
+
+    /// The supervisor's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its state: `Ready`, `Degraded` while restarts are recent, `Error`
+    /// once escalated, `Closed` once stopped. Read without a message.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.view.state()
+    }
+
+    /// A view of the state to wait on.
+    #[must_use]
+    pub fn view(&self) -> &StateView {
+        &self.view
+    }
+
+    /// Every later [`StateChanged`].
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
+        self.view.subscribe()
+    }
+
+    /// The children, in start order.
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::Stopped`] once the supervisor has stopped.
+    pub async fn children(&self) -> Result<Vec<ChildStatus>, SupervisorError> {
+        self.addr
+            .send(ReportChildren)
+            .await
+            .map_err(|_| self.stopped())
+    }
+
+    /// Stops every child in reverse start order (each by its
+    /// [`ChildShutdown`](super::ChildShutdown)), then the supervisor.
+    /// Returns at once when it has already stopped.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for a bounded stop.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not stop the stop.
+    pub async fn stop(&self) -> Result<(), SupervisorError> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let message = StopChildren {
+            brutal: false,
+            reply: Some(reply),
+        };
+        if self.addr.send(message).await.is_ok() {
+            // A dropped reply means the supervisor stopped meanwhile.
+            let _ = done.await;
+        }
+        Ok(())
+    }
+
+    /// Resolves when the supervisor has ended, with how.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe.
+    pub async fn exited(&self) -> SupervisorExit {
+        let mut exit = self.exit.clone();
+        let ended = exit
+            .wait_for(Option::is_some)
+            .await
+            .map(|exit| exit.clone());
+        match ended {
+            Ok(Some(exit)) => exit,
+            // The supervisor's sender is gone: it stopped with its System.
+            _ => exit.borrow().clone().unwrap_or(SupervisorExit::Stopped),
+        }
+    }
+
+    /// Asks the supervisor to stop without waiting (a parent's stop or
+    /// kill of a nested supervisor).
+    pub(crate) fn request_stop(&self, brutal: bool) {
+        self.addr.do_send(StopChildren {
+            brutal,
+            reply: None,
+        });
+    }
+
+    fn stopped(&self) -> SupervisorError {
+        SupervisorError::Stopped {
+            supervisor: self.name.to_string(),
+        }
+    }
+}
