@@ -29,6 +29,7 @@ mod user_error;
 pub mod config;
 pub mod cpu;
 pub mod drive;
+pub mod group;
 pub mod lifecycle;
 pub mod registry;
 pub mod resource;

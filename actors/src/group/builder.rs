@@ -1,0 +1,113 @@
+//! Declaring a group's members and checking them.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::member::{Slot, starter};
+use super::{GroupError, ResourceGroup, graph};
+use crate::lifecycle::Lifecycle;
+use crate::resource::{Resource, SupervisorBuilder};
+
+/// Declares the members of a [`ResourceGroup`].
+#[must_use = "a builder does nothing until built"]
+pub struct GroupBuilder {
+    name: String,
+    members: Vec<(String, Vec<String>, super::member::StartMember)>,
+}
+
+impl std::fmt::Debug for GroupBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupBuilder")
+            .field("name", &self.name)
+            .field(
+                "members",
+                &self
+                    .members
+                    .iter()
+                    .map(|(n, d, _)| (n, d))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl GroupBuilder {
+    pub(super) fn new(name: String) -> Self {
+        Self {
+            name,
+            members: Vec::new(),
+        }
+    }
+
+    /// Adds member `name`, which needs `depends_on` to be ready first.
+    /// `supervisor` builds its supervisor; it is called at every
+    /// initialization of the group, so a failed one starts afresh.
+    pub fn resource<R, F>(
+        mut self,
+        name: impl Into<String>,
+        depends_on: &[&str],
+        supervisor: F,
+    ) -> Self
+    where
+        R: Resource,
+        F: FnMut() -> SupervisorBuilder<R> + Send + 'static,
+    {
+        self.members.push((
+            name.into(),
+            depends_on.iter().map(|d| (*d).to_owned()).collect(),
+            starter(supervisor),
+        ));
+        self
+    }
+
+    /// Checks the members and builds the group; nothing starts yet.
+    ///
+    /// # Errors
+    ///
+    /// [`GroupError::DuplicateResource`], [`GroupError::UnknownDependency`]
+    /// or [`GroupError::Cycle`], naming the members at fault.
+    pub fn build(self) -> Result<ResourceGroup, GroupError> {
+        let mut seen = HashSet::new();
+        for (name, _, _) in &self.members {
+            if !seen.insert(name.as_str()) {
+                return Err(GroupError::DuplicateResource {
+                    resource: name.clone(),
+                });
+            }
+        }
+        let names: Vec<String> = self
+            .members
+            .iter()
+            .map(|(name, _, _)| name.clone())
+            .collect();
+        let wanted: Vec<Vec<String>> = self
+            .members
+            .iter()
+            .map(|(_, deps, _)| deps.clone())
+            .collect();
+        let deps = graph::resolve(&names, &wanted)?;
+        let order = graph::order(&names, &deps)?;
+        let slots = self
+            .members
+            .into_iter()
+            .zip(deps)
+            .map(|((name, _, start), deps)| Slot {
+                name,
+                deps,
+                start: Mutex::new(start),
+                current: Mutex::new(None),
+            })
+            .collect();
+        let lifecycle = Lifecycle::new(self.name.clone());
+        let view = lifecycle.view();
+        Ok(ResourceGroup {
+            name: self.name,
+            slots,
+            order,
+            lifecycle: AsyncMutex::new(lifecycle),
+            view,
+        })
+    }
+}

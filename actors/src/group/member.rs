@@ -1,0 +1,94 @@
+//! A member of a group, with its resource type erased.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::GroupError;
+use crate::lifecycle::State;
+use crate::panic_message::panic_message;
+use crate::resource::{Managed, Resource, ResourceError, SupervisorBuilder};
+
+/// A started member: a [`Managed`] of some resource type.
+pub(super) trait Member: Send + Sync {
+    fn initialize(&self) -> BoxFuture<'static, Result<(), ResourceError>>;
+    fn close(&self, timeout: Duration) -> BoxFuture<'static, Result<(), ResourceError>>;
+    fn state(&self) -> State;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<R: Resource> Member for Managed<R> {
+    fn initialize(&self) -> BoxFuture<'static, Result<(), ResourceError>> {
+        let managed = self.clone();
+        async move { managed.initialize().await }.boxed()
+    }
+
+    fn close(&self, timeout: Duration) -> BoxFuture<'static, Result<(), ResourceError>> {
+        let managed = self.clone();
+        async move { managed.close(timeout).await }.boxed()
+    }
+
+    fn state(&self) -> State {
+        Managed::state(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// How to start a member afresh (each group initialization does).
+pub(super) type StartMember = Box<dyn FnMut() -> Result<Arc<dyn Member>, ResourceError> + Send>;
+
+pub(super) fn starter<R, F>(mut make: F) -> StartMember
+where
+    R: Resource,
+    F: FnMut() -> SupervisorBuilder<R> + Send + 'static,
+{
+    Box::new(move || Ok(Arc::new(make().start()?) as Arc<dyn Member>))
+}
+
+/// One named member: its dependencies, how to start it, the running one.
+pub(super) struct Slot {
+    pub(super) name: String,
+    pub(super) deps: Vec<usize>,
+    pub(super) start: Mutex<StartMember>,
+    pub(super) current: Mutex<Option<Arc<dyn Member>>>,
+}
+
+impl Slot {
+    pub(super) fn current(&self) -> Option<Arc<dyn Member>> {
+        self.current.lock().ok().and_then(|current| current.clone())
+    }
+
+    /// Starts a fresh supervisor for this member and records it. A panic
+    /// in the application's builder closure is caught and reported.
+    pub(super) fn start(&self) -> Result<Arc<dyn Member>, GroupError> {
+        let mut start = self.start.lock().unwrap_or_else(PoisonError::into_inner);
+        let started = std::panic::catch_unwind(AssertUnwindSafe(&mut *start));
+        drop(start);
+        let member = match started {
+            Ok(Ok(member)) => member,
+            Ok(Err(source)) => {
+                return Err(GroupError::Initialize {
+                    resource: self.name.clone(),
+                    source,
+                });
+            }
+            Err(payload) => {
+                return Err(GroupError::StartPanicked {
+                    resource: self.name.clone(),
+                    message: panic_message(&*payload),
+                });
+            }
+        };
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some(Arc::clone(&member));
+        }
+        Ok(member)
+    }
+}
