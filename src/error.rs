@@ -3,6 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use steward_actors::group::GroupError;
+use steward_actors::resource::ResourceError;
+use steward_actors::retry::RetryError;
+use steward_actors::supervisor::SupervisorError;
 use steward_actors::tracker::TrackerError;
 
 use steward_actors::{
@@ -28,6 +32,18 @@ pub enum Error {
     /// A tracker operation failed.
     #[error(transparent)]
     Tracker(#[from] TrackerError),
+    /// A managed resource failed.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// A supervisor of children failed.
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    /// A resource group failed.
+    #[error(transparent)]
+    Group(#[from] GroupError),
+    /// A retried operation failed.
+    #[error(transparent)]
+    Retry(#[from] RetryError),
     /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),

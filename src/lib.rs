@@ -31,8 +31,8 @@ pub use global::{global, set_global};
 pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Registry,
-    RegistryError, State, StateChanged, UserError, config, cpu, drive, lifecycle, registry,
-    tracker,
+    RegistryError, State, StateChanged, UserError, config, cpu, drive, group, lifecycle, registry,
+    resource, retry, supervisor, tracker,
 };
 pub use steward_macros::{cpu_bound, io_bound};
 

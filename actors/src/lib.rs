@@ -8,11 +8,17 @@
 //! | [`drive`] | per-drive IO limits: one `DriveLimiter` per storage device, RAII permits |
 //! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
 //! | [`tracker`] | child processes, tasks and custom resources, stopped gracefully and never leaked |
+//! | [`resource`] | one resource under its own `ResourceSupervisor`: initialize with retries, health checks, recovery, cleanup once |
+//! | [`supervisor`] | OTP-style supervision of tasks, actors, resources and nested supervisors: strategies, restart types, intensity, escalation |
+//! | [`group`] | named resources with dependencies: initialized in order (independent ones concurrently), cleaned up in reverse |
+//! | [`retry`] | `RetryPolicy` (exponential backoff, seeded jitter, attempt timeout), `with_retry`, `with_timeout` |
 //!
 //! Use the registry to share services across an application; take an IO
 //! permit from [`drive::Drives`] before touching a disk, and hand hashing
 //! or parsing to [`cpu::Cpu`]; use the lifecycle in an actor that owns a
-//! resource with states; build a [`Config`] once and hand it to
+//! resource with states, or better, implement [`resource::Resource`] and
+//! let a `ResourceSupervisor` walk it; put long-lived tasks and actors
+//! under a [`supervisor::Supervisor`]; build a [`Config`] once and hand it to
 //! `steward::Steward`.
 //!
 //! # Layout

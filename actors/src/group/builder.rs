@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use actix::ArbiterHandle;
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::member::{Slot, starter};
@@ -14,6 +15,7 @@ use crate::resource::{Resource, SupervisorBuilder};
 #[must_use = "a builder does nothing until built"]
 pub struct GroupBuilder {
     name: String,
+    arbiter: Option<ArbiterHandle>,
     members: Vec<(String, Vec<String>, super::member::StartMember)>,
 }
 
@@ -37,8 +39,17 @@ impl GroupBuilder {
     pub(super) fn new(name: String) -> Self {
         Self {
             name,
+            arbiter: None,
             members: Vec::new(),
         }
+    }
+
+    /// Runs the members' supervisors on `arbiter` (for instance
+    /// `Steward::arbiter`) instead of the arbiter of the thread that calls
+    /// `initialize`; needed when that thread runs no actix System.
+    pub fn arbiter(mut self, arbiter: ArbiterHandle) -> Self {
+        self.arbiter = Some(arbiter);
+        self
     }
 
     /// Adds member `name`, which needs `depends_on` to be ready first.
@@ -97,6 +108,7 @@ impl GroupBuilder {
                 name,
                 deps,
                 start: Mutex::new(start),
+                arbiter: self.arbiter.clone(),
                 current: Mutex::new(None),
             })
             .collect();

@@ -5,6 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use actix::ArbiterHandle;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
@@ -42,14 +43,22 @@ impl<R: Resource> Member for Managed<R> {
 }
 
 /// How to start a member afresh (each group initialization does).
-pub(super) type StartMember = Box<dyn FnMut() -> Result<Arc<dyn Member>, ResourceError> + Send>;
+/// It runs on the given arbiter, or on the calling thread's.
+pub(super) type StartMember =
+    Box<dyn FnMut(Option<&ArbiterHandle>) -> Result<Arc<dyn Member>, ResourceError> + Send>;
 
 pub(super) fn starter<R, F>(mut make: F) -> StartMember
 where
     R: Resource,
     F: FnMut() -> SupervisorBuilder<R> + Send + 'static,
 {
-    Box::new(move || Ok(Arc::new(make().start()?) as Arc<dyn Member>))
+    Box::new(move |arbiter| {
+        let managed = match arbiter {
+            Some(arbiter) => make().start_in(arbiter)?,
+            None => make().start()?,
+        };
+        Ok(Arc::new(managed) as Arc<dyn Member>)
+    })
 }
 
 /// One named member: its dependencies, how to start it, the running one.
@@ -57,6 +66,7 @@ pub(super) struct Slot {
     pub(super) name: String,
     pub(super) deps: Vec<usize>,
     pub(super) start: Mutex<StartMember>,
+    pub(super) arbiter: Option<ArbiterHandle>,
     pub(super) current: Mutex<Option<Arc<dyn Member>>>,
 }
 
@@ -69,7 +79,7 @@ impl Slot {
     /// in the application's builder closure is caught and reported.
     pub(super) fn start(&self) -> Result<Arc<dyn Member>, GroupError> {
         let mut start = self.start.lock().unwrap_or_else(PoisonError::into_inner);
-        let started = std::panic::catch_unwind(AssertUnwindSafe(&mut *start));
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| start(self.arbiter.as_ref())));
         drop(start);
         let member = match started {
             Ok(Ok(member)) => member,
