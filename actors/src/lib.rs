@@ -8,10 +8,12 @@
 //! | [`drive`] | per-drive IO limits: one `DriveLimiter` per storage device, RAII permits |
 //! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
 //! | [`tracker`] | child processes, tasks and custom resources, stopped gracefully and never leaked |
+//! | [`monitor`] | CPU, memory, disk and load readings; thresholds with hysteresis, alerts, availability, workload admission; PSI pressure triggers |
 //!
 //! Use the registry to share services across an application; take an IO
 //! permit from [`drive::Drives`] before touching a disk, and hand hashing
-//! or parsing to [`cpu::Cpu`]; use the lifecycle in an actor that owns a
+//! or parsing to [`cpu::Cpu`]; ask [`monitor::Monitor`] whether a job fits
+//! before starting it and subscribe to its alerts to shed load; use the lifecycle in an actor that owns a
 //! resource with states; build a [`Config`] once and hand it to
 //! `steward::Steward`.
 //!
@@ -30,6 +32,7 @@ pub mod config;
 pub mod cpu;
 pub mod drive;
 pub mod lifecycle;
+pub mod monitor;
 pub mod registry;
 pub mod tracker;
 
@@ -37,6 +40,7 @@ pub use config::{Config, ConfigError};
 pub use cpu::{Cpu, CpuError};
 pub use drive::{DriveError, Drives, IoPermit};
 pub use lifecycle::{IllegalTransition, Lifecycle, State, StateChanged};
+pub use monitor::{Monitor, MonitorError};
 pub use registry::{Registry, RegistryError};
 pub use shutdown::Shutdown;
 pub use user_error::UserError;
@@ -47,6 +51,7 @@ pub mod prelude {
     pub use crate::cpu::{Cpu, CpuError};
     pub use crate::drive::{DriveError, Drives, IoPermit};
     pub use crate::lifecycle::State;
+    pub use crate::monitor::{Admission, Alert, Level, Monitor, MonitorError, WorkloadProfile};
     pub use crate::registry::{Register, Registry, RegistryError};
     pub use crate::user_error::UserError;
 }
