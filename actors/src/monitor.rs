@@ -18,7 +18,11 @@
 //!   through [`Monitor::subscribe_recipient`].
 //! - Where `/proc/pressure` exists and is writable, [`PsiTrigger`]s are
 //!   registered and one thread waits on them with `poll(2)`; elsewhere
-//!   one tracing event says so and the monitor relies on polling.
+//!   one tracing event says so and the monitor relies on polling. With
+//!   `CAP_SYS_RESOURCE` the kernel checks a trigger every tenth of its
+//!   window (100 ms for the default 1 s windows); without it, it accepts
+//!   only 2 s windows, checked every 2 s, and the monitor rounds the
+//!   windows up (keeping each stall share) and says so once.
 //!
 //! # Examples
 //!

@@ -7,6 +7,11 @@
 //! long within the window. One thread waits on every trigger with
 //! `poll(2)`: it sleeps until an event or until the monitor drops its end
 //! of a pipe, so it costs nothing while nothing happens.
+//!
+//! Without `CAP_SYS_RESOURCE`, Linux 5.19+ accepts only windows that are
+//! multiples of 2 s; a refused trigger is retried with its window rounded
+//! up and its stall share kept ([`PsiStatus::active`] shows what was
+//! armed).
 
 use std::fmt;
 use std::fs::File;
@@ -313,12 +318,12 @@ pub(crate) fn register(triggers: &[PsiTrigger]) -> Registered {
     let mut status = PsiStatus::default();
     let mut files = Vec::new();
     for trigger in triggers {
-        match register_one(trigger) {
-            Ok(file) => {
-                status.active.push(*trigger);
-                files.push((*trigger, file));
+        match register_one(trigger).or_else(|err| register_unprivileged(trigger, err)) {
+            Ok((armed, file)) => {
+                status.active.push(armed);
+                files.push((armed, file));
             }
-            Err(err) => status.unavailable.push((*trigger, err.to_string())),
+            Err(err) => status.unavailable.push((*trigger, with_source(&err))),
         }
     }
     static SAID: AtomicBool = AtomicBool::new(false);
@@ -333,7 +338,53 @@ pub(crate) fn register(triggers: &[PsiTrigger]) -> Registered {
     Registered { status, files }
 }
 
-fn register_one(trigger: &PsiTrigger) -> Result<File, MonitorError> {
+/// The error and its causes, one line.
+fn with_source(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// Without `CAP_SYS_RESOURCE` the kernel (5.19+) accepts only windows that
+/// are whole multiples of 2 s, and checks them on its 2 s averaging
+/// clock, not every tenth of a window: retries a refused trigger with its
+/// window rounded up to that and its stall share kept.
+fn register_unprivileged(
+    trigger: &PsiTrigger,
+    refused: MonitorError,
+) -> Result<(PsiTrigger, File), MonitorError> {
+    const STEP_MS: u128 = 2_000;
+    let invalid = matches!(&refused, MonitorError::RegisterTrigger { source, .. }
+        if source.raw_os_error() == Some(Errno::EINVAL as i32));
+    let window_ms = trigger.window.as_millis();
+    if !invalid || window_ms.is_multiple_of(STEP_MS) {
+        return Err(refused);
+    }
+    let rounded = window_ms.div_ceil(STEP_MS) * STEP_MS;
+    let window = Duration::from_millis(u64::try_from(rounded).unwrap_or(u64::MAX));
+    let adjusted = PsiTrigger {
+        window,
+        stall: trigger
+            .stall
+            .mul_f64(window.as_secs_f64() / trigger.window.as_secs_f64()),
+        ..*trigger
+    };
+    if adjusted.validate().is_err() {
+        return Err(refused);
+    }
+    let armed = register_one(&adjusted).map_err(|_| refused)?;
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        tracing::info!(target: "steward::monitor", "PSI triggers need CAP_SYS_RESOURCE for windows under 2 s; using 2 s windows, so pressure is seen within about 2 s");
+    }
+    Ok(armed)
+}
+
+fn register_one(trigger: &PsiTrigger) -> Result<(PsiTrigger, File), MonitorError> {
     trigger.validate()?;
     let path = trigger.kind.path();
     let failed = |source: std::io::Error| MonitorError::RegisterTrigger {
@@ -350,7 +401,7 @@ fn register_one(trigger: &PsiTrigger) -> Result<File, MonitorError> {
     let mut spec = trigger.spec().into_bytes();
     spec.push(0);
     file.write_all(&spec).map_err(failed)?;
-    Ok(file)
+    Ok((*trigger, file))
 }
 
 /// Keeps the watcher thread alive; dropping it ends the thread.
