@@ -6,7 +6,7 @@ use std::time::Duration;
 use steward_actors::tracker::TrackerError;
 
 use steward_actors::{
-    ConfigError, CpuError, DriveError, IllegalTransition, RegistryError, UserError,
+    ConfigError, CpuError, DriveError, IllegalTransition, MonitorError, RegistryError, UserError,
 };
 
 /// Any error steward returns.
@@ -28,6 +28,9 @@ pub enum Error {
     /// A tracker operation failed.
     #[error(transparent)]
     Tracker(#[from] TrackerError),
+    /// A monitor operation failed.
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
     /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),
