@@ -45,7 +45,8 @@ impl Reading {
 ///
 /// sysinfo measures CPU usage between two refreshes and skips refreshes
 /// less than 200 ms apart: a sample taken sooner repeats the previous
-/// figures. The first sample covers the time since boot.
+/// figures. In the first sample, the total covers the time since boot and
+/// the per-core figures are 0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CpuReading {
     /// Busy share of all cores together, 0 to 100.
