@@ -89,7 +89,7 @@ impl StewardBuilder {
         self
     }
 
-    /// The monitor's warning and critical thresholds.
+    /// The monitor's warning and critical thresholds and hysteresis.
     pub fn thresholds(mut self, thresholds: Thresholds) -> Self {
         self.config = self.config.with_thresholds(thresholds);
         self

@@ -10,7 +10,7 @@ use steward_actors::supervisor::SupervisorError;
 use steward_actors::tracker::TrackerError;
 
 use steward_actors::{
-    ConfigError, CpuError, DriveError, IllegalTransition, RegistryError, UserError,
+    ConfigError, CpuError, DriveError, IllegalTransition, MonitorError, RegistryError, UserError,
 };
 
 /// Any error steward returns.
@@ -44,6 +44,9 @@ pub enum Error {
     /// A retried operation failed.
     #[error(transparent)]
     Retry(#[from] RetryError),
+    /// A monitor operation failed.
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
     /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),

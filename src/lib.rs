@@ -9,6 +9,7 @@
 //! | [`drive`] | per-drive IO limits |
 //! | [`cpu`] | the recursion-safe CPU pool |
 //! | [`tracker`] | child processes, tasks and custom resources, never leaked; [`Steward::handle_signals`], [`Steward::install_panic_hook`] |
+//! | [`monitor`] | system readings, thresholds with hysteresis, alerts, availability, workload admission, PSI triggers |
 //! | [`lifecycle`] | the state machine of supervised resources |
 //! | [`config`] | [`Config`] and its environment variables |
 //! | [`parallel!`], [`try_parallel!`] | mixed async + CPU fan-out |
@@ -30,9 +31,9 @@ pub use error::{Error, SystemError};
 pub use global::{global, set_global};
 pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
-    Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Registry,
-    RegistryError, State, StateChanged, UserError, config, cpu, drive, group, lifecycle, registry,
-    resource, retry, supervisor, tracker,
+    Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Monitor,
+    MonitorError, Registry, RegistryError, State, StateChanged, UserError, config, cpu, drive,
+    group, lifecycle, monitor, registry, resource, retry, supervisor, tracker,
 };
 pub use steward_macros::{cpu_bound, io_bound};
 

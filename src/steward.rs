@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix::ArbiterHandle;
 use steward_actors::tracker::Tracker;
-use steward_actors::{Config, Cpu, Drives, Registry};
+use steward_actors::{Config, Cpu, Drives, Monitor, Registry};
 use tokio::sync::OnceCell;
 
 use crate::block_on::block_on;
@@ -61,6 +61,7 @@ pub(crate) struct Inner {
 /// Steward's actors, by handle.
 #[derive(Debug, Clone)]
 struct Actors {
+    monitor: Monitor,
     registry: Registry,
     drives: Drives,
     cpu: Cpu,
@@ -68,10 +69,11 @@ struct Actors {
 }
 
 impl Actors {
-    /// DESIGN.md's order: stop admitting work, (close pools: a later
-    /// issue), clean up the tracker within most of the budget, drop
-    /// services.
+    /// DESIGN.md's order: stop watching the machine, stop admitting work,
+    /// (close pools: a later issue), clean up the tracker within most of
+    /// the budget, drop services.
     async fn stop(&self, budget: std::time::Duration) {
+        self.monitor.shutdown().await;
         self.drives.shutdown().await;
         self.cpu.shutdown().await;
         match self.tracker.cleanup_all(budget.mul_f64(0.8)).await {
@@ -134,8 +136,9 @@ impl Steward {
         };
         let started = Cpu::start_in(&arbiter, config.cpu_workers(), config.cpu_queue())
             .map_err(Error::from)
-            .and_then(|cpu| Ok((cpu, Drives::start_in(&arbiter, &config)?)));
-        let (cpu, drives) = match started {
+            .and_then(|cpu| Ok((cpu, Drives::start_in(&arbiter, &config)?)))
+            .and_then(|(cpu, drives)| Ok((cpu, drives, Monitor::start_in(&arbiter, &config)?)));
+        let (cpu, drives, monitor) = match started {
             Ok(parts) => parts,
             Err(err) => {
                 // Nothing holds the actors yet: stopping our System (if
@@ -147,6 +150,7 @@ impl Steward {
             }
         };
         let actors = Actors {
+            monitor,
             registry: Registry::start_in(&arbiter),
             drives,
             cpu,
@@ -201,6 +205,12 @@ impl Steward {
         &self.inner.actors.tracker
     }
 
+    /// The monitor: system readings, thresholds, alerts, availability.
+    #[must_use]
+    pub fn monitor(&self) -> &Monitor {
+        &self.inner.actors.monitor
+    }
+
     /// The arbiter steward's actors run on, for starting an application's
     /// own actors beside them (`Actor::start_in_arbiter`).
     #[must_use]
@@ -223,7 +233,7 @@ impl Steward {
         self.inner.shutdown.initialized()
     }
 
-    /// Stops steward, in order: stop admitting work (IO waiters and queued
+    /// Stops steward, in order: stop the monitor, stop admitting work (IO waiters and queued
     /// CPU jobs fail with `Closed`), stop every tracked process, task and
     /// custom resource (`cleanup_all` within 80% of the timeout), drop
     /// registered services (newest first), stop steward's own System if it

@@ -15,6 +15,12 @@
 //! | `STEWARD_MONITOR_INTERVAL_MS` | `monitor_interval_ms` | 5000 | 200 ..= 3 600 000 |
 //! | `STEWARD_SHUTDOWN_TIMEOUT_MS` | `shutdown_timeout_ms` | 10 000 | 1 ..= 3 600 000 |
 //! | `STEWARD_{MEMORY,CPU,DISK}_{WARNING,CRITICAL}_PERCENT` | `thresholds.*` | 80/90, 85/95, 85/95 | 0 < p ≤ 100, warning < critical |
+//! | `STEWARD_{MEMORY,DISK}_{WARNING,CRITICAL}_FREE_BYTES` | `thresholds.{memory,disk}_free.*` | unset | 1 ..= 2⁶⁰, warning > critical |
+//! | `STEWARD_MONITOR_HYSTERESIS_PERCENT` | `thresholds.hysteresis_percent` | 5 | 0 < p ≤ 100 |
+//! | `STEWARD_MONITOR_CLEAR_AFTER_SAMPLES` | `thresholds.clear_after_samples` | 3 | 1 ..= 10 000 |
+//!
+//! Per-disk thresholds (`thresholds.disks`, [`Thresholds::with_disk`]) are
+//! set in code or in a deserialized `Config`, not in the environment.
 //!
 //! `<ID>` is derived from a mount point by [`DriveId::from_mount_point`]:
 //! `/` is `ROOT`, `/mnt/data` is `MNT_DATA`. The monitor's 200 ms floor is
@@ -45,7 +51,7 @@ mod error;
 mod settings;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -76,8 +82,56 @@ impl Levels {
     }
 }
 
-/// Warning and critical thresholds for memory, CPU and disk.
+/// Warning and critical levels for one resource in absolute free bytes: a
+/// level is reached when the free bytes fall to or below it. Either may be
+/// unset; when both are set, warning is above critical.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FreeLevels {
+    /// Free bytes at or below which a warning is raised.
+    pub warning_free_bytes: Option<u64>,
+    /// Free bytes at or below which the level becomes critical.
+    pub critical_free_bytes: Option<u64>,
+}
+
+impl FreeLevels {
+    /// Levels at `warning_free_bytes` and `critical_free_bytes`.
+    #[must_use]
+    pub const fn new(warning_free_bytes: u64, critical_free_bytes: u64) -> Self {
+        Self {
+            warning_free_bytes: Some(warning_free_bytes),
+            critical_free_bytes: Some(critical_free_bytes),
+        }
+    }
+
+    /// Whether neither level is set.
+    #[must_use]
+    pub const fn is_unset(&self) -> bool {
+        self.warning_free_bytes.is_none() && self.critical_free_bytes.is_none()
+    }
+}
+
+/// The thresholds of one disk, replacing the `disk` and `disk_free` ones
+/// for it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskLevels {
+    /// Percent of the disk used.
+    pub percent: Levels,
+    /// Bytes left free on the disk.
+    #[serde(default)]
+    pub free: FreeLevels,
+}
+
+/// Warning and critical thresholds for memory, CPU and disk, and how a
+/// level clears (hysteresis).
+///
+/// A level rises as soon as a reading crosses its threshold. It clears
+/// when the reading falls `hysteresis_percent` points below the threshold
+/// (for free bytes: that many percent of the total above it), or after
+/// `clear_after_samples` consecutive samples below the threshold, so a
+/// value hovering at the line does not flap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// Memory used, of total.
@@ -86,6 +140,18 @@ pub struct Thresholds {
     pub cpu: Levels,
     /// Disk space used, per disk.
     pub disk: Levels,
+    /// Memory available, in bytes (unset by default).
+    pub memory_free: FreeLevels,
+    /// Disk space available, in bytes, per disk (unset by default).
+    pub disk_free: FreeLevels,
+    /// Thresholds of particular disks, by mount point (configured in code).
+    pub disks: BTreeMap<PathBuf, DiskLevels>,
+    /// How far below a threshold a reading must fall to clear its level at
+    /// once, in percentage points (default 5).
+    pub hysteresis_percent: f64,
+    /// Consecutive samples below a threshold after which its level clears
+    /// anyway (default 3).
+    pub clear_after_samples: u64,
 }
 
 impl Default for Thresholds {
@@ -94,7 +160,33 @@ impl Default for Thresholds {
             memory: Levels::new(80.0, 90.0),
             cpu: Levels::new(85.0, 95.0),
             disk: Levels::new(85.0, 95.0),
+            memory_free: FreeLevels::default(),
+            disk_free: FreeLevels::default(),
+            disks: BTreeMap::new(),
+            hysteresis_percent: 5.0,
+            clear_after_samples: 3,
         }
+    }
+}
+
+impl Thresholds {
+    /// Sets the thresholds of the disk mounted at `mount_point`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use steward_actors::config::{DiskLevels, FreeLevels, Levels, Thresholds};
+    ///
+    /// let thresholds = Thresholds::default().with_disk(
+    ///     "/data",
+    ///     DiskLevels { percent: Levels::new(70.0, 90.0), free: FreeLevels::new(20 << 30, 5 << 30) },
+    /// );
+    /// assert!(thresholds.disks.contains_key(std::path::Path::new("/data")));
+    /// ```
+    #[must_use]
+    pub fn with_disk(mut self, mount_point: impl Into<PathBuf>, levels: DiskLevels) -> Self {
+        self.disks.insert(mount_point.into(), levels);
+        self
     }
 }
 
@@ -166,7 +258,8 @@ impl Config {
     /// # Errors
     ///
     /// [`ConfigError::InvalidValue`] naming the field, or
-    /// [`ConfigError::ThresholdOrder`].
+    /// [`ConfigError::ThresholdOrder`], [`ConfigError::FreeThresholdOrder`],
+    /// [`ConfigError::DiskThresholdOrder`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         settings::validate(self)
     }
@@ -263,7 +356,7 @@ impl Config {
         self
     }
 
-    /// Sets the monitor's thresholds.
+    /// Sets the monitor's thresholds and hysteresis.
     #[must_use]
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
         self.thresholds = thresholds;

@@ -8,6 +8,7 @@
 //! | [`drive`] | per-drive IO limits: one `DriveLimiter` per storage device, RAII permits |
 //! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
 //! | [`tracker`] | child processes, tasks and custom resources, stopped gracefully and never leaked |
+//! | [`monitor`] | CPU, memory, disk and load readings; thresholds with hysteresis, alerts, availability, workload admission; PSI pressure triggers |
 //! | [`resource`] | one resource under its own `ResourceSupervisor`: initialize with retries, health checks, recovery, cleanup once |
 //! | [`supervisor`] | OTP-style supervision of tasks, actors, resources and nested supervisors: strategies, restart types, intensity, escalation |
 //! | [`group`] | named resources with dependencies: initialized in order (independent ones concurrently), cleaned up in reverse |
@@ -15,10 +16,11 @@
 //!
 //! Use the registry to share services across an application; take an IO
 //! permit from [`drive::Drives`] before touching a disk, and hand hashing
-//! or parsing to [`cpu::Cpu`]; use the lifecycle in an actor that owns a
-//! resource with states, or better, implement [`resource::Resource`] and
-//! let a `ResourceSupervisor` walk it; put long-lived tasks and actors
-//! under a [`supervisor::Supervisor`]; build a [`Config`] once and hand it to
+//! or parsing to [`cpu::Cpu`]; ask [`monitor::Monitor`] whether a job fits
+//! before starting it and subscribe to its alerts to shed load; implement
+//! [`resource::Resource`] for a resource with a lifecycle and let a
+//! `ResourceSupervisor` walk it; put long-lived tasks and actors under a
+//! [`supervisor::Supervisor`]; build a [`Config`] once and hand it to
 //! `steward::Steward`.
 //!
 //! # Layout
@@ -37,6 +39,7 @@ pub mod cpu;
 pub mod drive;
 pub mod group;
 pub mod lifecycle;
+pub mod monitor;
 pub mod registry;
 pub mod resource;
 pub mod retry;
@@ -47,6 +50,7 @@ pub use config::{Config, ConfigError};
 pub use cpu::{Cpu, CpuError};
 pub use drive::{DriveError, Drives, IoPermit};
 pub use lifecycle::{IllegalTransition, Lifecycle, State, StateChanged, StateView};
+pub use monitor::{Monitor, MonitorError};
 pub use registry::{Registry, RegistryError};
 pub use shutdown::Shutdown;
 pub use user_error::UserError;
@@ -57,6 +61,7 @@ pub mod prelude {
     pub use crate::cpu::{Cpu, CpuError};
     pub use crate::drive::{DriveError, Drives, IoPermit};
     pub use crate::lifecycle::State;
+    pub use crate::monitor::{Admission, Alert, Level, Monitor, MonitorError, WorkloadProfile};
     pub use crate::registry::{Register, Registry, RegistryError};
     pub use crate::user_error::UserError;
 }

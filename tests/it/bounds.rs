@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use static_assertions::assert_impl_all;
-use steward::{Error, Registry, Steward};
+use steward::{Error, Monitor, Registry, Steward};
 
 assert_impl_all!(Steward: Clone, Send, Sync);
 assert_impl_all!(Registry: Clone, Send, Sync);
+assert_impl_all!(Monitor: Clone, Send, Sync);
 assert_impl_all!(Error: Send, Sync, std::error::Error);
 
 fn is_send<T: Send>(_: &T) {}
@@ -22,4 +23,7 @@ fn futures_are_send(steward: &Steward) {
     is_send(&registry.register_transient(|_| Ok(1_u32)));
     is_send(&registry.unregister::<u8>());
     is_send(&registry.shutdown());
+    let monitor = steward.monitor();
+    is_send(&monitor.refresh());
+    is_send(&monitor.shutdown());
 }

@@ -4,6 +4,7 @@ mod annotations;
 mod bounds;
 mod cli_config;
 mod drive;
+mod monitor;
 mod registry;
 mod start_contexts;
 mod tracker;

@@ -46,7 +46,7 @@ fn apply_one(config: &mut Config, name: &OsStr, value: &OsStr) -> Result<(), Con
     if let Some(setting) = SETTINGS.iter().find(|setting| setting.var == var) {
         let text = text(value).map_err(invalid)?;
         match setting.access {
-            Access::Whole { set, range, .. } => {
+            Access::Whole { set, range, .. } | Access::OptionalWhole { set, range, .. } => {
                 let number = parse_whole(text).map_err(invalid)?;
                 range.check(number).map_err(invalid)?;
                 set(config, number);

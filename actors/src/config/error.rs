@@ -50,6 +50,39 @@ pub enum ConfigError {
         /// Where the critical level is set.
         critical_key: &'static str,
     },
+    /// A free-bytes warning threshold at or below its critical threshold
+    /// (a warning must come first, with more bytes free).
+    #[error(
+        "{resource} warning threshold {warning_free_bytes} free bytes must be above its critical \
+         threshold {critical_free_bytes} free bytes (see {warning_key} and {critical_key})"
+    )]
+    FreeThresholdOrder {
+        /// `memory` or `disk`.
+        resource: &'static str,
+        /// The warning level.
+        warning_free_bytes: u64,
+        /// The critical level.
+        critical_free_bytes: u64,
+        /// Where the warning level is set.
+        warning_key: &'static str,
+        /// Where the critical level is set.
+        critical_key: &'static str,
+    },
+    /// A per-disk threshold out of order (`thresholds.disks`).
+    #[error(
+        "disk {mount_point} warning threshold {warning} must be {relation} its critical threshold \
+         {critical} (see thresholds.disks)"
+    )]
+    DiskThresholdOrder {
+        /// The disk's mount point.
+        mount_point: std::path::PathBuf,
+        /// The warning level, with its unit.
+        warning: String,
+        /// The critical level, with its unit.
+        critical: String,
+        /// `below` for percent used, `above` for free bytes.
+        relation: &'static str,
+    },
 }
 
 /// What is wrong with a configuration value.

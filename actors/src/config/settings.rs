@@ -1,7 +1,7 @@
 //! The one table of settings: where each lives, what it is called in the
 //! environment, and its range.
 
-use super::{Config, ConfigError, Levels, Problem};
+use super::{Config, ConfigError, FreeLevels, Levels, Problem};
 
 /// Largest IO limit: far above any device's useful queue depth and well
 /// inside what a tokio semaphore can hold.
@@ -11,6 +11,16 @@ const MAX_CPU_WORKERS: u64 = 4096;
 /// sysinfo skips CPU refreshes closer together than this on Linux.
 const MIN_MONITOR_INTERVAL_MS: u64 = 200;
 const HOUR_MS: u64 = 3_600_000;
+/// Largest free-bytes threshold: an exbibyte, beyond any disk or memory.
+const MAX_FREE_BYTES: u64 = 1 << 60;
+/// Largest `clear_after_samples`: hours of samples at the fastest interval.
+const MAX_CLEAR_AFTER_SAMPLES: u64 = 10_000;
+
+/// The range of a free-bytes threshold.
+const FREE_BYTES: WholeRange = WholeRange {
+    min: 1,
+    max: MAX_FREE_BYTES,
+};
 
 /// The range of a per-drive IO limit.
 pub(super) const DRIVE_LIMIT: WholeRange = WholeRange {
@@ -21,7 +31,9 @@ pub(super) const DRIVE_LIMIT: WholeRange = WholeRange {
 /// The variables steward reads, for error messages.
 pub(super) const KNOWN_VARIABLES: &str = "STEWARD_CPU_WORKERS, STEWARD_DEFAULT_IO_LIMIT, \
      STEWARD_DRIVE_<ID>_IO, STEWARD_MONITOR_INTERVAL_MS, STEWARD_SHUTDOWN_TIMEOUT_MS, \
-     STEWARD_{MEMORY,CPU,DISK}_{WARNING,CRITICAL}_PERCENT";
+     STEWARD_{MEMORY,CPU,DISK}_{WARNING,CRITICAL}_PERCENT, \
+     STEWARD_{MEMORY,DISK}_{WARNING,CRITICAL}_FREE_BYTES, STEWARD_MONITOR_HYSTERESIS_PERCENT, \
+     STEWARD_MONITOR_CLEAR_AFTER_SAMPLES";
 
 /// An inclusive range of whole numbers.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +61,12 @@ impl WholeRange {
 pub(super) enum Access {
     Whole {
         get: fn(&Config) -> u64,
+        set: fn(&mut Config, u64),
+        range: WholeRange,
+    },
+    /// A whole number that may be unset (`None` is always valid).
+    OptionalWhole {
+        get: fn(&Config) -> Option<u64>,
         set: fn(&mut Config, u64),
         range: WholeRange,
     },
@@ -80,6 +98,20 @@ macro_rules! percent {
             access: Access::Percent {
                 get: |c| c.thresholds.$resource.$level,
                 set: |c, v| c.thresholds.$resource.$level = v,
+            },
+        }
+    };
+}
+
+macro_rules! free_bytes {
+    ($var:literal, $field:literal, $resource:ident . $level:ident) => {
+        Setting {
+            var: $var,
+            field: $field,
+            access: Access::OptionalWhole {
+                get: |c| c.thresholds.$resource.$level,
+                set: |c, v| c.thresholds.$resource.$level = Some(v),
+                range: FREE_BYTES,
             },
         }
     };
@@ -161,6 +193,46 @@ pub(super) const SETTINGS: &[Setting] = &[
         "thresholds.disk.critical_percent",
         disk.critical_percent
     ),
+    free_bytes!(
+        "STEWARD_MEMORY_WARNING_FREE_BYTES",
+        "thresholds.memory_free.warning_free_bytes",
+        memory_free.warning_free_bytes
+    ),
+    free_bytes!(
+        "STEWARD_MEMORY_CRITICAL_FREE_BYTES",
+        "thresholds.memory_free.critical_free_bytes",
+        memory_free.critical_free_bytes
+    ),
+    free_bytes!(
+        "STEWARD_DISK_WARNING_FREE_BYTES",
+        "thresholds.disk_free.warning_free_bytes",
+        disk_free.warning_free_bytes
+    ),
+    free_bytes!(
+        "STEWARD_DISK_CRITICAL_FREE_BYTES",
+        "thresholds.disk_free.critical_free_bytes",
+        disk_free.critical_free_bytes
+    ),
+    Setting {
+        var: "STEWARD_MONITOR_HYSTERESIS_PERCENT",
+        field: "thresholds.hysteresis_percent",
+        access: Access::Percent {
+            get: |c| c.thresholds.hysteresis_percent,
+            set: |c, v| c.thresholds.hysteresis_percent = v,
+        },
+    },
+    Setting {
+        var: "STEWARD_MONITOR_CLEAR_AFTER_SAMPLES",
+        field: "thresholds.clear_after_samples",
+        access: Access::Whole {
+            get: |c| c.thresholds.clear_after_samples,
+            set: |c, v| c.thresholds.clear_after_samples = v,
+            range: WholeRange {
+                min: 1,
+                max: MAX_CLEAR_AFTER_SAMPLES,
+            },
+        },
+    },
 ];
 
 /// Judges a percentage: above zero, at most 100.
@@ -188,6 +260,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
                 let value = get(config);
                 (value.to_string(), range.check(value))
             }
+            Access::OptionalWhole { get, range, .. } => match get(config) {
+                Some(value) => (value.to_string(), range.check(value)),
+                None => continue,
+            },
             Access::Percent { get, .. } => {
                 let value = get(config);
                 (value.to_string(), check_percent(value))
@@ -220,7 +296,8 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
                 problem,
             })?;
     }
-    check_threshold_order(config)
+    check_threshold_order(config)?;
+    check_disk_thresholds(config)
 }
 
 /// Each resource's warning level below its critical level.
@@ -254,6 +331,86 @@ pub(super) fn check_threshold_order(config: &Config) -> Result<(), ConfigError> 
                 critical_percent: levels.critical_percent,
                 warning_key,
                 critical_key,
+            });
+        }
+    }
+    let free: [(&'static str, &FreeLevels, &'static str, &'static str); 2] = [
+        (
+            "memory",
+            &thresholds.memory_free,
+            "STEWARD_MEMORY_WARNING_FREE_BYTES",
+            "STEWARD_MEMORY_CRITICAL_FREE_BYTES",
+        ),
+        (
+            "disk",
+            &thresholds.disk_free,
+            "STEWARD_DISK_WARNING_FREE_BYTES",
+            "STEWARD_DISK_CRITICAL_FREE_BYTES",
+        ),
+    ];
+    for (resource, levels, warning_key, critical_key) in free {
+        if let (Some(warning), Some(critical)) =
+            (levels.warning_free_bytes, levels.critical_free_bytes)
+            && warning <= critical
+        {
+            return Err(ConfigError::FreeThresholdOrder {
+                resource,
+                warning_free_bytes: warning,
+                critical_free_bytes: critical,
+                warning_key,
+                critical_key,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every per-disk threshold in range and in order.
+fn check_disk_thresholds(config: &Config) -> Result<(), ConfigError> {
+    for (mount_point, levels) in &config.thresholds.disks {
+        let key = |field: &str| format!("thresholds.disks.{}.{field}", mount_point.display());
+        let percent = &levels.percent;
+        for (field, value) in [
+            ("percent.warning_percent", percent.warning_percent),
+            ("percent.critical_percent", percent.critical_percent),
+        ] {
+            check_percent(value).map_err(|problem| ConfigError::InvalidValue {
+                key: key(field),
+                value: value.to_string(),
+                problem,
+            })?;
+        }
+        if percent.warning_percent >= percent.critical_percent {
+            return Err(ConfigError::DiskThresholdOrder {
+                mount_point: mount_point.clone(),
+                warning: format!("{}%", percent.warning_percent),
+                critical: format!("{}%", percent.critical_percent),
+                relation: "below",
+            });
+        }
+        let free = &levels.free;
+        for (field, value) in [
+            ("free.warning_free_bytes", free.warning_free_bytes),
+            ("free.critical_free_bytes", free.critical_free_bytes),
+        ] {
+            if let Some(value) = value {
+                FREE_BYTES
+                    .check(value)
+                    .map_err(|problem| ConfigError::InvalidValue {
+                        key: key(field),
+                        value: value.to_string(),
+                        problem,
+                    })?;
+            }
+        }
+        if let (Some(warning), Some(critical)) = (free.warning_free_bytes, free.critical_free_bytes)
+            && warning <= critical
+        {
+            return Err(ConfigError::DiskThresholdOrder {
+                mount_point: mount_point.clone(),
+                warning: format!("{warning} free bytes"),
+                critical: format!("{critical} free bytes"),
+                relation: "above",
             });
         }
     }

@@ -2,7 +2,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
-use super::settings::{Access, SETTINGS};
+use super::settings::{Access, SETTINGS, WholeRange};
 use super::*;
 
 fn env(var: &str, value: &str) -> Result<Config, ConfigError> {
@@ -48,11 +48,20 @@ const WHOLE_CASES: &[(&str, Problem)] = &[
     ("-99999999999999999999999", Problem::Negative),
 ];
 
+/// The range and current value of a whole-number setting (optional or not).
+fn whole(access: Access, config: &Config) -> Option<(WholeRange, Option<u64>)> {
+    match access {
+        Access::Whole { get, range, .. } => Some((range, Some(get(config)))),
+        Access::OptionalWhole { get, range, .. } => Some((range, get(config))),
+        Access::Percent { .. } => None,
+    }
+}
+
 #[test]
 fn every_whole_variable_refuses_every_bad_value() {
     let mut tried = 0;
     for setting in SETTINGS {
-        let Access::Whole { range, .. } = setting.access else {
+        let Some((range, _)) = whole(setting.access, &Config::default()) else {
             continue;
         };
         let overflow = "99999999999999999999999".to_owned();
@@ -87,16 +96,18 @@ fn every_whole_variable_refuses_every_bad_value() {
         }
         // The edges of the range are accepted and applied.
         for edge in [range.min, range.max] {
-            let config = env(setting.var, &edge.to_string()).unwrap();
-            let Access::Whole { get, .. } = setting.access else {
-                unreachable!()
-            };
-            assert_eq!(get(&config), edge, "{}={edge}", setting.var);
+            let config = env(setting.var, &edge.to_string()).unwrap_or_else(|err| {
+                // A free-bytes edge may break the warning > critical order
+                // only when both are set; one alone is always accepted.
+                panic!("{}={edge}: {err}", setting.var)
+            });
+            let value = whole(setting.access, &config).and_then(|(_, value)| value);
+            assert_eq!(value, Some(edge), "{}={edge}", setting.var);
         }
     }
     assert!(
-        tried >= 4 * 10,
-        "four whole-number variables, ten cases each"
+        tried >= 9 * 10,
+        "nine whole-number variables (four of them free bytes), ten cases each"
     );
 }
 
@@ -143,7 +154,7 @@ fn every_percent_variable_refuses_every_bad_value() {
             tried += 1;
         }
     }
-    assert_eq!(tried, 6 * cases.len());
+    assert_eq!(tried, 7 * cases.len(), "six thresholds and the hysteresis");
 }
 
 #[test]
@@ -371,4 +382,80 @@ fn drive_ids_from_mount_points() {
             "every derived id parses back"
         );
     }
+}
+
+#[test]
+fn free_bytes_thresholds_must_put_warning_above_critical() {
+    let err = Config::default()
+        .apply_env([
+            ("STEWARD_DISK_WARNING_FREE_BYTES", "1000"),
+            ("STEWARD_DISK_CRITICAL_FREE_BYTES", "1000"),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "disk warning threshold 1000 free bytes must be above its critical threshold 1000 free \
+         bytes (see STEWARD_DISK_WARNING_FREE_BYTES and STEWARD_DISK_CRITICAL_FREE_BYTES)"
+    );
+    let config = Config::default()
+        .apply_env([
+            ("STEWARD_MEMORY_WARNING_FREE_BYTES", "2000000000"),
+            ("STEWARD_MEMORY_CRITICAL_FREE_BYTES", "500000000"),
+            ("STEWARD_MONITOR_HYSTERESIS_PERCENT", "2.5"),
+            ("STEWARD_MONITOR_CLEAR_AFTER_SAMPLES", "7"),
+        ])
+        .unwrap();
+    let thresholds = config.thresholds();
+    assert_eq!(
+        thresholds.memory_free,
+        FreeLevels::new(2_000_000_000, 500_000_000)
+    );
+    assert_eq!(thresholds.hysteresis_percent, 2.5);
+    assert_eq!(thresholds.clear_after_samples, 7);
+    config.validate().unwrap();
+}
+
+#[test]
+fn per_disk_thresholds_are_validated_by_mount_point() {
+    let levels = |warning, critical, free| DiskLevels {
+        percent: Levels::new(warning, critical),
+        free,
+    };
+    let cases = [
+        (
+            levels(90.0, 80.0, FreeLevels::default()),
+            "disk /data warning threshold 90% must be below its critical threshold 80% (see thresholds.disks)",
+        ),
+        (
+            levels(80.0, 90.0, FreeLevels::new(5, 10)),
+            "disk /data warning threshold 5 free bytes must be above its critical threshold 10 free bytes (see thresholds.disks)",
+        ),
+        (
+            levels(80.0, 101.0, FreeLevels::default()),
+            "thresholds.disks./data.percent.critical_percent=\"101\": must be at most 100",
+        ),
+        (
+            levels(
+                80.0,
+                90.0,
+                FreeLevels {
+                    warning_free_bytes: Some(0),
+                    critical_free_bytes: None,
+                },
+            ),
+            "thresholds.disks./data.free.warning_free_bytes=\"0\": must not be zero",
+        ),
+    ];
+    for (disk, message) in cases {
+        let config =
+            Config::default().with_thresholds(Thresholds::default().with_disk("/data", disk));
+        assert_eq!(config.validate().unwrap_err().to_string(), message);
+    }
+    let good = Config::default().with_thresholds(
+        Thresholds::default().with_disk("/data", levels(50.0, 60.0, FreeLevels::new(10, 5))),
+    );
+    good.validate().unwrap();
+    let json = serde_json::to_string(&good).unwrap();
+    let back: Config = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, good);
 }

@@ -1,0 +1,347 @@
+//! The machine's health: periodic readings of CPU, memory, disks, load and
+//! this process; warning and critical thresholds with hysteresis; alerts
+//! when a level changes; availability and workload admission; on Linux,
+//! pressure-stall (PSI) triggers that detect a stall within about 100 ms,
+//! faster than any polling.
+//!
+//! - The [`MonitorActor`] samples every `STEWARD_MONITOR_INTERVAL_MS`
+//!   (default 5 s, at least 200 ms: sysinfo silently skips CPU refreshes
+//!   closer together) on a blocking thread, never on its arbiter.
+//! - [`Monitor::snapshot`] reads the latest [`Reading`] from a shared
+//!   cache: no mailbox hop. [`Monitor::refresh`] takes a fresh one.
+//! - Thresholds ([`Thresholds`]: percent used, or absolute free bytes, per
+//!   disk where wanted) raise a level at once and clear it only a margin
+//!   below (default 5 points) or after N consecutive samples below (default
+//!   3): a value hovering at the line does not flap.
+//! - An [`Alert`] goes out only when a resource's level changes: to
+//!   [`Monitor::subscribe`] receivers (tokio broadcast) and to actors
+//!   through [`Monitor::subscribe_recipient`].
+//! - Where `/proc/pressure` exists and is writable, [`PsiTrigger`]s are
+//!   registered and one thread waits on them with `poll(2)`; elsewhere
+//!   one tracing event says so and the monitor relies on polling. With
+//!   `CAP_SYS_RESOURCE` the kernel checks a trigger every tenth of its
+//!   window (100 ms for the default 1 s windows); without it, it accepts
+//!   only 2 s windows, checked every 2 s, and the monitor rounds the
+//!   windows up (keeping each stall share) and says so once.
+//!
+//! # Examples
+//!
+//! ```
+//! use steward_actors::monitor::{Monitor, WorkloadProfile};
+//! use steward_actors::Config;
+//!
+//! # #[actix_rt::main]
+//! # async fn main() -> Result<(), steward_actors::monitor::MonitorError> {
+//! let monitor = Monitor::start_in(&actix::Arbiter::current(), &Config::default())?;
+//! let mut alerts = monitor.subscribe();
+//!
+//! let reading = monitor.refresh().await?;
+//! assert!(reading.memory.total_bytes > 0);
+//! println!("memory {:.1}% used, cpu {:.1}%", reading.memory.used_percent(), reading.cpu.usage_percent);
+//! assert!(monitor.snapshot().is_some()); // no mailbox hop
+//!
+//! let tiny = WorkloadProfile::new(1, 0.0, 0);
+//! println!("{:?} {:?}", monitor.availability().overall, monitor.admits(&tiny));
+//! while let Ok(alert) = alerts.try_recv() {
+//!     println!("{alert}");
+//! }
+//! monitor.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Thresholds`]: crate::config::Thresholds
+
+mod actor;
+mod alert;
+mod availability;
+mod error;
+mod evaluator;
+mod profile;
+mod psi;
+mod readings;
+mod sampler;
+mod thresholds;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use actix::{Actor, Addr, ArbiterHandle, AsyncContext, Recipient};
+use tokio::sync::{broadcast, watch};
+
+pub use actor::{MonitorActor, PressureStall, Refresh, SubscribeAlerts};
+pub use alert::{Alert, Level, Measure, Resource};
+pub use availability::{Availability, ResourceLevel};
+pub use error::MonitorError;
+pub use profile::{Admission, DeferReason, WorkloadProfile};
+pub use psi::{
+    MAX_WINDOW, MIN_WINDOW, Pressure, PressureKind, PsiStatus, PsiTrigger, StallAverages, StallLine,
+};
+pub use readings::{
+    CpuReading, DiskReading, LoadAverage, MemoryReading, PressureReadings, ProcessReading, Reading,
+    SwapReading,
+};
+pub use sampler::Sampler;
+
+use crate::{Config, Shutdown};
+use actor::Outlets;
+use evaluator::Evaluator;
+
+/// Alerts a slow [`subscribe`](Monitor::subscribe) receiver may fall
+/// behind by before it misses some (it then gets `Lagged`).
+pub const ALERT_CAPACITY: usize = 64;
+
+/// What the monitor watches besides the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorOptions {
+    /// The PSI triggers to register (default [`PsiTrigger::defaults`]);
+    /// empty for none.
+    pub psi_triggers: Vec<PsiTrigger>,
+}
+
+impl Default for MonitorOptions {
+    fn default() -> Self {
+        Self {
+            psi_triggers: PsiTrigger::defaults(),
+        }
+    }
+}
+
+/// The monitor's handle: `Clone + Send + Sync`, cheap to clone.
+#[derive(Clone)]
+pub struct Monitor {
+    address: Addr<MonitorActor>,
+    readings: watch::Receiver<Option<Arc<Reading>>>,
+    availability: watch::Receiver<Arc<Availability>>,
+    alerts: broadcast::WeakSender<Alert>,
+    psi: Arc<PsiStatus>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("psi_triggers", &self.psi.active.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Monitor {
+    /// Starts the monitor on `arbiter` with [`MonitorOptions::default`].
+    /// The first reading is taken at once, on a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::Config`] when `config` does not validate (an
+    /// interval below 200 ms, thresholds out of order).
+    pub fn start_in(arbiter: &ArbiterHandle, config: &Config) -> Result<Self, MonitorError> {
+        Self::start_with(arbiter, config, MonitorOptions::default())
+    }
+
+    /// Starts the monitor on `arbiter` with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_in`](Self::start_in).
+    pub fn start_with(
+        arbiter: &ArbiterHandle,
+        config: &Config,
+        options: MonitorOptions,
+    ) -> Result<Self, MonitorError> {
+        config.validate()?;
+        // Registering is a few small writes to /proc: done here, so the
+        // handle knows at once which triggers are armed.
+        let registered = psi::register(&options.psi_triggers);
+        let psi = Arc::new(registered.status.clone());
+        let mut evaluator = Evaluator::new(config.thresholds().clone());
+        evaluator.watch_pressure(psi.active.iter().map(|trigger| trigger.kind));
+        let (readings, readings_rx) = watch::channel(None);
+        let (availability, availability_rx) = watch::channel(Arc::new(evaluator.availability()));
+        let (alerts, _) = broadcast::channel(ALERT_CAPACITY);
+        let weak_alerts = alerts.downgrade();
+        let outlets = Outlets {
+            readings,
+            availability,
+            alerts,
+        };
+        let interval = config.monitor_interval();
+        let address = MonitorActor::start_in_arbiter(arbiter, move |ctx| {
+            let address = ctx.address();
+            let watcher = psi::watch(registered, move |trigger, at| {
+                address.do_send(PressureStall {
+                    trigger,
+                    at,
+                    taken_at: SystemTime::now(),
+                });
+            });
+            MonitorActor::new(evaluator, outlets, interval, watcher)
+        });
+        Ok(Self {
+            address,
+            readings: readings_rx,
+            availability: availability_rx,
+            alerts: weak_alerts,
+            psi,
+        })
+    }
+
+    /// The actor's address, for sending its messages directly.
+    #[must_use]
+    pub fn address(&self) -> &Addr<MonitorActor> {
+        &self.address
+    }
+
+    /// The latest reading, from the shared cache: no mailbox hop. `None`
+    /// only until the first sample (taken at start) is in.
+    #[must_use]
+    pub fn snapshot(&self) -> Option<Arc<Reading>> {
+        self.readings.borrow().clone()
+    }
+
+    /// A receiver of every published reading, for awaiting the next one
+    /// (`changed().await`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{monitor::Monitor, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let monitor = Monitor::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let mut readings = monitor.readings();
+    /// let first = readings.wait_for(Option::is_some).await?.clone();
+    /// assert_eq!(first.map(|r| r.sequence), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn readings(&self) -> watch::Receiver<Option<Arc<Reading>>> {
+        self.readings.clone()
+    }
+
+    /// Takes a fresh reading now and returns it once it is published.
+    ///
+    /// CPU figures come from the interval since the previous sample;
+    /// sysinfo skips CPU refreshes less than 200 ms apart, so a refresh
+    /// sooner repeats the previous CPU figures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{monitor::Monitor, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::monitor::MonitorError> {
+    /// # let monitor = Monitor::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let reading = monitor.refresh().await?;
+    /// assert!(reading.disks.iter().all(|disk| disk.available_bytes <= disk.total_bytes));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::Closed`] after shutdown; [`MonitorError::Sample`]
+    /// if sampling panicked.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future only stops waiting: the sample is still taken
+    /// and published.
+    pub async fn refresh(&self) -> Result<Arc<Reading>, MonitorError> {
+        self.address
+            .send(Refresh)
+            .await
+            .map_err(|_| MonitorError::Closed)?
+    }
+
+    /// A receiver of every later alert. It sees `Closed` once the monitor
+    /// is shut down, and `Lagged` if it falls more than
+    /// [`ALERT_CAPACITY`] alerts behind.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<Alert> {
+        match self.alerts.upgrade() {
+            Some(alerts) => alerts.subscribe(),
+            // Shut down: a receiver that reports `Closed` at once.
+            None => broadcast::channel(1).1,
+        }
+    }
+
+    /// Sends every later alert to `recipient` (an actor's address), until
+    /// it disconnects.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix::prelude::*;
+    /// use steward_actors::monitor::{Alert, Monitor};
+    ///
+    /// struct Pager;
+    /// impl Actor for Pager { type Context = Context<Self>; }
+    /// impl Handler<Alert> for Pager {
+    ///     type Result = ();
+    ///     fn handle(&mut self, alert: Alert, _: &mut Context<Self>) { println!("page: {alert}"); }
+    /// }
+    ///
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::monitor::MonitorError> {
+    /// # let monitor = Monitor::start_in(&Arbiter::current(), &steward_actors::Config::default())?;
+    /// monitor.subscribe_recipient(Pager.start().recipient()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::Closed`] after shutdown.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not subscribe the recipient.
+    pub async fn subscribe_recipient(
+        &self,
+        recipient: Recipient<Alert>,
+    ) -> Result<(), MonitorError> {
+        self.address
+            .send(SubscribeAlerts(recipient))
+            .await
+            .map_err(|_| MonitorError::Closed)
+    }
+
+    /// Each resource's level and the worst of them, from the shared
+    /// cache: no mailbox hop.
+    #[must_use]
+    pub fn availability(&self) -> Arc<Availability> {
+        Arc::clone(&self.availability.borrow())
+    }
+
+    /// Whether a job with `profile` may start now, judged on the cached
+    /// reading and levels: no mailbox hop. Deferred when there is no
+    /// reading yet, a resource it needs (or any pressure) is critical, or
+    /// the memory available, CPU idle or disk space left is short.
+    #[must_use]
+    pub fn admits(&self, profile: &WorkloadProfile) -> Admission {
+        let reading = self.snapshot();
+        profile::admit(profile, reading.as_deref(), &self.availability())
+    }
+
+    /// Which PSI triggers are armed, and why the others are not.
+    #[must_use]
+    pub fn psi(&self) -> &PsiStatus {
+        &self.psi
+    }
+
+    /// Stops the monitor: no more samples; alert receivers see `Closed`;
+    /// the PSI thread ends. [`snapshot`](Self::snapshot) keeps returning
+    /// the last reading.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not stop the monitor; calling again
+    /// finishes the job.
+    pub async fn shutdown(&self) {
+        // A monitor already gone has stopped.
+        let _ = self.address.send(Shutdown).await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,339 @@
+//! The monitor against the real machine: readings, the cache, alerts,
+//! PSI files and triggers; and (ignored) its overhead over a minute.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use steward::config::{Levels, Thresholds};
+use steward::monitor::{
+    Alert, Level, Monitor, MonitorOptions, Pressure, PressureKind, PsiTrigger, Reading, Resource,
+    StallLine, WorkloadProfile,
+};
+use steward::{Config, Steward};
+use tokio::sync::mpsc;
+
+/// Every wait in these tests is bounded by this.
+const BOUND: Duration = Duration::from_secs(30);
+
+async fn first_reading(monitor: &Monitor) -> Arc<Reading> {
+    let mut readings = monitor.readings();
+    let reading = tokio::time::timeout(BOUND, readings.wait_for(Option::is_some))
+        .await
+        .expect("a first reading in time")
+        .expect("the monitor runs")
+        .clone();
+    reading.expect("waited for Some")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_has_non_zero_totals() {
+    let steward = Steward::builder().start().unwrap();
+    let monitor = steward.monitor();
+    let reading = first_reading(monitor).await;
+    assert!(reading.memory.total_bytes > 0);
+    assert!(reading.memory.available_bytes <= reading.memory.total_bytes);
+    assert!(!reading.cpu.per_core_percent.is_empty());
+    assert!((0.0..=100.0).contains(&reading.cpu.usage_percent));
+    assert!(!reading.disks.is_empty(), "at least one file system");
+    assert!(reading.disks.iter().any(|disk| disk.total_bytes > 0));
+    assert_eq!(reading.process.pid, std::process::id());
+    assert!(reading.process.rss_bytes > 0);
+    // The cached snapshot is that reading (or a newer one): no mailbox hop.
+    let cached = monitor.snapshot().unwrap();
+    assert!(cached.sequence >= reading.sequence);
+    assert!(
+        monitor.admits(&WorkloadProfile::new(1, 0.0, 0)).is_admit()
+            || !monitor.availability().is_healthy()
+    );
+    steward.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cached_snapshot_changes_after_an_interval() {
+    let steward = Steward::builder()
+        .monitor_interval(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    let monitor = steward.monitor();
+    let first = first_reading(monitor).await;
+    let mut readings = monitor.readings();
+    let later = tokio::time::timeout(
+        BOUND,
+        readings.wait_for(|r| r.as_ref().is_some_and(|r| r.sequence > first.sequence)),
+    )
+    .await
+    .expect("a later reading in time")
+    .expect("the monitor runs")
+    .clone()
+    .unwrap();
+    assert!(later.taken_at >= first.taken_at);
+    assert!(monitor.snapshot().unwrap().sequence >= later.sequence);
+    // A forced refresh is newer still, and is what the cache holds after.
+    let fresh = monitor.refresh().await.unwrap();
+    assert!(fresh.sequence > later.sequence);
+    assert!(monitor.snapshot().unwrap().sequence >= fresh.sequence);
+    steward.shutdown().await.unwrap();
+}
+
+/// Collects alerts sent to an actor.
+struct Collector(mpsc::UnboundedSender<Alert>);
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<Alert> for Collector {
+    type Result = ();
+    fn handle(&mut self, alert: Alert, _: &mut Context<Self>) {
+        let _ = self.0.send(alert);
+    }
+}
+
+#[actix_rt::test]
+async fn a_crossed_threshold_alerts_stream_and_actor_subscribers_once() {
+    // Memory in use is surely above 0.002% of the total: critical at once.
+    let thresholds = Thresholds {
+        memory: Levels::new(0.001, 0.002),
+        ..Thresholds::default()
+    };
+    let config = Config::default()
+        .with_thresholds(thresholds)
+        .with_monitor_interval(Duration::from_millis(200));
+    let options = MonitorOptions {
+        psi_triggers: Vec::new(),
+    };
+    let monitor = Monitor::start_with(&Arbiter::current(), &config, options).unwrap();
+    // Subscribed before the first sample is applied: the actor handles
+    // messages in order, and the first sample runs on a blocking thread.
+    let mut stream = monitor.subscribe();
+    let (sender, mut from_actor) = mpsc::unbounded_channel();
+    monitor
+        .subscribe_recipient(Collector(sender).start().recipient())
+        .await
+        .unwrap();
+    let alert = tokio::time::timeout(BOUND, async {
+        loop {
+            let alert = stream.recv().await.expect("alerts flow");
+            if alert.resource == Resource::Memory {
+                return alert;
+            }
+        }
+    })
+    .await
+    .expect("a memory alert in time");
+    assert_eq!(
+        (alert.previous, alert.level),
+        (Level::Healthy, Level::Critical)
+    );
+    let mirrored = tokio::time::timeout(BOUND, from_actor.recv())
+        .await
+        .expect("the actor's copy in time")
+        .unwrap();
+    assert_eq!(mirrored.resource, alert.resource);
+    assert_eq!(
+        monitor.availability().level_of(&Resource::Memory),
+        Level::Critical
+    );
+    assert!(!monitor.admits(&WorkloadProfile::new(1, 0.0, 0)).is_admit());
+
+    // More samples, no repeat: the level holds.
+    let seen = monitor.snapshot().map_or(0, |r| r.sequence);
+    let mut readings = monitor.readings();
+    tokio::time::timeout(
+        BOUND,
+        readings.wait_for(|r| r.as_ref().is_some_and(|r| r.sequence >= seen + 2)),
+    )
+    .await
+    .expect("two more samples in time")
+    .unwrap();
+    while let Ok(other) = stream.try_recv() {
+        assert_ne!(other.resource, Resource::Memory, "repeated: {other}");
+    }
+
+    monitor.shutdown().await;
+    let closed = tokio::time::timeout(BOUND, async {
+        loop {
+            if let Err(tokio::sync::broadcast::error::RecvError::Closed) = stream.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "receivers see Closed after shutdown");
+    assert!(matches!(
+        monitor.refresh().await,
+        Err(steward::MonitorError::Closed)
+    ));
+}
+
+#[test]
+fn pressure_files_of_this_machine_parse() {
+    for kind in PressureKind::ALL {
+        let path = kind.path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            println!("skipped {}: no PSI on this kernel", path.display());
+            continue;
+        };
+        let pressure = Pressure::parse(&text).unwrap_or_else(|err| panic!("{err}"));
+        for line in std::iter::once(pressure.some).chain(pressure.full) {
+            for share in [line.avg10_percent, line.avg60_percent, line.avg300_percent] {
+                assert!((0.0..=100.0).contains(&share), "{text}");
+            }
+        }
+        assert!(Pressure::read(kind).unwrap().some.total_us >= pressure.some.total_us);
+    }
+}
+
+#[actix_rt::test]
+async fn psi_triggers_register_where_the_kernel_allows() {
+    let monitor = Monitor::start_in(&Arbiter::current(), &Config::default()).unwrap();
+    let status = monitor.psi();
+    assert_eq!(
+        status.active.len() + status.unavailable.len(),
+        PsiTrigger::defaults().len()
+    );
+    if status.active.is_empty() {
+        println!(
+            "skipped: no PSI trigger could be registered here: {:?}",
+            status.unavailable
+        );
+    } else {
+        println!(
+            "armed: {:?}; unavailable: {:?}",
+            status.active, status.unavailable
+        );
+        let watched = monitor.availability();
+        for trigger in &status.active {
+            let resource = Resource::Pressure(trigger.kind);
+            assert!(
+                watched.resources.iter().any(|r| r.resource == resource),
+                "{resource} is watched"
+            );
+        }
+    }
+    monitor.shutdown().await;
+}
+
+/// Spins `threads` threads until the returned flag is set.
+fn spin(threads: usize) -> (Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = (0..threads)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut x = 0_u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+            })
+        })
+        .collect();
+    (stop, handles)
+}
+
+#[actix_rt::test]
+#[ignore = "spins every core for about a second; run with --ignored"]
+async fn a_cpu_pressure_trigger_fires_while_more_threads_than_cores_spin() {
+    let trigger = PsiTrigger::new(
+        PressureKind::Cpu,
+        StallLine::Some,
+        Duration::from_millis(100),
+        Duration::from_millis(500),
+        Level::Warning,
+    );
+    let options = MonitorOptions {
+        psi_triggers: vec![trigger],
+    };
+    let monitor = Monitor::start_with(&Arbiter::current(), &Config::default(), options).unwrap();
+    if monitor.psi().active.is_empty() {
+        println!(
+            "skipped: cpu PSI trigger unavailable: {:?}",
+            monitor.psi().unavailable
+        );
+        return;
+    }
+    let mut alerts = monitor.subscribe();
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let (stop, spinners) = spin(cores * 2 + 1);
+    let started = Instant::now();
+    let fired = tokio::time::timeout(BOUND, async {
+        loop {
+            let alert = alerts.recv().await.expect("alerts flow");
+            if alert.resource == Resource::Pressure(PressureKind::Cpu)
+                && alert.level == Level::Warning
+            {
+                return alert;
+            }
+        }
+    })
+    .await;
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    for spinner in spinners {
+        spinner.join().unwrap();
+    }
+    let alert = fired.expect("a cpu pressure alert while every core is oversubscribed");
+    println!("cpu pressure alert after {elapsed:?} of spinning: {alert}");
+    monitor.shutdown().await;
+}
+
+/// This process's CPU time (user + system) from `/proc/self/stat`, whose
+/// clock ticks are USER_HZ, 100 per second on Linux.
+fn process_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Resident memory from `/proc/self/status`.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[test]
+#[ignore = "a one-minute measurement; run with --ignored --nocapture"]
+fn overhead_at_a_one_second_interval() {
+    let seconds: u64 = std::env::var("MONITOR_OVERHEAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    actix_rt::System::new().block_on(async move {
+        let config = Config::default().with_monitor_interval(Duration::from_secs(1));
+        let monitor = Monitor::start_in(&Arbiter::current(), &config).unwrap();
+        // Warm up: the first samples read /proc/cpuinfo and size buffers.
+        let mut readings = monitor.readings();
+        tokio::time::timeout(
+            BOUND,
+            readings.wait_for(|r| r.as_ref().is_some_and(|r| r.sequence >= 3)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let (cpu_before, rss_before, wall) = (process_cpu_time(), rss_bytes(), Instant::now());
+        let first = monitor.snapshot().unwrap().sequence;
+        // A measurement over wall time, not a synchronization.
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        let (cpu_after, rss_after, elapsed) = (process_cpu_time(), rss_bytes(), wall.elapsed());
+        let samples = monitor.snapshot().unwrap().sequence - first;
+        let share = (cpu_after - cpu_before).as_secs_f64() / elapsed.as_secs_f64() * 100.0;
+        #[allow(clippy::cast_precision_loss)]
+        let growth_mib = (rss_after as f64 - rss_before as f64) / (1024.0 * 1024.0);
+        println!(
+            "monitor at 1 s for {elapsed:.1?}: {samples} samples, CPU {:?} = {share:.3}% of one core, \
+             RSS {:.1} MiB -> {:.1} MiB ({growth_mib:+.2} MiB)",
+            cpu_after - cpu_before,
+            rss_before as f64 / 1048576.0,
+            rss_after as f64 / 1048576.0,
+        );
+        monitor.shutdown().await;
+    });
+}
