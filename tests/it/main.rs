@@ -7,4 +7,5 @@ mod drive;
 mod monitor;
 mod registry;
 mod start_contexts;
+mod supervision;
 mod tracker;
