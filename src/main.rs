@@ -1,5 +1,7 @@
 //! The `steward` command-line program.
 
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +20,10 @@ enum Command {
     /// Print the configuration steward would run with: defaults overridden by
     /// STEWARD_* environment variables, validated.
     Config,
+    /// SHA-256 of every file under the paths, in sha256sum's format.
+    Checksum(cli::checksum::ChecksumArgs),
+    /// Live CPU, memory and disk readings, with alerts.
+    Monitor(cli::monitor::MonitorArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +34,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Config => print_config(),
+        Command::Checksum(args) => run_async(cli::checksum::run(args)),
+        Command::Monitor(args) => run_async(cli::monitor::run(args)),
+    }
+}
+
+/// Runs a subcommand on a single-threaded tokio runtime: the heavy work
+/// happens on steward's pools, the runtime only orchestrates.
+fn run_async(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(error) => {
+            eprintln!("steward: cannot start a tokio runtime: {error}");
+            ExitCode::from(cli::EXIT_FAILED)
+        }
     }
 }
 
