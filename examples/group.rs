@@ -69,7 +69,7 @@ impl Resource for Backend {
     }
 }
 
-fn supervised(backend: Backend) -> steward::resource::SupervisorBuilder<Backend> {
+fn supervised(backend: Backend) -> steward::resource::ResourceSupervisorBuilder<Backend> {
     let name = backend.name;
     ResourceSupervisor::builder(name, backend)
         .retry(

@@ -225,7 +225,7 @@ impl Lifecycle {
     pub fn view(&self) -> StateView {
         StateView {
             current: self.current.subscribe(),
-            events: self.events.clone(),
+            events: self.events.downgrade(),
         }
     }
 
@@ -283,7 +283,9 @@ impl Lifecycle {
 #[derive(Debug, Clone)]
 pub struct StateView {
     current: watch::Receiver<State>,
-    events: broadcast::Sender<StateChanged>,
+    /// Weak, so that subscribers see the stream end once the owner is
+    /// gone, however many views are left.
+    events: broadcast::WeakSender<StateChanged>,
 }
 
 impl StateView {
@@ -293,10 +295,15 @@ impl StateView {
         *self.current.borrow()
     }
 
-    /// A stream of every later move (see [`Lifecycle::subscribe`]).
+    /// A stream of every later move (see [`Lifecycle::subscribe`]); it
+    /// ends (`RecvError::Closed`) once the owner is gone.
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
-        self.events.subscribe()
+        match self.events.upgrade() {
+            Some(events) => events.subscribe(),
+            // The owner is gone: a receiver of a channel already closed.
+            None => broadcast::channel(1).1,
+        }
     }
 
     /// Waits until the state satisfies `done`, and returns that state.

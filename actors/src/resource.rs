@@ -12,7 +12,10 @@
 //!   timeout (a hung check counts as failed): a failed check makes the
 //!   resource `Degraded` (still usable), `failure_threshold` consecutive
 //!   failures or a fatal error make it `Error`, from which it recovers
-//!   through `Initializing` under the retry policy;
+//!   through `Initializing` under the retry policy; when that recovery
+//!   fails too, it stays in `Error` until [`Managed::initialize`] is
+//!   called (a parent [`Supervisor`](crate::supervisor::Supervisor)
+//!   replaces it then);
 //! - [`Managed::close`] goes `Closing → Closed` and runs `cleanup` once;
 //! - a panic in any callback is caught: the resource goes to `Error` with
 //!   the panic's message, and the supervisor keeps running.
@@ -74,7 +77,7 @@ mod supervisor;
 
 use std::future::Future;
 
-pub use builder::SupervisorBuilder;
+pub use builder::ResourceSupervisorBuilder;
 pub use error::ResourceError;
 pub use handle::Managed;
 pub use health::Health;

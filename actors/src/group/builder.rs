@@ -9,7 +9,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use super::member::{Slot, starter};
 use super::{GroupError, ResourceGroup, graph};
 use crate::lifecycle::Lifecycle;
-use crate::resource::{Resource, SupervisorBuilder};
+use crate::resource::{Resource, ResourceSupervisorBuilder};
 
 /// Declares the members of a [`ResourceGroup`].
 #[must_use = "a builder does nothing until built"]
@@ -63,7 +63,7 @@ impl GroupBuilder {
     ) -> Self
     where
         R: Resource,
-        F: FnMut() -> SupervisorBuilder<R> + Send + 'static,
+        F: FnMut() -> ResourceSupervisorBuilder<R> + Send + 'static,
     {
         self.members.push((
             name.into(),

@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use super::GroupError;
 use crate::lifecycle::State;
 use crate::panic_message::panic_message;
-use crate::resource::{Managed, Resource, ResourceError, SupervisorBuilder};
+use crate::resource::{Managed, Resource, ResourceError, ResourceSupervisorBuilder};
 
 /// A started member: a [`Managed`] of some resource type.
 pub(super) trait Member: Send + Sync {
@@ -50,7 +50,7 @@ pub(super) type StartMember =
 pub(super) fn starter<R, F>(mut make: F) -> StartMember
 where
     R: Resource,
-    F: FnMut() -> SupervisorBuilder<R> + Send + 'static,
+    F: FnMut() -> ResourceSupervisorBuilder<R> + Send + 'static,
 {
     Box::new(move |arbiter| {
         let managed = match arbiter {

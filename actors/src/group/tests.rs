@@ -288,7 +288,7 @@ async fn a_panicking_builder_is_a_typed_error() {
         .resource(
             "boom",
             &[],
-            || -> crate::resource::SupervisorBuilder<Service> { panic!("no config") },
+            || -> crate::resource::ResourceSupervisorBuilder<Service> { panic!("no config") },
         )
         .build()
         .unwrap();

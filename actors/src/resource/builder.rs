@@ -9,6 +9,9 @@ use super::supervisor::Settings;
 use super::{Managed, Resource, ResourceError, ResourceSupervisor};
 use crate::retry::RetryPolicy;
 
+/// How long one initialization attempt may take unless the policy says.
+pub(super) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Builds and starts a [`ResourceSupervisor`].
 ///
 /// Defaults: [`RetryPolicy::default`] with a 30 s attempt timeout, a health check every 30 s bounded
@@ -16,13 +19,13 @@ use crate::retry::RetryPolicy;
 /// when the last handle is dropped without [`Managed::close`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until started"]
-pub struct SupervisorBuilder<R> {
+pub struct ResourceSupervisorBuilder<R> {
     name: String,
     resource: Arc<R>,
     settings: Settings,
 }
 
-impl<R: Resource> SupervisorBuilder<R> {
+impl<R: Resource> ResourceSupervisorBuilder<R> {
     pub(super) fn new(name: String, resource: Arc<R>) -> Self {
         Self {
             name,
@@ -31,8 +34,13 @@ impl<R: Resource> SupervisorBuilder<R> {
         }
     }
 
-    /// The retry policy for initialization and recovery.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+    /// The retry policy for initialization and recovery. A policy without
+    /// an `attempt_timeout` gets 30 s: a hung `initialize` must end as a
+    /// failed attempt, never hold the supervisor in `Initializing`.
+    pub fn retry(mut self, mut policy: RetryPolicy) -> Self {
+        policy
+            .attempt_timeout
+            .get_or_insert(DEFAULT_ATTEMPT_TIMEOUT);
         self.settings.retry = policy;
         self
     }

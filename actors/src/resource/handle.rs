@@ -195,7 +195,8 @@ impl<R: Resource> Managed<R> {
     }
 
     /// Closes the resource: `Closing`, `cleanup` once within `timeout`,
-    /// `Closed`. Calling it again, or on a closed resource, returns `Ok`.
+    /// `Closed`. A call while a close is in progress gets that close's
+    /// outcome; a call after it has finished returns `Ok`.
     ///
     /// # Errors
     ///
@@ -264,7 +265,14 @@ impl<R: Resource> Managed<R> {
                 .resource()
                 .map(|resource| (Arc::clone(&resource), operation(resource)));
             async move {
-                let (resource, running) = started.map_err(Failure::retryable)?;
+                let (resource, running) = started.map_err(|error| match error {
+                    // Closed for good: no retry can help.
+                    ResourceError::NotReady {
+                        state: State::Closing | State::Closed,
+                        ..
+                    } => Failure::fatal(error),
+                    error => Failure::retryable(error),
+                })?;
                 running.await.map_err(|error| {
                     if resource.is_retryable(&error) {
                         Failure::retryable(error)
@@ -286,8 +294,9 @@ impl<R: Resource> Managed<R> {
     /// recovery ended in `Error`) or closed: `Err` with the last error, or
     /// `Ok` once closed. What a parent supervisor watches.
     pub(crate) async fn ended(&self) -> Result<(), String> {
+        // The receiver was made when the supervisor started, so a failure
+        // at any time since counts as a change.
         let mut failed = self.failed_initializations.clone();
-        failed.mark_unchanged();
         let closed = self.view.wait_for(State::is_final);
         tokio::select! {
             _ = closed => Ok(()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
-use super::{Resource, ResourceError, SupervisorBuilder};
+use super::{Resource, ResourceError, ResourceSupervisorBuilder};
 
 /// Starts a supervisor from `builder`, initializes the resource, runs
 /// `body` with it, and closes it (cleanup bounded by `close_timeout`)
@@ -52,7 +52,7 @@ use super::{Resource, ResourceError, SupervisorBuilder};
 ///
 /// Dropping the future closes the resource in the background.
 pub async fn scoped<R, T, F, Fut>(
-    builder: SupervisorBuilder<R>,
+    builder: ResourceSupervisorBuilder<R>,
     close_timeout: Duration,
     body: F,
 ) -> Result<T, ResourceError>

@@ -10,7 +10,7 @@ use futures::FutureExt;
 use tokio::sync::{oneshot, watch};
 
 use super::outcome::{CheckCounter, CheckOutcome, Verdict};
-use super::{Health, Resource, ResourceError, ResourceStatus, SupervisorBuilder};
+use super::{Health, Resource, ResourceError, ResourceStatus, ResourceSupervisorBuilder};
 use crate::lifecycle::{Lifecycle, State, StateView};
 use crate::panic_message::panic_message;
 use crate::retry::{Failure, RetryPolicy, with_retry};
@@ -53,7 +53,7 @@ impl<R: Resource> std::fmt::Debug for ResourceSupervisor<R> {
     }
 }
 
-/// The supervisor's settings; see [`SupervisorBuilder`].
+/// The supervisor's settings; see [`ResourceSupervisorBuilder`].
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
     pub(super) retry: RetryPolicy,
@@ -68,7 +68,8 @@ impl Default for Settings {
         Self {
             // Bounded by default: a hung `initialize` is an attempt that
             // failed, not a supervisor stuck in `Initializing`.
-            retry: RetryPolicy::default().with_attempt_timeout(Duration::from_secs(30)),
+            retry: RetryPolicy::default()
+                .with_attempt_timeout(super::builder::DEFAULT_ATTEMPT_TIMEOUT),
             health_check_interval: Some(Duration::from_secs(30)),
             health_check_timeout: Duration::from_secs(5),
             failure_threshold: 3,
@@ -101,13 +102,16 @@ impl Settings {
 impl<R: Resource> ResourceSupervisor<R> {
     /// A builder for a supervisor of `resource`, named `name` in events,
     /// errors and status.
-    pub fn builder(name: impl Into<String>, resource: R) -> SupervisorBuilder<R> {
-        SupervisorBuilder::new(name.into(), Arc::new(resource))
+    pub fn builder(name: impl Into<String>, resource: R) -> ResourceSupervisorBuilder<R> {
+        ResourceSupervisorBuilder::new(name.into(), Arc::new(resource))
     }
 
     /// Like [`builder`](Self::builder), for a resource already shared.
-    pub fn builder_shared(name: impl Into<String>, resource: Arc<R>) -> SupervisorBuilder<R> {
-        SupervisorBuilder::new(name.into(), resource)
+    pub fn builder_shared(
+        name: impl Into<String>,
+        resource: Arc<R>,
+    ) -> ResourceSupervisorBuilder<R> {
+        ResourceSupervisorBuilder::new(name.into(), resource)
     }
 
     pub(super) fn new(name: String, resource: Arc<R>, settings: Settings) -> Self {
@@ -200,6 +204,8 @@ impl<R: Resource> ResourceSupervisor<R> {
             let attempt = |_| {
                 let resource = Arc::clone(&resource);
                 attempts.fetch_add(1, Ordering::Relaxed);
+                // All application code runs when the future is polled,
+                // inside `with_retry`'s catch.
                 async move {
                     resource.initialize().await.map_err(|error| {
                         if resource.is_retryable(&error) {
@@ -278,15 +284,23 @@ impl<R: Resource> ResourceSupervisor<R> {
         let resource = Arc::clone(&self.resource);
         let timeout = self.settings.health_check_timeout;
         let work = async move {
-            let check = AssertUnwindSafe(resource.check_health()).catch_unwind();
+            // Everything the application wrote runs inside the caught
+            // block: the check, the synchronous code before its first
+            // await, and `is_retryable`.
+            let check = AssertUnwindSafe(async {
+                match resource.check_health().await {
+                    Ok(health) => CheckOutcome::Verdict(health),
+                    Err(error) if resource.is_retryable(&error) => {
+                        CheckOutcome::Failed(error.to_string())
+                    }
+                    Err(error) => CheckOutcome::Fatal(error.to_string()),
+                }
+            })
+            .catch_unwind();
             match tokio::time::timeout(timeout, check).await {
                 Err(_) => CheckOutcome::TimedOut,
                 Ok(Err(payload)) => CheckOutcome::Panicked(panic_message(&*payload)),
-                Ok(Ok(Ok(health))) => CheckOutcome::Verdict(health),
-                Ok(Ok(Err(error))) if resource.is_retryable(&error) => {
-                    CheckOutcome::Failed(error.to_string())
-                }
-                Ok(Ok(Err(error))) => CheckOutcome::Fatal(error.to_string()),
+                Ok(Ok(outcome)) => outcome,
             }
         };
         let handle = ctx.spawn(work.into_actor(self).map(|outcome, act, ctx| {
@@ -367,7 +381,7 @@ impl<R: Resource> ResourceSupervisor<R> {
         let resource = Arc::clone(&self.resource);
         let name = self.name.clone();
         let work = async move {
-            let cleanup = AssertUnwindSafe(resource.cleanup()).catch_unwind();
+            let cleanup = AssertUnwindSafe(async { resource.cleanup().await }).catch_unwind();
             match tokio::time::timeout(timeout, cleanup).await {
                 Err(_) => Err(ResourceError::CleanupTimedOut { name, timeout }),
                 Ok(Err(payload)) => Err(ResourceError::CleanupPanicked {

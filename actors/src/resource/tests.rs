@@ -356,3 +356,135 @@ fn starting_outside_a_system_is_an_error() {
         .unwrap_err();
     assert!(matches!(err, ResourceError::NoArbiter { .. }));
 }
+
+/// A resource whose `is_retryable` panics: application code the
+/// supervisor must still survive.
+#[derive(Debug)]
+struct PanickyClassifier;
+
+impl Resource for PanickyClassifier {
+    async fn initialize(&self) -> Result<(), crate::UserError> {
+        Ok(())
+    }
+    async fn cleanup(&self) -> Result<(), crate::UserError> {
+        Ok(())
+    }
+    async fn check_health(&self) -> Result<Health, crate::UserError> {
+        Err(crate::UserError::msg("check failed"))
+    }
+    fn is_retryable(&self, _: &crate::UserError) -> bool {
+        panic!("classifier bug")
+    }
+}
+
+#[actix_rt::test]
+async fn a_panicking_is_retryable_is_caught_and_the_supervisor_lives() {
+    tokio::time::pause();
+    let managed = ResourceSupervisor::builder("classifier", PanickyClassifier)
+        .without_health_checks()
+        .start()
+        .unwrap();
+    managed.initialize().await.unwrap();
+    assert_eq!(managed.check_health().await.unwrap(), Health::Unhealthy);
+    // The panic sent it to Error and into recovery; the actor answers.
+    let status = timeout(BOUND, managed.status()).await.unwrap().unwrap();
+    assert!(status.last_error.unwrap().contains("classifier bug"));
+    assert_eq!(status.initializations, 2);
+    managed.close(Duration::from_secs(1)).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn subscribers_see_the_stream_end_after_close() {
+    tokio::time::pause();
+    let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
+    let managed = ResourceSupervisor::builder_shared("ending", resource)
+        .start()
+        .unwrap();
+    let mut events = managed.subscribe();
+    managed.initialize().await.unwrap();
+    managed.close(Duration::from_secs(1)).await.unwrap();
+    let drained = timeout(BOUND, async {
+        let mut moves = 0;
+        while events.recv().await.is_ok() {
+            moves += 1;
+        }
+        moves
+    })
+    .await
+    .expect("the event stream never ended");
+    assert_eq!(drained, 4);
+    // A late subscriber gets an ended stream at once.
+    assert!(managed.subscribe().recv().await.is_err());
+}
+
+#[actix_rt::test]
+async fn with_retry_on_a_closed_resource_fails_at_once() {
+    tokio::time::pause();
+    let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
+    let managed = ResourceSupervisor::builder_shared("closed", resource)
+        .start()
+        .unwrap();
+    managed.initialize().await.unwrap();
+    managed.close(Duration::from_secs(1)).await.unwrap();
+    let mut attempts = 0;
+    let err = managed
+        .with_retry(
+            |_| {
+                attempts += 1;
+                async { Ok(()) }
+            },
+            &fast_retries(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ResourceError::Operation {
+                source: crate::retry::RetryError::Fatal { attempt: 1, .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(attempts, 0, "the operation never ran");
+}
+
+#[actix_rt::test]
+async fn a_policy_without_attempt_timeout_still_bounds_initialize() {
+    tokio::time::pause();
+    let resource = Scripted::new(Behaviour::Never, Behaviour::Ok, Behaviour::Ok);
+    let managed = ResourceSupervisor::builder_shared("hang", resource.clone())
+        .retry(RetryPolicy::never())
+        .start()
+        .unwrap();
+    let err = timeout(BOUND, managed.initialize())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert_eq!(managed.state(), State::Error);
+}
+
+#[actix_rt::test]
+async fn closing_during_initialize_cancels_it_and_cleans_up_once() {
+    tokio::time::pause();
+    let resource = Scripted::new(Behaviour::Never, Behaviour::Ok, Behaviour::Ok);
+    let managed = ResourceSupervisor::builder_shared("cancelled", resource.clone())
+        .retry(fast_retries())
+        .start()
+        .unwrap();
+    let waiting = managed.clone();
+    let initializing = tokio::spawn(async move { waiting.initialize().await });
+    timeout(BOUND, managed.view().wait_for(|s| s == State::Initializing))
+        .await
+        .unwrap();
+    managed.close(Duration::from_secs(1)).await.unwrap();
+    let outcome = timeout(BOUND, initializing).await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, Err(ResourceError::Closed { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(resource.cleanups.load(Ordering::SeqCst), 1);
+    assert_eq!(managed.state(), State::Closed);
+}

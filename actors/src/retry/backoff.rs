@@ -35,7 +35,8 @@ impl Backoff {
         // Uniform in [1 - jitter, 1 + jitter].
         let factor = 1.0 - jitter + 2.0 * jitter * self.rng.f64();
         let spread = nominal.as_secs_f64() * factor;
-        Duration::from_secs_f64(spread.min(self.policy.max_delay.as_secs_f64()))
+        Duration::try_from_secs_f64(spread.min(self.policy.max_delay.as_secs_f64()))
+            .unwrap_or(self.policy.max_delay)
     }
 }
 

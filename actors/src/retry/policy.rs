@@ -173,12 +173,11 @@ impl RetryPolicy {
         let max = self.max_delay.as_secs_f64();
         let exponent = i32::try_from(retry).unwrap_or(i32::MAX);
         let grown = self.base_delay.as_secs_f64() * self.multiplier.max(1.0).powi(exponent);
-        // `min` also tames an overflow to infinity; NaN cannot occur
-        // because the multiplier is clamped to a finite value above.
-        Duration::from_secs_f64(if grown.is_finite() {
-            grown.min(max)
-        } else {
-            max
-        })
+        if !grown.is_finite() {
+            return self.max_delay;
+        }
+        // Past what a `Duration` holds (a `max_delay` of `Duration::MAX`),
+        // the cap itself is the delay.
+        Duration::try_from_secs_f64(grown.min(max)).unwrap_or(self.max_delay)
     }
 }

@@ -239,3 +239,18 @@ async fn with_timeout_passes_a_fast_future_through() {
         .unwrap_err();
     assert_eq!(err.to_string(), "never (timed out after 10ms)");
 }
+
+#[test]
+fn an_uncapped_max_delay_never_panics() {
+    let policy = RetryPolicy::default()
+        .with_max_delay(Duration::MAX)
+        .with_max_retries(200)
+        .with_seed(1);
+    let delays: Vec<_> = policy.backoff().collect();
+    assert_eq!(delays.len(), 200);
+    assert!(
+        delays.windows(2).all(|w| w[1] >= w[0] / 2),
+        "delays keep growing"
+    );
+    assert_eq!(policy.nominal_delay(u32::MAX), Duration::MAX);
+}

@@ -4,7 +4,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
 use actix::prelude::*;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -16,6 +21,7 @@ use super::{
 };
 use crate::UserError;
 use crate::lifecycle::{Lifecycle, State, StateView};
+use crate::panic_message::panic_message;
 
 /// How long a killed child may take to be gone before it is given up on.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -73,6 +79,9 @@ pub struct Supervisor {
         oneshot::Sender<Result<(), SupervisorError>>,
         SupervisorError,
     )>,
+    /// Set by a kill from outside: switches every stop in progress to a
+    /// kill without going through the (busy) mailbox.
+    kill: Arc<watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -138,11 +147,16 @@ impl Supervisor {
             quiet_check: None,
             stop_waiters: Vec::new(),
             boot_failure: None,
+            kill: Arc::new(watch::Sender::new(false)),
         }
     }
 
     pub(super) fn view(&self) -> StateView {
         self.lifecycle.view()
+    }
+
+    pub(super) fn kill_switch(&self) -> Arc<watch::Sender<bool>> {
+        Arc::clone(&self.kill)
     }
 
     pub(super) fn exit_receiver(&self) -> watch::Receiver<Option<SupervisorExit>> {
@@ -199,7 +213,7 @@ impl Supervisor {
             self.sequence_done(phase);
             return;
         };
-        let starting = self.children[index].spec.start();
+        let starting = start_caught(&mut self.children[index].spec);
         ctx.wait(
             starting
                 .into_actor(self)
@@ -344,9 +358,13 @@ impl Supervisor {
         for &index in &to_start {
             self.children[index].restarts += 1;
         }
-        ctx.wait(stop_in_order(to_stop).into_actor(self).map(|(), act, ctx| {
-            act.start_sequence(to_start, Phase::Restart, ctx);
-        }));
+        ctx.wait(
+            stop_in_order(to_stop, self.kill.subscribe())
+                .into_actor(self)
+                .map(|(), act, ctx| {
+                    act.start_sequence(to_start, Phase::Restart, ctx);
+                }),
+        );
     }
 
     /// Back to `Ready` once a whole window passes without a restart.
@@ -391,7 +409,7 @@ impl Supervisor {
             }
         }
         ctx.wait(
-            stop_in_order(running)
+            stop_in_order(running, self.kill.subscribe())
                 .into_actor(self)
                 .map(move |(), act, ctx| {
                     if act.lifecycle.state() == State::Closing {
@@ -419,26 +437,49 @@ impl Supervisor {
     }
 }
 
-/// Stops children one after another, in the order given, each by its own
-/// shutdown: ask, wait, kill.
-async fn stop_in_order(children: Vec<Running>) {
-    for child in children {
-        let _ = stop_child(child).await;
+/// Starts a child with every panic of the application's code caught: in
+/// the start closure itself and in the future it returns.
+fn start_caught(spec: &mut ChildSpec) -> BoxFuture<'static, Result<Started, UserError>> {
+    let panicked = |payload: Box<dyn std::any::Any + Send>| {
+        UserError::msg(format!("start panicked: {}", panic_message(&*payload)))
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start())) {
+        Ok(starting) => AssertUnwindSafe(starting)
+            .catch_unwind()
+            .map(move |outcome| outcome.unwrap_or_else(|payload| Err(panicked(payload))))
+            .boxed(),
+        Err(payload) => futures::future::ready(Err(panicked(payload))).boxed(),
     }
 }
 
-async fn stop_child(child: Running) -> Exit {
+/// Stops children one after another, in the order given, each by its own
+/// shutdown: ask, wait, kill. Once `kill` is set, the rest are killed at
+/// once: that is how a parent's kill reaches a supervisor whose mailbox
+/// is busy stopping.
+async fn stop_in_order(children: Vec<Running>, kill: watch::Receiver<bool>) {
+    for child in children {
+        let _ = stop_child(child, kill.clone()).await;
+    }
+}
+
+async fn stop_child(child: Running, mut killed: watch::Receiver<bool>) -> Exit {
     let Running {
         stop,
         kill,
         mut exited,
         shutdown,
     } = child;
-    if let ChildShutdown::Timeout(grace) = shutdown {
+    if let ChildShutdown::Timeout(grace) = shutdown
+        && !*killed.borrow()
+    {
         stop(grace);
-        let ended = tokio::time::timeout(grace, exited.wait_for(Option::is_some)).await;
-        if let Ok(Ok(exit)) = ended {
-            return exit.clone().unwrap_or(Exit::Normal);
+        tokio::select! {
+            ended = tokio::time::timeout(grace, exited.wait_for(Option::is_some)) => {
+                if let Ok(Ok(exit)) = ended {
+                    return exit.clone().unwrap_or(Exit::Normal);
+                }
+            }
+            _ = killed.wait_for(|killed| *killed) => {}
         }
     }
     kill();

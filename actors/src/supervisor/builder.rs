@@ -105,8 +105,9 @@ impl SupervisorBuilder {
         let supervisor = Supervisor::new(self);
         let view = supervisor.view();
         let exit = supervisor.exit_receiver();
+        let kill = supervisor.kill_switch();
         let addr = Supervisor::start_in_arbiter(arbiter, move |_| supervisor);
-        let handle = SupervisorHandle::new(&name, addr.clone(), view, exit);
+        let handle = SupervisorHandle::new(&name, addr.clone(), view, exit, kill);
         let stopped = || SupervisorError::Stopped {
             supervisor: name.clone(),
         };

@@ -70,6 +70,10 @@ impl StopSignal {
     }
 }
 
+/// How long a resource child that gave up may take to clean up before its
+/// replacement starts.
+const RESOURCE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 type Action = Box<dyn FnOnce() + Send>;
 /// Asks a child to stop, giving it this long.
 type StopAction = Box<dyn FnOnce(std::time::Duration) + Send>;
@@ -123,7 +127,13 @@ impl Started {
             exit: async move {
                 match watched.ended().await {
                     Ok(()) => Exit::Normal,
-                    Err(error) => Exit::Failed(error),
+                    Err(error) => {
+                        // Close the instance that gave up before its
+                        // replacement starts: nothing exclusive (a port, a
+                        // lock file) may be held twice.
+                        let _ = watched.close(RESOURCE_CLOSE_TIMEOUT).await;
+                        Exit::Failed(error)
+                    }
                 }
             }
             .boxed(),

@@ -59,6 +59,7 @@ pub struct SupervisorHandle {
     addr: Addr<Supervisor>,
     view: StateView,
     exit: watch::Receiver<Option<SupervisorExit>>,
+    kill: Arc<watch::Sender<bool>>,
     _stopper: Arc<StopOnDrop>,
 }
 
@@ -89,8 +90,10 @@ impl SupervisorHandle {
         addr: Addr<Supervisor>,
         view: StateView,
         exit: watch::Receiver<Option<SupervisorExit>>,
+        kill: Arc<watch::Sender<bool>>,
     ) -> Self {
         Self {
+            kill,
             name: name.into(),
             _stopper: Arc::new(StopOnDrop(addr.clone())),
             addr,
@@ -142,7 +145,8 @@ impl SupervisorHandle {
     ///
     /// # Errors
     ///
-    /// None today; the `Result` leaves room for a bounded stop.
+    /// Never today (a supervisor that already stopped is not an error);
+    /// the `Result` leaves room for failures a later version may report.
     ///
     /// # Cancel safety
     ///
@@ -181,6 +185,11 @@ impl SupervisorHandle {
     /// Asks the supervisor to stop without waiting (a parent's stop or
     /// kill of a nested supervisor).
     pub(crate) fn request_stop(&self, brutal: bool) {
+        if brutal {
+            // Reaches a stop already in progress, which the mailbox would
+            // not deliver to until it is done.
+            self.kill.send_replace(true);
+        }
         self.addr.do_send(StopChildren {
             brutal,
             reply: None,

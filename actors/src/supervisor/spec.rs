@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SupervisorBuilder;
 use super::child::{Exit, Started, StopSignal};
-use crate::resource::{Resource, SupervisorBuilder as ResourceBuilder};
+use crate::resource::{Resource, ResourceSupervisorBuilder};
 use crate::{Shutdown, UserError};
 
 /// When a child that ended is restarted (OTP's restart types).
@@ -55,9 +55,13 @@ pub enum Strategy {
     /// Only the child that ended.
     OneForOne,
     /// Every child: the others are stopped (in reverse start order) and
-    /// all are started again (in start order).
+    /// started again (in start order), `Temporary` ones excepted.
+    ///
+    /// Unlike OTP, a sibling that was not running (a `Transient` child
+    /// that ended normally) stays stopped.
     OneForAll,
-    /// The child that ended and every child started after it.
+    /// The child that ended and every running child started after it, as
+    /// for `OneForAll`.
     RestForOne,
 }
 
@@ -164,7 +168,7 @@ impl ChildSpec {
     pub fn resource<R, F>(id: impl Into<String>, mut builder: F) -> Self
     where
         R: Resource,
-        F: FnMut() -> ResourceBuilder<R> + Send + 'static,
+        F: FnMut() -> ResourceSupervisorBuilder<R> + Send + 'static,
     {
         Self::new(
             id,
@@ -181,6 +185,11 @@ impl ChildSpec {
     }
 
     /// A nested supervisor: its escalation is its abnormal end.
+    ///
+    /// Its default shutdown is `Timeout(60 s)`, not 5 s: it stops its own
+    /// children first, each within its own timeout (OTP gives supervisors
+    /// `infinity`; steward keeps every wait bounded). A kill stops its
+    /// children brutally, even midway through a graceful stop.
     pub fn supervisor<F>(id: impl Into<String>, mut builder: F) -> Self
     where
         F: FnMut() -> SupervisorBuilder + Send + 'static,
@@ -192,6 +201,7 @@ impl ChildSpec {
                 async move { Ok(Started::supervisor(builder.start().await?)) }.boxed()
             }),
         )
+        .shutdown(ChildShutdown::Timeout(Duration::from_secs(60)))
     }
 
     /// Starts the child.

@@ -57,7 +57,7 @@ fn restart_types_follow_otp() {
 }
 
 /// A shared record of starts and stops, with a watch on its length.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Log {
     entries: Arc<Mutex<Vec<String>>>,
     len: watch::Sender<usize>,
@@ -333,18 +333,132 @@ async fn three_failures_in_five_seconds_only_degrade() {
 #[actix_rt::test]
 async fn a_child_ignoring_its_stop_is_killed_after_the_timeout() {
     tokio::time::pause();
+    let log = Log::new();
+    let task_log = log.clone();
     let supervisor = Supervisor::builder("stubborn")
         .child(
-            ChildSpec::task("stubborn", |_stop| std::future::pending())
-                .shutdown(ChildShutdown::Timeout(Duration::from_secs(3))),
+            ChildSpec::task("stubborn", move |_stop| {
+                let guard = DropLog(task_log.clone(), "stubborn");
+                async move {
+                    let _guard = guard;
+                    std::future::pending().await
+                }
+            })
+            .shutdown(ChildShutdown::Timeout(Duration::from_secs(3))),
         )
         .start()
         .await
         .unwrap();
     let started = Instant::now();
     timeout(BOUND, supervisor.stop()).await.unwrap().unwrap();
-    // On the paused clock the stop took exactly the grace period.
-    assert!(started.elapsed() >= Duration::from_secs(3));
+    // On the paused clock the stop took the grace period, then the kill.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_millis(3_010),
+        "{took:?}"
+    );
+    assert_eq!(log.entries(), ["dropped stubborn"]);
+}
+
+/// Logs when the task holding it is dropped (ended or aborted).
+struct DropLog(Log, &'static str);
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        self.0.push(format!("dropped {}", self.1));
+    }
+}
+
+#[actix_rt::test]
+async fn a_parent_kill_reaches_a_nested_supervisor_midway_through_its_stop() {
+    tokio::time::pause();
+    let log = Log::new();
+    let inner_log = log.clone();
+    let parent = Supervisor::builder("parent")
+        .child(
+            ChildSpec::supervisor("inner", move || {
+                let task_log = inner_log.clone();
+                Supervisor::builder("inner").child(
+                    ChildSpec::task("grandchild", move |_stop| {
+                        let guard = DropLog(task_log.clone(), "grandchild");
+                        async move {
+                            let _guard = guard;
+                            std::future::pending().await
+                        }
+                    })
+                    .shutdown(ChildShutdown::Timeout(Duration::from_secs(30))),
+                )
+            })
+            .shutdown(ChildShutdown::Timeout(Duration::from_secs(1))),
+        )
+        .start()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    timeout(BOUND, parent.stop()).await.unwrap().unwrap();
+    // The inner supervisor was still waiting out the grandchild's 30 s when
+    // the parent's 1 s ran out; the kill reached it anyway.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(log.entries(), ["dropped grandchild"]);
+}
+
+#[actix_rt::test]
+async fn a_panicking_start_closure_is_a_failed_start() {
+    tokio::time::pause();
+    let calls = Arc::new(Mutex::new(0));
+    let counted = Arc::clone(&calls);
+    let supervisor = Supervisor::builder("panicky")
+        .child(ChildSpec::task("flaky", move |mut stop| {
+            let call = {
+                let mut calls = counted.lock().unwrap();
+                *calls += 1;
+                *calls
+            };
+            assert!(call != 2, "second start panics");
+            async move {
+                if call == 1 {
+                    return Err(UserError::msg("first run fails"));
+                }
+                stop.requested().await;
+                Ok(())
+            }
+        }))
+        .start()
+        .await
+        .unwrap();
+    // Run 1 fails, start 2 panics (a failed start, restarted), run 3 holds.
+    timeout(BOUND, async {
+        while *calls.lock().unwrap() < 3 || !supervisor.children().await.unwrap()[0].running {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let child = &supervisor.children().await.unwrap()[0];
+    assert_eq!(child.restarts, 2);
+    assert!(
+        matches!(&child.last_exit, Some(Exit::Failed(m)) if m.contains("start panicked")),
+        "{child:?}"
+    );
+    supervisor.stop().await.unwrap();
+
+    let err = Supervisor::builder("boot-panic")
+        .child(ChildSpec::task(
+            "boom",
+            |_| -> futures::future::Ready<Result<(), UserError>> { panic!("no config") },
+        ))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SupervisorError::StartFailed { child, .. } if child == "boom"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no config"), "{err}");
 }
 
 /// An actor child that panics or stops on command.
@@ -422,7 +536,9 @@ async fn an_actor_that_panics_is_restarted_and_one_that_stops_is_not() {
     second.do_send(Command::StopYourself);
     timeout(BOUND, async {
         while supervisor.children().await.unwrap()[0].running {
-            tokio::task::yield_now().await;
+            // A paused clock only moves when the runtime idles: sleep, so
+            // that the bound can fire.
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     })
     .await
@@ -516,4 +632,83 @@ impl crate::resource::Resource for Broken {
     async fn cleanup(&self) -> Result<(), UserError> {
         Ok(())
     }
+}
+
+/// A resource child that gives up at once: its first instance's checks
+/// fail fatally and its re-initialization fails too. Cleanup is slow.
+#[derive(Debug)]
+struct GivesUp {
+    id: u32,
+    inits: std::sync::atomic::AtomicU32,
+    log: Log,
+}
+
+impl crate::resource::Resource for GivesUp {
+    async fn initialize(&self) -> Result<(), UserError> {
+        let n = self.inits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.log.push(format!("init {}", self.id));
+        if n == 0 {
+            Ok(())
+        } else {
+            Err(UserError::msg("fatal"))
+        }
+    }
+
+    async fn cleanup(&self) -> Result<(), UserError> {
+        self.log.push(format!("cleanup {} start", self.id));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        self.log.push(format!("cleanup {} done", self.id));
+        Ok(())
+    }
+
+    async fn check_health(&self) -> Result<crate::resource::Health, UserError> {
+        if self.id == 1 {
+            Err(UserError::msg("fatal"))
+        } else {
+            Ok(crate::resource::Health::Healthy)
+        }
+    }
+
+    fn is_retryable(&self, error: &UserError) -> bool {
+        error.to_string() != "fatal"
+    }
+}
+
+#[actix_rt::test]
+async fn a_replaced_resource_is_cleaned_up_before_its_successor_starts() {
+    tokio::time::pause();
+    let log = Log::new();
+    let instances = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let resource_log = log.clone();
+    let supervisor = Supervisor::builder("resources")
+        .child(ChildSpec::resource("db", move || {
+            let id = instances.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            crate::resource::ResourceSupervisor::builder(
+                "db",
+                GivesUp {
+                    id,
+                    inits: Default::default(),
+                    log: resource_log.clone(),
+                },
+            )
+            .retry(crate::retry::RetryPolicy::never())
+            .health_check_interval(Duration::from_secs(1))
+        }))
+        .start()
+        .await
+        .unwrap();
+    let entries = log.wait_for(5).await;
+    assert_eq!(
+        entries,
+        [
+            "init 1",
+            "init 1",
+            "cleanup 1 start",
+            "cleanup 1 done",
+            "init 2"
+        ]
+    );
+    let child = &supervisor.children().await.unwrap()[0];
+    assert_eq!(child.restarts, 1);
+    supervisor.stop().await.unwrap();
 }

@@ -84,6 +84,21 @@ async fn run_case(init: Behaviour, check: Behaviour, cleanup: Behaviour) {
             .expect(&case);
         assert!(state.is_usable(), "{case}");
         assert!(resource.checks.load(Ordering::SeqCst) >= 3, "{case}");
+        // A healthy check leaves the resource alone; every other outcome
+        // reaches Error (at once, or at the threshold of 2) and recovers
+        // through a fresh initialization.
+        let reinitialized = resource.inits.load(Ordering::SeqCst) > 1;
+        assert_eq!(
+            reinitialized,
+            !matches!(check, Behaviour::Ok | Behaviour::Slow),
+            "{case}"
+        );
+        let status = managed.status().await.unwrap();
+        assert_eq!(
+            status.last_error.is_some(),
+            reinitialized,
+            "{case}: {status:?}"
+        );
     } else {
         assert_eq!(managed.state(), State::Error, "{case}");
         assert!(
