@@ -30,6 +30,7 @@ pub mod config;
 pub mod cpu;
 pub mod drive;
 pub mod lifecycle;
+pub mod pool;
 pub mod registry;
 pub mod retry;
 pub mod tracker;
