@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use steward_actors::pool::PoolError;
+use steward_actors::subprocess_pool::SubprocessError;
 use steward_actors::tracker::TrackerError;
 
 use steward_actors::{
@@ -28,6 +30,12 @@ pub enum Error {
     /// A tracker operation failed.
     #[error(transparent)]
     Tracker(#[from] TrackerError),
+    /// A pool operation failed.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// A subprocess pool run failed.
+    #[error(transparent)]
+    Subprocess(#[from] SubprocessError),
     /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),

@@ -9,6 +9,7 @@
 //! | [`drive`] | per-drive IO limits |
 //! | [`cpu`] | the recursion-safe CPU pool |
 //! | [`tracker`] | child processes, tasks and custom resources, never leaked; [`Steward::handle_signals`], [`Steward::install_panic_hook`] |
+//! | [`pool`] | supervised pools of expensive resources, with a circuit breaker; [`Steward::start_pool`] |
 //! | [`lifecycle`] | the state machine of supervised resources |
 //! | [`config`] | [`Config`] and its environment variables |
 //! | [`parallel!`], [`try_parallel!`] | mixed async + CPU fan-out |
@@ -31,8 +32,8 @@ pub use global::{global, set_global};
 pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Registry,
-    RegistryError, State, StateChanged, UserError, config, cpu, drive, lifecycle, registry,
-    tracker,
+    RegistryError, State, StateChanged, UserError, config, cpu, drive, lifecycle, pool, registry,
+    retry, subprocess_pool, tracker,
 };
 pub use steward_macros::{cpu_bound, io_bound};
 

@@ -8,11 +8,16 @@
 //! | [`drive`] | per-drive IO limits: one `DriveLimiter` per storage device, RAII permits |
 //! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
 //! | [`tracker`] | child processes, tasks and custom resources, stopped gracefully and never leaked |
+//! | [`pool`] | supervised pools of expensive resources: no mailbox hop for an idle one, a circuit breaker while the backend is down |
+//! | [`subprocess_pool`] | bounded concurrent subprocess runs, each child tracked |
+//! | [`retry`] | retry policies with exponential backoff and jitter, bounded waits |
 //!
 //! Use the registry to share services across an application; take an IO
 //! permit from [`drive::Drives`] before touching a disk, and hand hashing
 //! or parsing to [`cpu::Cpu`]; use the lifecycle in an actor that owns a
-//! resource with states; build a [`Config`] once and hand it to
+//! resource with states; pool connections or sessions with [`pool::Pool`]
+//! and bound subprocess runs with [`subprocess_pool::SubprocessPool`];
+//! build a [`Config`] once and hand it to
 //! `steward::Steward`.
 //!
 //! # Layout
@@ -33,6 +38,7 @@ pub mod lifecycle;
 pub mod pool;
 pub mod registry;
 pub mod retry;
+pub mod subprocess_pool;
 pub mod tracker;
 
 pub use config::{Config, ConfigError};

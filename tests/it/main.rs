@@ -4,6 +4,8 @@ mod annotations;
 mod bounds;
 mod cli_config;
 mod drive;
+mod pool;
 mod registry;
 mod start_contexts;
+mod subprocess_pool;
 mod tracker;
