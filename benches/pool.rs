@@ -65,9 +65,30 @@ impl bb8::ManageConnection for Bb8Noop {
     }
 }
 
+/// Runs `work` on `tasks` tasks at once: inline for one, else spawned on
+/// the multi-thread runtime, so checkouts really contend.
+async fn fan_out<P, F, Fut>(tasks: usize, pool: &P, work: F)
+where
+    P: Clone + Send + 'static,
+    F: Fn(P) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if tasks == 1 {
+        work(pool.clone()).await;
+        return;
+    }
+    let spawned: Vec<_> = (0..tasks)
+        .map(|_| tokio::spawn(work(pool.clone())))
+        .collect();
+    for task in spawned {
+        task.await.expect("task");
+    }
+}
+
 fn acquire_return(c: &mut Criterion) {
     let steward = Steward::builder().start().expect("steward starts");
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
@@ -105,35 +126,29 @@ fn acquire_return(c: &mut Criterion) {
         group.throughput(Throughput::Elements((tasks * ROUNDS) as u64));
         group.bench_function("steward", |b| {
             b.to_async(&runtime).iter(|| {
-                join_all((0..tasks).map(|_| async {
+                fan_out(tasks, &ours, |pool| async move {
                     for _ in 0..ROUNDS {
-                        let guard = ours.acquire().await.expect("acquire");
-                        black_box(&*guard);
-                        tokio::task::yield_now().await;
+                        black_box(&*pool.acquire().await.expect("acquire"));
                     }
-                }))
+                })
             });
         });
         group.bench_function("deadpool", |b| {
             b.to_async(&runtime).iter(|| {
-                join_all((0..tasks).map(|_| async {
+                fan_out(tasks, &deadpool, |pool| async move {
                     for _ in 0..ROUNDS {
-                        let object = deadpool.get().await.expect("get");
-                        black_box(&*object);
-                        tokio::task::yield_now().await;
+                        black_box(&*pool.get().await.expect("get"));
                     }
-                }))
+                })
             });
         });
         group.bench_function("bb8", |b| {
             b.to_async(&runtime).iter(|| {
-                join_all((0..tasks).map(|_| async {
+                fan_out(tasks, &bb8, |pool| async move {
                     for _ in 0..ROUNDS {
-                        let connection = bb8.get().await.expect("get");
-                        black_box(&*connection);
-                        tokio::task::yield_now().await;
+                        black_box(&*pool.get().await.expect("get"));
                     }
-                }))
+                })
             });
         });
         group.finish();

@@ -300,16 +300,26 @@ impl<M: Manager> Pool<M> {
         if shared.is_closed() {
             return Err(shared.closed_error());
         }
-        let deadline = wait.map(|wait| Instant::now() + wait);
+        // Read the clock only when waiting: the idle path never does.
+        let mut deadline = None;
         let permit = match shared.semaphore.try_acquire() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(shared.closed_error()),
             Err(TryAcquireError::NoPermits) => {
-                let Some(deadline) = deadline else {
+                let Some(wait) = wait else {
                     return Err(self.busy());
                 };
+                let deadline = *deadline.insert(Instant::now() + wait);
                 let _waiting = shared.waiting();
-                match tokio::time::timeout_at(deadline, shared.semaphore.acquire()).await {
+                let acquire = shared.semaphore.acquire();
+                tokio::pin!(acquire);
+                // Queue first; only a waiter that must really wait pays for
+                // a timer.
+                let acquired = match futures::FutureExt::now_or_never(&mut acquire) {
+                    Some(acquired) => Ok(acquired),
+                    None => tokio::time::timeout_at(deadline, acquire).await,
+                };
+                match acquired {
                     Ok(Ok(permit)) => permit,
                     Ok(Err(_)) => return Err(shared.closed_error()),
                     Err(_) => return Err(shared.timeout(TimeoutKind::Wait)),
@@ -320,14 +330,18 @@ impl<M: Manager> Pool<M> {
         // is still owed permits); until then, `PermitGuard`'s.
         permit.forget();
         let permit = PermitGuard::new(shared);
-        let slot = self.checkout(deadline).await?;
+        let slot = self.checkout(wait, deadline).await?;
         shared.lease(&slot, location);
         permit.disarm();
         Ok(PoolGuard::new(Arc::clone(shared), slot))
     }
 
     /// With a slot held: an idle resource, or a new one.
-    async fn checkout(&self, deadline: Option<Instant>) -> Result<Slot<M::Resource>, PoolError> {
+    async fn checkout(
+        &self,
+        wait: Option<Duration>,
+        mut deadline: Option<Instant>,
+    ) -> Result<Slot<M::Resource>, PoolError> {
         let shared = &self.shared;
         loop {
             if let Some(slot) = shared.pop_idle() {
@@ -364,12 +378,13 @@ impl<M: Manager> Pool<M> {
                     || shared.idle_len() > 0
                     || shared.size() < shared.max_size.load(std::sync::atomic::Ordering::Acquire)
             };
-            let Some(deadline) = deadline else {
+            let Some(wait) = wait else {
                 if shared.wait_change(Instant::now(), ready).await {
                     continue;
                 }
                 return Err(self.busy());
             };
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
             if !shared.wait_change(deadline, ready).await {
                 return Err(shared.timeout(TimeoutKind::Wait));
             }
