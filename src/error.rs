@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use steward_actors::group::GroupError;
+use steward_actors::pool::PoolError;
 use steward_actors::resource::ResourceError;
 use steward_actors::retry::RetryError;
+use steward_actors::subprocess_pool::SubprocessError;
 use steward_actors::supervisor::SupervisorError;
 use steward_actors::tracker::TrackerError;
 
@@ -47,6 +49,12 @@ pub enum Error {
     /// A monitor operation failed.
     #[error(transparent)]
     Monitor(#[from] MonitorError),
+    /// A pool operation failed.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// A subprocess pool run failed.
+    #[error(transparent)]
+    Subprocess(#[from] SubprocessError),
     /// Application code run by steward failed (a task in `try_parallel!`).
     #[error(transparent)]
     User(UserError),

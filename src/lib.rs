@@ -10,6 +10,7 @@
 //! | [`cpu`] | the recursion-safe CPU pool |
 //! | [`tracker`] | child processes, tasks and custom resources, never leaked; [`Steward::handle_signals`], [`Steward::install_panic_hook`] |
 //! | [`monitor`] | system readings, thresholds with hysteresis, alerts, availability, workload admission, PSI triggers |
+//! | [`pool`] | supervised pools of expensive resources, with a circuit breaker; [`Steward::start_pool`] |
 //! | [`lifecycle`] | the state machine of supervised resources |
 //! | [`config`] | [`Config`] and its environment variables |
 //! | [`parallel!`], [`try_parallel!`] | mixed async + CPU fan-out |
@@ -33,7 +34,8 @@ pub use steward::{RuntimeContext, Steward};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Monitor,
     MonitorError, Registry, RegistryError, State, StateChanged, UserError, config, cpu, drive,
-    group, lifecycle, monitor, registry, resource, retry, supervisor, tracker,
+    group, lifecycle, monitor, pool, registry, resource, retry, subprocess_pool, supervisor,
+    tracker,
 };
 pub use steward_macros::{cpu_bound, io_bound};
 

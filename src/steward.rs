@@ -1,9 +1,12 @@
 //! [`Steward`]: the running framework and its shutdown.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::ArbiterHandle;
+use steward_actors::pool::{Manager, Pool, PoolBuilder};
+use steward_actors::subprocess_pool::SubprocessPool;
 use steward_actors::tracker::Tracker;
 use steward_actors::{Config, Cpu, Drives, Monitor, Registry};
 use tokio::sync::OnceCell;
@@ -58,6 +61,42 @@ pub(crate) struct Inner {
     shutdown: OnceCell<Result<(), SystemError>>,
 }
 
+/// Closes one pool at shutdown.
+type Closer = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The pools to close at shutdown, in the order they were added.
+#[derive(Default, Clone)]
+struct Pools(Arc<Mutex<Vec<Closer>>>);
+
+impl std::fmt::Debug for Pools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        f.debug_struct("Pools").field("count", &count).finish()
+    }
+}
+
+impl Pools {
+    fn add(&self, closer: Closer) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(closer);
+    }
+
+    /// Closes every pool at once: each close is bounded by the pool's own
+    /// destroy timeout, the whole by the shutdown timeout.
+    async fn close_all(&self) {
+        let closing: Vec<_> = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|close| close())
+            .collect();
+        futures::future::join_all(closing).await;
+    }
+}
+
 /// Steward's actors, by handle.
 #[derive(Debug, Clone)]
 struct Actors {
@@ -66,16 +105,18 @@ struct Actors {
     drives: Drives,
     cpu: Cpu,
     tracker: Tracker,
+    pools: Pools,
 }
 
 impl Actors {
     /// DESIGN.md's order: stop watching the machine, stop admitting work,
-    /// (close pools: a later issue), clean up the tracker within most of
-    /// the budget, drop services.
+    /// close pools, clean up the tracker within most of the budget, drop
+    /// services.
     async fn stop(&self, budget: std::time::Duration) {
         self.monitor.shutdown().await;
         self.drives.shutdown().await;
         self.cpu.shutdown().await;
+        self.pools.close_all().await;
         match self.tracker.cleanup_all(budget.mul_f64(0.8)).await {
             Ok(report) if !report.failed.is_empty() => {
                 tracing::warn!(target: "steward", failed = ?report.failed, "some tracked resources failed to clean up");
@@ -155,6 +196,7 @@ impl Steward {
             drives,
             cpu,
             tracker: Tracker::start_in(&arbiter),
+            pools: Pools::default(),
         };
         let steward = Self {
             inner: Arc::new(Inner {
@@ -211,6 +253,108 @@ impl Steward {
         &self.inner.actors.monitor
     }
 
+    /// Starts a pool on steward's arbiter and closes it at shutdown
+    /// (after admission stops, before the tracker's cleanup).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use steward::pool::{Manager, Pool};
+    /// use steward::UserError;
+    ///
+    /// struct Sessions;
+    /// impl Manager for Sessions {
+    ///     type Resource = u64;
+    ///     async fn create(&self) -> Result<u64, UserError> { Ok(42) }
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), steward::Error> {
+    ///     let steward = steward::Steward::builder().start()?;
+    ///     let pool = steward.start_pool(Pool::builder(Sessions).max_size(4)).await?;
+    ///     assert_eq!(*pool.acquire().await?, 42);
+    ///     steward.shutdown().await?;
+    ///     assert!(pool.is_closed());
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pool`] as [`PoolBuilder::start_in`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`PoolBuilder::start_in`]; a pool whose start was dropped is
+    /// not closed at shutdown (it is dropped with its last handle).
+    pub async fn start_pool<M: Manager>(&self, builder: PoolBuilder<M>) -> Result<Pool<M>, Error> {
+        let pool = builder.start_in(&self.inner.arbiter).await?;
+        self.close_on_shutdown(&pool);
+        Ok(pool)
+    }
+
+    /// Closes `pool` at shutdown, with the pools steward started.
+    pub fn close_on_shutdown<M: Manager>(&self, pool: &Pool<M>) {
+        let pool = pool.clone();
+        self.inner.actors.pools.add(Box::new(move || {
+            let pool = pool.clone();
+            Box::pin(async move { pool.close().await })
+        }));
+    }
+
+    /// Starts a [`SubprocessPool`] of at most `max_concurrent` children,
+    /// tracked by steward's tracker, closed at shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), steward::Error> {
+    /// let steward = steward::Steward::builder().start()?;
+    /// let tools = steward.start_subprocess_pool("tools", 4).await?;
+    /// let output = tools.run(std::process::Command::new("true")).await?;
+    /// assert!(output.status.success());
+    /// steward.shutdown().await?;
+    /// assert!(tools.is_closed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Subprocess`] as [`SubprocessPool::start`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future leaves the pool unstarted.
+    pub async fn start_subprocess_pool(
+        &self,
+        name: impl Into<String>,
+        max_concurrent: usize,
+    ) -> Result<SubprocessPool, Error> {
+        let pool = SubprocessPool::new(name, max_concurrent);
+        pool.start(self.tracker(), &self.inner.arbiter).await?;
+        let closing = pool.clone();
+        self.on_pool_shutdown(move || {
+            let pool = closing.clone();
+            async move { pool.close().await }
+        });
+        Ok(pool)
+    }
+
+    /// Runs `close` at shutdown, with the pools: for pools built on
+    /// [`Pool`] that close more than it (the subprocess pool).
+    pub fn on_pool_shutdown<F, Fut>(&self, close: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.inner
+            .actors
+            .pools
+            .add(Box::new(move || Box::pin(close())));
+    }
+
     /// The arbiter steward's actors run on, for starting an application's
     /// own actors beside them (`Actor::start_in_arbiter`).
     #[must_use]
@@ -233,8 +377,9 @@ impl Steward {
         self.inner.shutdown.initialized()
     }
 
-    /// Stops steward, in order: stop the monitor, stop admitting work (IO waiters and queued
-    /// CPU jobs fail with `Closed`), stop every tracked process, task and
+    /// Stops steward, in order: stop the monitor, stop admitting work (IO
+    /// waiters and queued CPU jobs fail with `Closed`), close the pools
+    /// started or registered through steward, stop every tracked process, task and
     /// custom resource (`cleanup_all` within 80% of the timeout), drop
     /// registered services (newest first), stop steward's own System if it
     /// has one. An

@@ -12,6 +12,8 @@
 //! | [`resource`] | one resource under its own `ResourceSupervisor`: initialize with retries, health checks, recovery, cleanup once |
 //! | [`supervisor`] | OTP-style supervision of tasks, actors, resources and nested supervisors: strategies, restart types, intensity, escalation |
 //! | [`group`] | named resources with dependencies: initialized in order (independent ones concurrently), cleaned up in reverse |
+//! | [`pool`] | supervised pools of expensive resources: no mailbox hop for an idle one, a circuit breaker while the backend is down |
+//! | [`subprocess_pool`] | bounded concurrent subprocess runs, each child tracked |
 //! | [`retry`] | `RetryPolicy` (exponential backoff, seeded jitter, attempt timeout), `with_retry`, `with_timeout` |
 //!
 //! Use the registry to share services across an application; take an IO
@@ -20,7 +22,9 @@
 //! before starting it and subscribe to its alerts to shed load; implement
 //! [`resource::Resource`] for a resource with a lifecycle and let a
 //! `ResourceSupervisor` walk it; put long-lived tasks and actors under a
-//! [`supervisor::Supervisor`]; build a [`Config`] once and hand it to
+//! [`supervisor::Supervisor`]; pool connections or sessions with
+//! [`pool::Pool`] and bound subprocess runs with
+//! [`subprocess_pool::SubprocessPool`]; build a [`Config`] once and hand it to
 //! `steward::Steward`.
 //!
 //! # Layout
@@ -40,9 +44,11 @@ pub mod drive;
 pub mod group;
 pub mod lifecycle;
 pub mod monitor;
+pub mod pool;
 pub mod registry;
 pub mod resource;
 pub mod retry;
+pub mod subprocess_pool;
 pub mod supervisor;
 pub mod tracker;
 

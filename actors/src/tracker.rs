@@ -65,9 +65,9 @@ use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 pub use actor::{
-    CancelTask, CleanupAll, CleanupCustom, RegisterCustom, RegisterProcess, RegisterTask,
-    ReportStatus, ResourceTracker, SpawnProcess, StopProcess, UnregisterCustom, UnregisterProcess,
-    UnregisterTask,
+    CancelTask, CleanupAll, CleanupCustom, ProcessExit, RegisterCustom, RegisterProcess,
+    RegisterTask, ReportStatus, ResourceTracker, SpawnPiped, SpawnProcess, SpawnedProcess,
+    StopProcess, UnregisterCustom, UnregisterProcess, UnregisterTask,
 };
 pub use error::{Kind, Rejected, TrackerError};
 pub use status::{
@@ -167,6 +167,38 @@ impl Tracker {
             command,
         })
         .await?
+    }
+
+    /// Starts `command` as [`spawn`](Self::spawn) does and hands back the
+    /// pipes it asked for (`Stdio::piped()`) and a [`ProcessExit`] to wait
+    /// for it.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not start the process; if started,
+    /// it is tracked (its pipes are closed).
+    pub async fn spawn_piped(
+        &self,
+        key: impl Into<String>,
+        command: std::process::Command,
+    ) -> Result<SpawnedProcess, TrackerError> {
+        self.ask(SpawnPiped {
+            key: key.into(),
+            command,
+        })
+        .await?
+    }
+
+    /// A guard that stops the process tracked under `key` when dropped.
+    pub fn process_guard(&self, key: impl Into<String>) -> ProcessGuard {
+        ProcessGuard {
+            tracker: self.clone(),
+            key: key.into(),
+        }
     }
 
     /// Tracks a child the application started. Its descendants are stopped

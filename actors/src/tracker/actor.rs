@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture};
-use tokio::process::Child;
-use tokio::sync::oneshot;
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::custom::{CustomEntry, Resource};
 use super::process::{self, KILL_WAIT, ProcessEntry, Stopping};
 use super::status::{
-    CleanupOutcome, CleanupReport, Ending, StopOutcome, TaskState, TaskStatus, TrackerStatus,
+    CleanupOutcome, CleanupReport, Ending, ProcessState, StopOutcome, TaskState, TaskStatus,
+    TrackerStatus,
 };
 use super::task::{self, TaskEntry};
 use super::{Kind, Rejected, TrackerError, os};
@@ -181,6 +182,14 @@ impl ResourceTracker {
         key: String,
         command: std::process::Command,
     ) -> Result<u32, TrackerError> {
+        self.spawn_piped(key, command).map(|spawned| spawned.pid)
+    }
+
+    fn spawn_piped(
+        &mut self,
+        key: String,
+        command: std::process::Command,
+    ) -> Result<SpawnedProcess, TrackerError> {
         self.free_process_key(&key)?;
 
         let mut command = tokio::process::Command::from(command);
@@ -192,12 +201,20 @@ impl ResourceTracker {
             key: key.clone(),
             source: Arc::new(source),
         };
-        let child = command.spawn().map_err(spawn_error)?;
+        let mut child = command.spawn().map_err(spawn_error)?;
         let pid = child
             .id()
             .ok_or_else(|| spawn_error(std::io::Error::other("exited before its pid was read")))?;
-        self.track_child(key, child, pid, Some(pid), true);
-        Ok(pid)
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let exit = self.track_child(key, child, pid, Some(pid), true);
+        Ok(SpawnedProcess {
+            pid,
+            stdin,
+            stdout,
+            stderr,
+            exit,
+        })
     }
 
     fn register_process(&mut self, key: String, child: Child) -> Result<u32, Rejected<Child>> {
@@ -230,8 +247,9 @@ impl ResourceTracker {
         pid: u32,
         group: Option<u32>,
         marked: bool,
-    ) {
+    ) -> ProcessExit {
         let (state, hand_back) = process::watch(child, Arc::clone(&self.shared), pid);
+        let exit = ProcessExit(state.clone());
         let sequence = self.sequence();
         self.shared.track(pid, group.is_some());
         tracing::debug!(target: "steward::tracker", %key, pid, "process tracked");
@@ -246,6 +264,7 @@ impl ResourceTracker {
             hand_back,
         };
         self.processes.insert(key, entry);
+        exit
     }
 
     fn take_process(&mut self, key: &str) -> Result<ProcessEntry, TrackerError> {
@@ -407,6 +426,59 @@ pub struct SpawnProcess {
     pub command: std::process::Command,
 }
 
+/// Starts `command` as [`SpawnProcess`] does, and hands back the pipes
+/// the command asked for (`Stdio::piped()`) and a way to wait for its exit.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<SpawnedProcess, TrackerError>")]
+pub struct SpawnPiped {
+    /// The key to track it under.
+    pub key: String,
+    /// What to run.
+    pub command: std::process::Command,
+}
+
+/// A process started by [`SpawnPiped`]: tracked, with its pipes.
+#[derive(Debug)]
+pub struct SpawnedProcess {
+    /// Its pid.
+    pub pid: u32,
+    /// Its stdin, if piped.
+    pub stdin: Option<ChildStdin>,
+    /// Its stdout, if piped.
+    pub stdout: Option<ChildStdout>,
+    /// Its stderr, if piped.
+    pub stderr: Option<ChildStderr>,
+    /// Resolves when it has exited (and been reaped).
+    pub exit: ProcessExit,
+}
+
+/// Waits for a tracked process to exit; the tracker reaps it.
+#[derive(Debug, Clone)]
+pub struct ProcessExit(watch::Receiver<ProcessState>);
+
+impl ProcessExit {
+    /// Its state now.
+    #[must_use]
+    pub fn state(&self) -> ProcessState {
+        *self.0.borrow()
+    }
+
+    /// Waits until it has exited and returns how; if the tracker lets go
+    /// of it first (unregistered or stopped), returns its last state.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe.
+    pub async fn wait(&mut self) -> ProcessState {
+        let exited = self
+            .0
+            .wait_for(ProcessState::has_exited)
+            .await
+            .map(|state| *state);
+        exited.unwrap_or_else(|_| *self.0.borrow())
+    }
+}
+
 /// Tracks a child the application started; replies with its pid.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<u32, Rejected<Child>>")]
@@ -562,6 +634,14 @@ impl Handler<SpawnProcess> for ResourceTracker {
 
     fn handle(&mut self, message: SpawnProcess, _: &mut Context<Self>) -> Self::Result {
         self.spawn_process(message.key, message.command)
+    }
+}
+
+impl Handler<SpawnPiped> for ResourceTracker {
+    type Result = Result<SpawnedProcess, TrackerError>;
+
+    fn handle(&mut self, message: SpawnPiped, _: &mut Context<Self>) -> Self::Result {
+        self.spawn_piped(message.key, message.command)
     }
 }
 

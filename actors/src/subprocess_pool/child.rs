@@ -1,0 +1,83 @@
+//! [`PooledChild`]: a running child of a subprocess pool.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
+
+use super::Runners;
+use super::running::Running;
+use crate::pool::PoolGuard;
+use crate::tracker::{ProcessExit, ProcessGuard, ProcessState, SpawnedProcess};
+
+/// A child started by [`SubprocessPool::spawn`](super::SubprocessPool::spawn):
+/// tracked by the ResourceTracker, holding one of the pool's run slots.
+///
+/// Dropping it stops the child (SIGTERM to its group, then SIGKILL) if it
+/// still runs, and frees the slot.
+#[must_use = "the child is stopped as soon as this is dropped"]
+#[derive(Debug)]
+pub struct PooledChild {
+    /// The tracker key it runs under.
+    pub key: String,
+    /// Its pid.
+    pub pid: u32,
+    /// Its stdin (piped).
+    pub stdin: Option<ChildStdin>,
+    /// Its stdout (piped).
+    pub stdout: Option<ChildStdout>,
+    /// Its stderr (piped).
+    pub stderr: Option<ChildStderr>,
+    exit: ProcessExit,
+    // Dropped in this order: stop the process, forget it, free the slot.
+    _process: ProcessGuard,
+    _running: Running,
+    _slot: PoolGuard<Runners>,
+}
+
+impl PooledChild {
+    pub(crate) fn new(
+        key: String,
+        spawned: SpawnedProcess,
+        process: ProcessGuard,
+        running: Running,
+        slot: PoolGuard<Runners>,
+    ) -> Self {
+        Self {
+            key,
+            pid: spawned.pid,
+            stdin: spawned.stdin,
+            stdout: spawned.stdout,
+            stderr: spawned.stderr,
+            exit: spawned.exit,
+            _process: process,
+            _running: running,
+            _slot: slot,
+        }
+    }
+
+    /// Waits for the child to exit (it is reaped by the tracker). Close or
+    /// take stdin first if the child reads it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the child keeps running.
+    pub async fn wait(&mut self) -> ExitStatus {
+        exit_status(self.exit.wait().await)
+    }
+}
+
+/// A tracker state as the std type.
+pub(crate) fn exit_status(state: ProcessState) -> ExitStatus {
+    match state {
+        ProcessState::Exited {
+            signal: Some(signal),
+            ..
+        } => ExitStatus::from_raw(signal),
+        ProcessState::Exited {
+            code: Some(code), ..
+        } => ExitStatus::from_raw(code << 8),
+        // Unknown: reported as killed by SIGKILL.
+        _ => ExitStatus::from_raw(9),
+    }
+}

@@ -1,0 +1,212 @@
+//! Acquire + return with a no-op manager: steward's pool beside deadpool
+//! and bb8, one group per scenario (tasks × pool size); and the subprocess
+//! pool: 100 runs of `true`, pooled vs a fresh runner each time.
+//!
+//! `cargo bench --bench pool -- --warm-up-time 1 --measurement-time 3`
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures::future::join_all;
+use steward::Steward;
+use steward::pool::{Manager, Pool};
+use steward::subprocess_pool::SubprocessPool;
+
+/// Checkouts each task makes per iteration.
+const ROUNDS: usize = 64;
+
+struct Noop;
+
+impl Manager for Noop {
+    type Resource = ();
+
+    async fn create(&self) -> Result<(), steward::UserError> {
+        Ok(())
+    }
+}
+
+struct DeadpoolNoop;
+
+impl deadpool::managed::Manager for DeadpoolNoop {
+    type Type = ();
+    type Error = Infallible;
+
+    async fn create(&self) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    async fn recycle(
+        &self,
+        _: &mut (),
+        _: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<Infallible> {
+        Ok(())
+    }
+}
+
+struct Bb8Noop;
+
+impl bb8::ManageConnection for Bb8Noop {
+    type Connection = ();
+    type Error = Infallible;
+
+    async fn connect(&self) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    async fn is_valid(&self, _: &mut ()) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn has_broken(&self, _: &mut ()) -> bool {
+        false
+    }
+}
+
+/// Runs `work` on `tasks` tasks at once: inline for one, else spawned on
+/// the multi-thread runtime, so checkouts really contend.
+async fn fan_out<P, F, Fut>(tasks: usize, pool: &P, work: F)
+where
+    P: Clone + Send + 'static,
+    F: Fn(P) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if tasks == 1 {
+        work(pool.clone()).await;
+        return;
+    }
+    let spawned: Vec<_> = (0..tasks)
+        .map(|_| tokio::spawn(work(pool.clone())))
+        .collect();
+    for task in spawned {
+        task.await.expect("task");
+    }
+}
+
+fn acquire_return(c: &mut Criterion) {
+    let steward = Steward::builder().start().expect("steward starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for (tasks, size) in [(1_usize, 8_usize), (16, 4), (64, 8)] {
+        let ours = runtime
+            .block_on(
+                Pool::builder(Noop)
+                    .max_size(size)
+                    .min_size(size)
+                    .start_in(steward.arbiter()),
+            )
+            .expect("pool starts");
+        let deadpool: deadpool::managed::Pool<DeadpoolNoop> =
+            deadpool::managed::Pool::builder(DeadpoolNoop)
+                .max_size(size)
+                .build()
+                .expect("deadpool builds");
+        let bb8 = runtime.block_on(async {
+            bb8::Pool::builder()
+                .max_size(u32::try_from(size).expect("small"))
+                .test_on_check_out(false)
+                .build_unchecked(Bb8Noop)
+        });
+        // Warm every pool to its full size.
+        runtime.block_on(async {
+            let held = join_all((0..size).map(|_| ours.acquire())).await;
+            drop(held);
+            let held = join_all((0..size).map(|_| deadpool.get())).await;
+            drop(held);
+            let held = join_all((0..size).map(|_| bb8.get())).await;
+            drop(held);
+        });
+
+        let mut group = c.benchmark_group(format!("pool_{tasks}_tasks_size_{size}"));
+        group.throughput(Throughput::Elements((tasks * ROUNDS) as u64));
+        group.bench_function("steward", |b| {
+            b.to_async(&runtime).iter(|| {
+                fan_out(tasks, &ours, |pool| async move {
+                    for _ in 0..ROUNDS {
+                        black_box(&*pool.acquire().await.expect("acquire"));
+                    }
+                })
+            });
+        });
+        group.bench_function("deadpool", |b| {
+            b.to_async(&runtime).iter(|| {
+                fan_out(tasks, &deadpool, |pool| async move {
+                    for _ in 0..ROUNDS {
+                        black_box(&*pool.get().await.expect("get"));
+                    }
+                })
+            });
+        });
+        group.bench_function("bb8", |b| {
+            b.to_async(&runtime).iter(|| {
+                fan_out(tasks, &bb8, |pool| async move {
+                    for _ in 0..ROUNDS {
+                        black_box(&*pool.get().await.expect("get"));
+                    }
+                })
+            });
+        });
+        group.finish();
+        runtime.block_on(ours.close());
+    }
+    drop(steward);
+}
+
+/// 100 runs of `true`, one after another: through one started pool, and
+/// through a fresh pool (a new runner) for each run, as the seed's guide
+/// measured its `ResourcePool`.
+fn subprocess_runs(c: &mut Criterion) {
+    const RUNS: usize = 100;
+    let steward = Steward::builder().start().expect("steward starts");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let pooled = runtime
+        .block_on(steward.start_subprocess_pool("bench", 4))
+        .expect("pool starts");
+    let mut group = c.benchmark_group("subprocess_100_runs_of_true");
+    group.sample_size(10);
+    group.bench_function("pooled", |b| {
+        b.to_async(&runtime).iter(|| async {
+            for _ in 0..RUNS {
+                let output = pooled
+                    .run(std::process::Command::new("true"))
+                    .await
+                    .expect("runs");
+                black_box(output.status);
+            }
+        });
+    });
+    group.bench_function("fresh_runner_each_time", |b| {
+        b.to_async(&runtime).iter(|| async {
+            for _ in 0..RUNS {
+                let fresh = SubprocessPool::new("fresh", 4);
+                fresh
+                    .start(steward.tracker(), steward.arbiter())
+                    .await
+                    .expect("starts");
+                let output = fresh
+                    .run(std::process::Command::new("true"))
+                    .await
+                    .expect("runs");
+                black_box(output.status);
+                fresh.close().await;
+            }
+        });
+    });
+    group.finish();
+    drop(steward);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = acquire_return, subprocess_runs
+}
+criterion_main!(benches);
