@@ -2,8 +2,10 @@
 
 pub(crate) mod checksum;
 mod escape;
+mod jobs;
 pub(crate) mod monitor;
 mod progress;
+pub(crate) mod run;
 mod walk;
 
 use std::process::ExitCode;
@@ -16,6 +18,8 @@ pub(crate) const EXIT_FAILED: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
 /// Stopped by SIGINT (128 + 2).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM (128 + 15).
+pub(crate) const EXIT_TERMINATED: u8 = 143;
 
 /// The environment's configuration with the command line's overrides on
 /// top: flags win over `STEWARD_*` variables.

@@ -22,6 +22,8 @@ enum Command {
     Config,
     /// SHA-256 of every file under the paths, in sha256sum's format.
     Checksum(cli::checksum::ChecksumArgs),
+    /// Run a command once per input, in parallel, every job a tracked child.
+    Run(cli::run::RunArgs),
     /// Live CPU, memory and disk readings, with alerts.
     Monitor(cli::monitor::MonitorArgs),
 }
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Config => print_config(),
         Command::Checksum(args) => run_async(cli::checksum::run(args)),
+        Command::Run(args) => run_async(cli::run::run(args)),
         Command::Monitor(args) => run_async(cli::monitor::run(args)),
     }
 }

@@ -138,9 +138,14 @@ pub(crate) fn children() -> Option<Vec<u32>> {
 pub(crate) fn marked_children(matching: &Match) -> Option<Vec<u32>> {
     let mut marked = Vec::new();
     for pid in children()? {
-        let environ = environ(pid).filter(|environ| !environ.is_empty())?;
-        if has_mark(&environ, matching) {
-            marked.push(pid);
+        match environ(pid).filter(|environ| !environ.is_empty()) {
+            Some(environ) if has_mark(&environ, matching) => marked.push(pid),
+            Some(_) => {}
+            // A zombie (or a child already reaped) has no environment, and
+            // nothing below it: its own children were reparented to us and
+            // are listed themselves. Anything else is unknown.
+            None if stat(pid).is_none_or(|stat| stat.state == 'Z') => {}
+            None => return None,
         }
     }
     Some(marked)
