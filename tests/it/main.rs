@@ -3,6 +3,7 @@
 mod annotations;
 mod bounds;
 mod cli_config;
+mod cli_jobs;
 mod drive;
 mod monitor;
 mod pool;
