@@ -10,7 +10,7 @@ mod walk;
 
 use std::process::ExitCode;
 
-use steward::Config;
+use steward::{Config, Steward};
 
 /// A run that finished with errors (some files unreadable, a job failed).
 pub(crate) const EXIT_FAILED: u8 = 1;
@@ -36,6 +36,24 @@ pub(crate) fn config(
     }
     config.validate().map_err(|error| report(&error))?;
     Ok(config)
+}
+
+/// Starts steward with `config` and its panic hook, runs `job`, then shuts
+/// steward down (bounded) whatever the job came to.
+pub(crate) async fn with_steward(
+    config: Config,
+    job: impl AsyncFnOnce(&Steward) -> ExitCode,
+) -> ExitCode {
+    let steward = match Steward::builder().config(config).start() {
+        Ok(steward) => steward,
+        Err(error) => return report(&error),
+    };
+    steward.install_panic_hook();
+    let code = job(&steward).await;
+    if let Err(error) = steward.shutdown().await {
+        eprintln!("steward: shutdown: {error}");
+    }
+    code
 }
 
 /// Prints a startup error and picks the exit code for it.

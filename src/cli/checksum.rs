@@ -15,7 +15,7 @@ use steward::Steward;
 use super::escape::checksum_line;
 use super::progress::Progress;
 use super::walk::walk;
-use super::{EXIT_FAILED, EXIT_INTERRUPTED, report};
+use super::{EXIT_FAILED, EXIT_INTERRUPTED};
 
 /// Options of `steward checksum`.
 #[derive(Debug, clap::Args)]
@@ -96,16 +96,7 @@ pub(crate) async fn run(args: ChecksumArgs) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let steward = match Steward::builder().config(config).start() {
-        Ok(steward) => steward,
-        Err(error) => return report(&error),
-    };
-    steward.install_panic_hook();
-    let code = checksum(&steward, &args).await;
-    if let Err(error) = steward.shutdown().await {
-        eprintln!("steward: shutdown: {error}");
-    }
-    code
+    super::with_steward(config, async |steward| checksum(steward, &args).await).await
 }
 
 async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {

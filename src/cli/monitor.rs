@@ -71,16 +71,7 @@ pub(crate) async fn run(args: MonitorArgs) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let steward = match Steward::builder().config(config).start() {
-        Ok(steward) => steward,
-        Err(error) => return report(&error),
-    };
-    steward.install_panic_hook();
-    let code = watch(&steward, &args).await;
-    if let Err(error) = steward.shutdown().await {
-        eprintln!("steward: shutdown: {error}");
-    }
-    code
+    super::with_steward(config, async |steward| watch(steward, &args).await).await
 }
 
 async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {

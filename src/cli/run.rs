@@ -144,19 +144,13 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let steward = match Steward::builder().config(config).start() {
-        Ok(steward) => steward,
-        Err(error) => return report(&error),
-    };
-    steward.install_panic_hook();
-    let code = match steward.start_subprocess_pool("run", settings.jobs).await {
-        Ok(pool) => Runner::new(&steward, pool, settings).run(inputs).await,
-        Err(error) => report(&error),
-    };
-    if let Err(error) = steward.shutdown().await {
-        eprintln!("steward: shutdown: {error}");
-    }
-    code
+    super::with_steward(config, async |steward| {
+        match steward.start_subprocess_pool("run", settings.jobs).await {
+            Ok(pool) => Runner::new(steward, pool, settings).run(inputs).await,
+            Err(error) => report(&error),
+        }
+    })
+    .await
 }
 
 /// Why the run stopped early.
