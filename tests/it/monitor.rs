@@ -337,3 +337,22 @@ fn overhead_at_a_one_second_interval() {
         monitor.shutdown().await;
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_share_one_fresh_sample() {
+    let steward = Steward::builder().start().unwrap();
+    let monitor = steward.monitor().clone();
+    let before = first_reading(&monitor).await.sequence;
+    let (a, b, c) = tokio::time::timeout(
+        BOUND,
+        futures::future::join3(monitor.refresh(), monitor.refresh(), monitor.refresh()),
+    )
+    .await
+    .expect("refreshes are bounded");
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    // All newer than what was there before the calls, and taken by one
+    // sample rather than three queued ones.
+    assert!(a.sequence > before);
+    assert_eq!((a.sequence, b.sequence), (c.sequence, c.sequence));
+    steward.shutdown().await.unwrap();
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use actix::fut::wrap_future;
 use actix::{
     ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, Recipient,
-    ResponseActFuture,
+    ResponseFuture, SpawnHandle,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -60,7 +60,10 @@ pub struct MonitorActor {
     recipients: Vec<Recipient<Alert>>,
     interval: Duration,
     /// A periodic sample is in flight: the next tick skips.
-    sampling: bool,
+    /// When the sample in flight started, if one is.
+    sampling: Option<Instant>,
+    /// The timer that clears pressure levels whose hold ran out.
+    pressure_timer: Option<SpawnHandle>,
     /// The newest sample applied: an older one finishing late is not.
     last_applied: u64,
     /// Dropping it ends the PSI thread.
@@ -77,6 +80,10 @@ impl std::fmt::Debug for MonitorActor {
     }
 }
 
+/// How long `refresh` waits for a reading at least (twice the interval
+/// when that is longer).
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl MonitorActor {
     pub(crate) fn new(
         evaluator: Evaluator,
@@ -90,7 +97,8 @@ impl MonitorActor {
             outlets,
             recipients: Vec::new(),
             interval,
-            sampling: false,
+            sampling: None,
+            pressure_timer: None,
             last_applied: 0,
             _psi: psi,
         }
@@ -100,13 +108,24 @@ impl MonitorActor {
         let now = Instant::now();
         let alerts = self.evaluator.expire_pressure(now, SystemTime::now());
         self.publish(alerts);
-        if self.sampling {
+        self.start_sample(ctx);
+    }
+
+    /// Starts a sample unless one is in flight: samples never overlap, so
+    /// a burst of refreshes and ticks shares one.
+    fn start_sample(&mut self, ctx: &mut Context<Self>) {
+        if let Some(started) = self.sampling {
+            // A sample stuck this long is a stuck `statvfs` (a dead network
+            // file system): say so rather than go quietly stale.
+            if started.elapsed() > self.interval.saturating_mul(2) {
+                tracing::warn!(target: "steward::monitor", stuck_for = ?started.elapsed(), "a sample has not returned; readings are stale");
+            }
             return;
         }
-        self.sampling = true;
+        self.sampling = Some(Instant::now());
         let sampled = wrap_future(sample(Arc::clone(&self.sampler)));
         ctx.spawn(sampled.map(|result, act: &mut Self, _| {
-            act.sampling = false;
+            act.sampling = None;
             match result {
                 Ok(reading) => {
                     act.apply(reading);
@@ -138,14 +157,25 @@ impl MonitorActor {
             .evaluator
             .stall(&stall.trigger, stall.at, stall.taken_at);
         self.publish(alert.into_iter().collect());
+        self.arm_pressure_timer(ctx);
+    }
+
+    /// Clears pressure levels when their holds run out: one timer, always
+    /// set for the earliest hold left, re-armed after each expiry.
+    fn arm_pressure_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.pressure_timer.take() {
+            ctx.cancel_future(timer);
+        }
         if let Some(expiry) = self.evaluator.next_pressure_expiry() {
             let wait = expiry.saturating_duration_since(Instant::now());
-            ctx.run_later(wait, |act, _| {
+            self.pressure_timer = Some(ctx.run_later(wait, |act, ctx| {
+                act.pressure_timer = None;
                 let alerts = act
                     .evaluator
                     .expire_pressure(Instant::now(), SystemTime::now());
                 act.publish(alerts);
-            });
+                act.arm_pressure_timer(ctx);
+            }));
         }
     }
 
@@ -206,11 +236,30 @@ impl actix::Actor for MonitorActor {
 }
 
 impl Handler<Refresh> for MonitorActor {
-    type Result = ResponseActFuture<Self, Result<Arc<Reading>, MonitorError>>;
+    type Result = ResponseFuture<Result<Arc<Reading>, MonitorError>>;
 
-    fn handle(&mut self, _: Refresh, _: &mut Self::Context) -> Self::Result {
-        let sampled = wrap_future(sample(Arc::clone(&self.sampler)));
-        Box::pin(sampled.map(|result, act: &mut Self, _| result.map(|r| act.apply(r))))
+    /// Answers with the first reading published after the request: the
+    /// sample in flight if it started after the last one applied, else a
+    /// new one. Bounded, so a stuck `statvfs` cannot hang the caller.
+    fn handle(&mut self, _: Refresh, ctx: &mut Self::Context) -> Self::Result {
+        let after = self.last_applied;
+        let mut readings = self.outlets.readings.subscribe();
+        self.start_sample(ctx);
+        let limit = REFRESH_TIMEOUT.max(self.interval.saturating_mul(2));
+        Box::pin(async move {
+            let fresh = readings.wait_for(|reading| {
+                reading
+                    .as_ref()
+                    .is_some_and(|reading| reading.sequence > after)
+            });
+            match tokio::time::timeout(limit, fresh).await {
+                Ok(Ok(reading)) => reading.clone().ok_or(MonitorError::Closed),
+                Ok(Err(_)) => Err(MonitorError::Closed),
+                Err(_) => Err(MonitorError::Sample {
+                    message: format!("no reading within {limit:?}"),
+                }),
+            }
+        })
     }
 }
 

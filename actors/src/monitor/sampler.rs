@@ -3,7 +3,7 @@
 //! thread, never on an arbiter.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use sysinfo::{
     CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Pid, ProcessRefreshKind,
@@ -18,15 +18,18 @@ use super::readings::{
 
 /// Takes readings of the machine and of this process.
 ///
-/// CPU figures are measured between two samples; sysinfo skips CPU
-/// refreshes less than [`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`] (200 ms on
-/// Linux) apart, so a sample taken sooner repeats the previous CPU
-/// figures. This process's CPU share is 0 in the first sample.
+/// CPU figures are measured between two samples, and sysinfo silently
+/// skips CPU refreshes less than [`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`]
+/// (200 ms on Linux) apart. So a sample that comes sooner first waits out
+/// the rest of that interval (on its blocking thread): every reading's CPU
+/// figures are fresh, never a repeat. This process's CPU share is 0 in the
+/// first sample.
 pub struct Sampler {
     system: System,
     disks: Disks,
     pid: Pid,
     sequence: u64,
+    last_cpu_refresh: Option<Instant>,
 }
 
 impl std::fmt::Debug for Sampler {
@@ -53,12 +56,21 @@ impl Sampler {
             disks: Disks::new(),
             pid: Pid::from_u32(std::process::id()),
             sequence: 0,
+            last_cpu_refresh: None,
         }
     }
 
     /// Takes one reading. Blocking: a few hundred microseconds of `/proc`
-    /// reads and one `statvfs` per mounted file system.
+    /// reads and one `statvfs` per mounted file system, after a wait of up
+    /// to 200 ms when the previous sample was that recent.
     pub fn sample(&mut self) -> Reading {
+        if let Some(last) = self.last_cpu_refresh {
+            let since = last.elapsed();
+            if since < sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
+                std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL - since);
+            }
+        }
+        self.last_cpu_refresh = Some(Instant::now());
         self.system
             .refresh_cpu_specifics(CpuRefreshKind::nothing().with_cpu_usage());
         self.system
@@ -117,11 +129,16 @@ impl Sampler {
         }
     }
 
-    /// One reading per mount point (the first listed wins: bind mounts of
-    /// one file system repeat it), sorted by mount point.
+    /// One reading per mount point (the first listed wins), sorted by
+    /// mount point. Read-only and empty file systems (a squashfs snap, an
+    /// ISO) are always "full" and say nothing about room to write: left
+    /// out.
     fn disk_readings(&self) -> Vec<DiskReading> {
         let mut by_mount = BTreeMap::new();
         for disk in self.disks.list() {
+            if disk.is_read_only() || disk.total_space() == 0 {
+                continue;
+            }
             by_mount
                 .entry(disk.mount_point().to_path_buf())
                 .or_insert_with(|| DiskReading {
