@@ -116,8 +116,15 @@ impl Actors {
         self.monitor.shutdown().await;
         self.drives.shutdown().await;
         self.cpu.shutdown().await;
-        self.pools.close_all().await;
-        match self.tracker.cleanup_all(budget.mul_f64(0.8)).await {
+        // Pools get their own share: a destroy that hangs must not use up
+        // the time the tracker needs to stop child processes.
+        if tokio::time::timeout(budget.mul_f64(0.15), self.pools.close_all())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "steward", "pools did not close in their share of the shutdown budget");
+        }
+        match self.tracker.cleanup_all(budget.mul_f64(0.7)).await {
             Ok(report) if !report.failed.is_empty() => {
                 tracing::warn!(target: "steward", failed = ?report.failed, "some tracked resources failed to clean up");
             }

@@ -309,7 +309,7 @@ impl<M: Manager> Pool<M> {
                 let Some(wait) = wait else {
                     return Err(self.busy());
                 };
-                let deadline = *deadline.insert(Instant::now() + wait);
+                let deadline = *deadline.insert(deadline_after(wait));
                 let _waiting = shared.waiting();
                 let acquire = shared.semaphore.acquire();
                 tokio::pin!(acquire);
@@ -368,7 +368,19 @@ impl<M: Manager> Pool<M> {
             if let Some(reservation) = shared.reserve() {
                 let (reply, created) = oneshot::channel();
                 shared.supervisor.do_send(Create { reservation, reply });
-                return created.await.unwrap_or_else(|_| Err(shared.closed_error()));
+                let mut created = PendingCreate {
+                    receiver: created,
+                    shared,
+                };
+                let slot = (&mut created.receiver)
+                    .await
+                    .unwrap_or_else(|_| Err(shared.closed_error()))?;
+                if shared.is_closed() {
+                    // Closed while it was being created: discard it.
+                    drop(InFlight::new(shared, slot));
+                    return Err(shared.closed_error());
+                }
+                return Ok(slot);
             }
             // Full, yet a slot is ours: a resource is being created for an
             // acquire that left, checked, or destroyed after a shrink.
@@ -384,7 +396,7 @@ impl<M: Manager> Pool<M> {
                 }
                 return Err(self.busy());
             };
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
+            let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
             if !shared.wait_change(deadline, ready).await {
                 return Err(shared.timeout(TimeoutKind::Wait));
             }
@@ -557,7 +569,7 @@ impl<M: Manager> Pool<M> {
     pub async fn drain(&self, timeout: Duration) -> Result<(), PoolError> {
         let shared = &self.shared;
         shared.stop_admitting();
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let back = || shared.in_use() == 0;
         while !back() {
             if !shared.wait_change(deadline, back).await {
@@ -618,6 +630,31 @@ impl<M: Manager> Pool<M> {
         self.shared
             .supervisor
             .do_send(SubscribeStateRecipient(recipient));
+    }
+}
+
+/// `wait` from now; a wait too long for an `Instant` (`Duration::MAX`, a
+/// way to say "forever") becomes thirty years.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
+/// The reply to a create request. Dropped before the reply was taken (the
+/// acquire was cancelled), it puts a slot that did arrive back as idle,
+/// so the slot is never lost.
+struct PendingCreate<'a, M: Manager> {
+    receiver: oneshot::Receiver<Result<Slot<M::Resource>, PoolError>>,
+    shared: &'a Arc<Shared<M>>,
+}
+
+impl<M: Manager> Drop for PendingCreate<'_, M> {
+    fn drop(&mut self) {
+        self.receiver.close();
+        if let Ok(Ok(slot)) = self.receiver.try_recv() {
+            self.shared.push_idle(slot);
+        }
     }
 }
 

@@ -304,8 +304,11 @@ impl SubprocessPool {
         let run = self.inner.next_run.fetch_add(1, Ordering::Relaxed);
         let key = format!("{}/run-{run}", self.inner.name);
         let running = self.inner.running.enter(&key);
-        let spawned = started.tracker.spawn_piped(key.clone(), command).await?;
+        // The guard exists before the spawn is awaited: if this future is
+        // dropped after the tracker started the child, the guard's stop
+        // (queued behind the spawn in the same mailbox) still stops it.
         let process = started.tracker.process_guard(key.clone());
+        let spawned = started.tracker.spawn_piped(key.clone(), command).await?;
         let child = PooledChild::new(key, spawned, process, running, slot);
         // Closed while starting: `close` may have missed this one.
         if self.inner.closed.load(Ordering::Acquire) {

@@ -315,7 +315,8 @@ impl<M: Manager> Shared<M> {
         let lifetime = self.config.max_lifetime?;
         let jitter = self.config.lifetime_jitter;
         let factor = 1.0 - jitter * lock(&self.rng).f64();
-        Some(now + lifetime.mul_f64(factor))
+        // A lifetime too long for an `Instant` never ends.
+        now.checked_add(lifetime.mul_f64(factor))
     }
 
     pub(crate) fn pop_idle(&self) -> Option<Slot<M::Resource>> {

@@ -945,3 +945,89 @@ fn the_state_machine_allows_every_move_the_pool_makes() {
         assert!(from.can_transition_to(to), "{from} → {to}");
     }
 }
+
+/// A manager whose create waits for a gate.
+struct Gated {
+    gate: tokio::sync::Semaphore,
+}
+
+impl Manager for Gated {
+    type Resource = u32;
+    async fn create(&self) -> Result<u32, UserError> {
+        if let Ok(permit) = self.gate.acquire().await {
+            permit.forget();
+        }
+        Ok(7)
+    }
+}
+
+#[actix_rt::test]
+async fn an_acquire_dropped_after_its_create_replied_loses_no_slot() {
+    tokio::time::pause();
+    let pool = Pool::builder(Gated {
+        gate: tokio::sync::Semaphore::new(0),
+    })
+    .max_size(1)
+    .retry(RetryPolicy::never())
+    .start()
+    .await
+    .unwrap();
+    let mut acquire = Box::pin(pool.acquire());
+    assert!(futures::poll!(acquire.as_mut()).is_pending());
+    pool.manager().gate.add_permits(1);
+    // The supervisor creates and replies; the acquire is never polled again.
+    until("created", || pool.status().created == 1).await;
+    drop(acquire);
+    let again = pool.acquire_timeout(Duration::from_secs(1)).await;
+    assert_eq!(
+        again.map(|guard| *guard).ok(),
+        Some(7),
+        "{:?}",
+        pool.status()
+    );
+}
+
+#[actix_rt::test]
+async fn forever_is_a_usable_wait_and_lifetime() {
+    let pool = start(
+        builder()
+            .max_size(1)
+            .acquire_timeout(Duration::MAX)
+            .max_lifetime(Duration::MAX),
+    )
+    .await;
+    let held = pool.acquire().await.unwrap();
+    let waiting = pool.clone();
+    let waiter = tokio::spawn(async move { waiting.acquire().await.map(drop) });
+    tokio::task::yield_now().await;
+    drop(held);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(600), waiter)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_ok()
+    );
+    assert!(pool.drain(Duration::MAX).await.is_ok());
+}
+
+#[actix_rt::test]
+async fn close_fails_an_acquire_waiting_on_a_create() {
+    tokio::time::pause();
+    let pool = start(
+        builder()
+            .max_size(1)
+            .create_timeout(Duration::from_secs(10)),
+    )
+    .await;
+    pool.manager().set(Act::Slow, Act::Ok, Act::Ok);
+    let waiting = pool.clone();
+    let waiter = tokio::spawn(async move { waiting.acquire().await.map(|guard| *guard) });
+    until("creating", || pool.manager().creates() == 1).await;
+    pool.close().await;
+    let outcome = tokio::time::timeout(Duration::from_secs(600), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(outcome.unwrap_err().is_closed());
+}

@@ -29,10 +29,37 @@ pub struct PooledChild {
     /// Its stderr (piped).
     pub stderr: Option<ChildStderr>,
     exit: ProcessExit,
-    // Dropped in this order: stop the process, forget it, free the slot.
+    // On drop: the slot is freed once the process is gone (see `Drop`);
+    // then the guard stops the process and the run is forgotten.
     _process: ProcessGuard,
     _running: Running,
-    _slot: PoolGuard<Runners>,
+    /// Always `Some` until dropped.
+    slot: Option<PoolGuard<Runners>>,
+}
+
+/// How long a dropped child's slot waits for the child to be gone: the
+/// guard's SIGTERM grace, then the SIGKILL.
+const SLOT_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Drop for PooledChild {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        if self.exit.state().has_exited() {
+            return; // the slot goes back now
+        }
+        // Still running: it is being stopped by its guard. Its slot stays
+        // taken until it is gone, so the pool never has more than its
+        // bound of live children.
+        let mut exit = self.exit.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = tokio::time::timeout(SLOT_HOLD, exit.wait()).await;
+                drop(slot);
+            });
+        }
+    }
 }
 
 impl PooledChild {
@@ -52,7 +79,7 @@ impl PooledChild {
             exit: spawned.exit,
             _process: process,
             _running: running,
-            _slot: slot,
+            slot: Some(slot),
         }
     }
 
