@@ -48,7 +48,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix::ArbiterHandle;
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 pub use child::PooledChild;
 pub use error::SubprocessError;
@@ -57,15 +56,6 @@ use crate::UserError;
 use crate::pool::{Manager, Pool, PoolError, PoolStatus};
 use crate::tracker::{GUARD_TIMEOUT, Tracker};
 use running::RunningSet;
-
-/// Everything a pipe gives until it closes; nothing without a pipe.
-async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    if let Some(mut pipe) = pipe {
-        pipe.read_to_end(&mut bytes).await?;
-    }
-    Ok(bytes)
-}
 
 /// The run slots of a subprocess pool: nothing to create but the right
 /// to run.
@@ -243,21 +233,14 @@ impl SubprocessPool {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = self.spawn(command).await?;
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let (stdout, stderr) =
-            tokio::try_join!(read_all(stdout), read_all(stderr)).map_err(|source| {
-                SubprocessError::Io {
-                    pool: self.inner.name.clone(),
-                    key: child.key.clone(),
-                    source: Arc::new(source),
-                }
-            })?;
-        let status = child.wait().await;
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-        })
+        child
+            .wait_with_output()
+            .await
+            .map_err(|source| SubprocessError::Io {
+                pool: self.inner.name.clone(),
+                key: child.key.clone(),
+                source: Arc::new(source),
+            })
     }
 
     /// Waits for a run slot and starts `command` as it is set up (pipe

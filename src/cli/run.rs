@@ -10,21 +10,10 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use steward::Steward;
 use steward::subprocess_pool::SubprocessPool;
-use tokio::io::AsyncReadExt;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::jobs::{Plan, arguments, duration, inputs, plan};
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, report};
-
-/// Everything a pipe gives until it closes (a read error ends it early:
-/// the job's exit status still tells how it went).
-async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    if let Some(mut pipe) = pipe {
-        let _ = pipe.read_to_end(&mut bytes).await;
-    }
-    bytes
-}
 
 /// Options of `steward run`.
 #[derive(Debug, clap::Args)]
@@ -301,25 +290,26 @@ impl<'a> Runner<'a> {
             let mut child = match pool.spawn(command).await {
                 Ok(child) => child,
                 Err(error) => {
-                    finished.error = Some(error.to_string());
+                    finished.error = Some(format!("could not start: {error}"));
                     finished.duration = started.elapsed();
                     return finished;
                 }
             };
-            let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
-            let output = async {
-                let (out, err) = tokio::join!(read_all(stdout.take()), read_all(stderr.take()));
-                (out, err, child.wait().await)
-            };
             let ended = match timeout {
-                Some(limit) => tokio::time::timeout(limit, output).await.ok(),
-                None => Some(output.await),
+                Some(limit) => tokio::time::timeout(limit, child.wait_with_output())
+                    .await
+                    .ok(),
+                None => Some(child.wait_with_output().await),
             };
             let status = match ended {
-                Some((out, err, status)) => {
-                    finished.stdout = out;
-                    finished.stderr = err;
-                    status
+                Some(Ok(output)) => {
+                    finished.stdout = output.stdout;
+                    finished.stderr = output.stderr;
+                    output.status
+                }
+                Some(Err(error)) => {
+                    finished.error = Some(format!("reading its output: {error}"));
+                    child.wait().await
                 }
                 None => {
                     finished.timed_out = true;
@@ -361,7 +351,7 @@ impl<'a> Runner<'a> {
         if job.timed_out {
             eprintln!("steward run: job {:?} timed out", job.input);
         } else if let Some(error) = &job.error {
-            eprintln!("steward run: job {:?} could not start: {error}", job.input);
+            eprintln!("steward run: job {:?} {error}", job.input);
         }
     }
 

@@ -24,6 +24,14 @@ fn fast_retries() -> RetryPolicy {
         .with_attempt_timeout(Duration::from_secs(1))
 }
 
+/// A supervisor of `resource` with fast retries and the default checks.
+fn started(name: &str, resource: &std::sync::Arc<Scripted>) -> Managed<Scripted> {
+    ResourceSupervisor::builder_shared(name, std::sync::Arc::clone(resource))
+        .retry(fast_retries())
+        .start()
+        .unwrap()
+}
+
 #[test]
 fn failed_checks_degrade_then_fail_at_the_threshold() {
     let mut counter = CheckCounter::new(3);
@@ -91,10 +99,7 @@ fn a_degraded_verdict_degrades_without_counting() {
 async fn walks_through_the_lifecycle_and_cleans_up_once() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("db", resource.clone())
-        .retry(fast_retries())
-        .start()
-        .unwrap();
+    let managed = started("db", &resource);
     let mut events = managed.subscribe();
     assert_eq!(managed.state(), State::Uninitialized);
     assert!(matches!(
@@ -144,10 +149,7 @@ async fn retries_initialization_then_succeeds() {
     tokio::time::pause();
     let resource =
         Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok).failing_first_inits(2);
-    let managed = ResourceSupervisor::builder_shared("flaky", resource.clone())
-        .retry(fast_retries())
-        .start()
-        .unwrap();
+    let managed = started("flaky", &resource);
     timeout(BOUND, managed.initialize()).await.unwrap().unwrap();
     assert_eq!(resource.inits.load(Ordering::SeqCst), 3);
     assert_eq!(managed.status().await.unwrap().initializations, 3);
@@ -220,10 +222,7 @@ async fn a_hung_check_counts_as_failed_and_checks_never_overlap() {
 async fn a_fatal_initialization_error_is_not_retried() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Fatal, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("fatal", resource.clone())
-        .retry(fast_retries())
-        .start()
-        .unwrap();
+    let managed = started("fatal", &resource);
     let err = timeout(BOUND, managed.initialize())
         .await
         .unwrap()
@@ -244,10 +243,7 @@ async fn a_fatal_initialization_error_is_not_retried() {
 async fn with_retry_waits_out_a_recovery() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("api", resource.clone())
-        .retry(fast_retries())
-        .start()
-        .unwrap();
+    let managed = started("api", &resource);
     // Not initialized: every attempt finds it not ready.
     let err = managed
         .with_retry(|_| async { Ok(()) }, &fast_retries())
@@ -470,10 +466,7 @@ async fn a_policy_without_attempt_timeout_still_bounds_initialize() {
 async fn closing_during_initialize_cancels_it_and_cleans_up_once() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Never, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("cancelled", resource.clone())
-        .retry(fast_retries())
-        .start()
-        .unwrap();
+    let managed = started("cancelled", &resource);
     let waiting = managed.clone();
     let initializing = tokio::spawn(async move { waiting.initialize().await });
     timeout(BOUND, managed.view().wait_for(|s| s == State::Initializing))

@@ -1,8 +1,9 @@
 //! [`PooledChild`]: a running child of a subprocess pool.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
+use std::process::{ExitStatus, Output};
 
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use super::Runners;
@@ -92,6 +93,37 @@ impl PooledChild {
     pub async fn wait(&mut self) -> ExitStatus {
         exit_status(self.exit.wait().await)
     }
+
+    /// Reads stdout and stderr (those still here, piped) to their end,
+    /// then waits for the child to exit.
+    ///
+    /// # Errors
+    ///
+    /// A read of a pipe failed; the child keeps running (dropping it
+    /// stops it).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the pipes it took; the child keeps
+    /// running until it or this `PooledChild` is stopped.
+    pub async fn wait_with_output(&mut self) -> std::io::Result<Output> {
+        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+        let (stdout, stderr) = tokio::try_join!(read_all(stdout), read_all(stderr))?;
+        Ok(Output {
+            status: self.wait().await,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Everything a pipe gives until it closes; nothing without a pipe.
+async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut bytes).await?;
+    }
+    Ok(bytes)
 }
 
 /// A tracker state as the std type.
