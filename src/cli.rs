@@ -4,7 +4,10 @@ pub(crate) mod checksum;
 mod escape;
 mod jobs;
 pub(crate) mod monitor;
+pub(crate) mod output;
 mod progress;
+// Issue 16 moves `run` onto `output`; until then it still prints directly.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub(crate) mod run;
 mod walk;
 
@@ -12,14 +15,7 @@ use std::process::ExitCode;
 
 use steward::{Config, Steward};
 
-/// A run that finished with errors (some files unreadable, a job failed).
-pub(crate) const EXIT_FAILED: u8 = 1;
-/// Bad configuration or usage.
-pub(crate) const EXIT_USAGE: u8 = 2;
-/// Stopped by SIGINT (128 + 2).
-pub(crate) const EXIT_INTERRUPTED: u8 = 130;
-/// Stopped by SIGTERM (128 + 15).
-pub(crate) const EXIT_TERMINATED: u8 = 143;
+pub(crate) use output::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, stderr};
 
 /// The environment's configuration with the command line's overrides on
 /// top: flags win over `STEWARD_*` variables.
@@ -51,13 +47,13 @@ pub(crate) async fn with_steward(
     steward.install_panic_hook();
     let code = job(&steward).await;
     if let Err(error) = steward.shutdown().await {
-        eprintln!("steward: shutdown: {error}");
+        stderr!("steward: shutdown: {error}");
     }
     code
 }
 
 /// Prints a startup error and picks the exit code for it.
 pub(crate) fn report(error: &dyn std::error::Error) -> ExitCode {
-    eprintln!("steward: {error}");
+    stderr!("steward: {error}");
     ExitCode::from(EXIT_USAGE)
 }

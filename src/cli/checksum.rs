@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,9 +13,10 @@ use sha2::{Digest, Sha256};
 use steward::Steward;
 
 use super::escape::checksum_line;
+use super::output::{Output, OutputError};
 use super::progress::Progress;
 use super::walk::walk;
-use super::{EXIT_FAILED, EXIT_INTERRUPTED};
+use super::{EXIT_FAILED, EXIT_INTERRUPTED, stderr};
 
 /// Options of `steward checksum`.
 #[derive(Debug, clap::Args)]
@@ -105,13 +106,13 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     let found = match tokio::task::spawn_blocking(move || walk(&roots)).await {
         Ok(found) => found,
         Err(error) => {
-            eprintln!("steward: the directory walk failed: {error}");
+            stderr!("steward: the directory walk failed: {error}");
             return ExitCode::from(EXIT_FAILED);
         }
     };
     let mut errors = found.errors.len();
     for (path, error) in &found.errors {
-        eprintln!("steward: {}: {error}", path.display());
+        stderr!("steward: {}: {error}", path.display());
     }
 
     let in_flight = steward.config().cpu_workers().saturating_mul(4).max(16);
@@ -119,7 +120,7 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     let mut results = futures::stream::iter(found.files)
         .map(|path| hash(steward, path))
         .buffered(in_flight);
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = Output::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
@@ -134,8 +135,8 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
             next = results.next() => {
                 let Some(hashed) = next else { break };
                 if let Err(error) = write_outcome(&mut out, &hashed, args.json, &mut progress) {
-                    eprintln!("steward: cannot write the output: {error}");
-                    return ExitCode::from(EXIT_FAILED);
+                    progress.clear();
+                    return error.exit_code();
                 }
                 errors += usize::from(hashed.outcome.is_err());
             }
@@ -148,14 +149,15 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
             "files": progress.files(), "bytes": progress.bytes(), "errors": errors,
             "seconds": started.elapsed().as_secs_f64(),
         }});
-        let _ = writeln!(out, "{summary}");
+        if let Err(error) = out.line(summary) {
+            return error.exit_code();
+        }
     }
     if let Err(error) = out.flush() {
-        eprintln!("steward: cannot write the output: {error}");
-        return ExitCode::from(EXIT_FAILED);
+        return error.exit_code();
     }
     if interrupted {
-        eprintln!("steward: interrupted");
+        stderr!("steward: interrupted");
         ExitCode::from(EXIT_INTERRUPTED)
     } else if errors > 0 {
         ExitCode::from(EXIT_FAILED)
@@ -165,11 +167,11 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
 }
 
 fn write_outcome(
-    out: &mut impl Write,
+    out: &mut Output,
     hashed: &Hashed,
     json: bool,
     progress: &mut Progress,
-) -> io::Result<()> {
+) -> Result<(), OutputError> {
     match &hashed.outcome {
         Ok((hex, bytes)) => {
             progress.add(*bytes);
@@ -177,13 +179,13 @@ fn write_outcome(
                 let line = serde_json::json!({
                     "path": hashed.path.to_string_lossy(), "sha256": hex, "bytes": bytes,
                 });
-                writeln!(out, "{line}")
+                out.line(line)
             } else {
-                out.write_all(&checksum_line(hex, &hashed.path))
+                out.write(&checksum_line(hex, &hashed.path))
             }
         }
         Err(error) => {
-            eprintln!("steward: {}: {error}", hashed.path.display());
+            stderr!("steward: {}: {error}", hashed.path.display());
             Ok(())
         }
     }

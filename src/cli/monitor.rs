@@ -1,7 +1,6 @@
 //! `steward monitor`: live readings, thresholds and alerts.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +8,8 @@ use steward::monitor::Reading;
 use steward::{Config, Steward};
 use steward_actors::config::Levels;
 
-use super::{EXIT_FAILED, report};
+use super::output::{Output, OutputError, reader_gone};
+use super::{EXIT_FAILED, report, stderr};
 
 /// Options of `steward monitor`.
 #[derive(Debug, clap::Args)]
@@ -78,16 +78,19 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
     let monitor = steward.monitor();
     let mut alerts = monitor.subscribe();
     let mut readings = monitor.readings();
-    let live = !args.json && !args.once && std::io::stdout().is_terminal();
+    let mut out = Output::new();
+    let live = !args.json && !args.once && out.is_terminal();
     let mut printed = 0_u64;
     let first = match monitor.refresh().await {
         Ok(reading) => reading,
         Err(error) => {
-            eprintln!("steward: cannot read the machine: {error}");
+            stderr!("steward: cannot read the machine: {error}");
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    print_reading(&first, args.json, live);
+    if let Err(error) = print_reading(&mut out, &first, args.json, live) {
+        return error.exit_code();
+    }
     printed += 1;
     if args.once || args.count.is_some_and(|count| printed >= count) {
         return ExitCode::SUCCESS;
@@ -97,11 +100,20 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
     loop {
         tokio::select! {
             _ = &mut interrupt => return ExitCode::SUCCESS,
+            () = reader_gone() => return OutputError::BrokenPipe.exit_code(),
             alert = alerts.recv() => match alert {
-                Ok(alert) if args.json => println!("{}", serde_json::json!({ "alert": alert })),
-                Ok(alert) => println!("alert: {alert}"),
+                Ok(alert) => {
+                    let written = if args.json {
+                        out.line(serde_json::json!({ "alert": alert }))
+                    } else {
+                        out.line(format_args!("alert: {alert}"))
+                    };
+                    if let Err(error) = written.and_then(|()| out.flush()) {
+                        return error.exit_code();
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    eprintln!("steward: {missed} alerts missed");
+                    stderr!("steward: {missed} alerts missed");
                 }
                 Err(_) => return ExitCode::SUCCESS,
             },
@@ -111,7 +123,9 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
                 }
                 let reading = readings.borrow_and_update().clone();
                 if let Some(reading) = reading {
-                    print_reading(&reading, args.json, live);
+                    if let Err(error) = print_reading(&mut out, &reading, args.json, live) {
+                        return error.exit_code();
+                    }
                     printed += 1;
                     if args.count.is_some_and(|count| printed >= count) {
                         return ExitCode::SUCCESS;
@@ -122,18 +136,21 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
     }
 }
 
-fn print_reading(reading: &Reading, json: bool, live: bool) {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout ends nothing here: the loop ends on Ctrl-C or count.
-    let _ = if json {
-        writeln!(out, "{}", serde_json::json!({ "reading": reading }))
+fn print_reading(
+    out: &mut Output,
+    reading: &Reading,
+    json: bool,
+    live: bool,
+) -> Result<(), OutputError> {
+    if json {
+        out.line(serde_json::json!({ "reading": reading }))?;
     } else {
         if live {
-            let _ = write!(out, "\x1b[2J\x1b[H");
+            out.write(b"\x1b[2J\x1b[H")?;
         }
-        write!(out, "{}", table(reading))
-    };
-    let _ = out.flush();
+        out.write(table(reading).as_bytes())?;
+    }
+    out.flush()
 }
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
