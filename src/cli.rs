@@ -116,6 +116,31 @@ pub(crate) async fn with_steward(
     code
 }
 
+/// Runs `job` on a thread of its own and hands its result over: for work
+/// that may block for long or forever (a walk of `/`, a FIFO nobody writes
+/// to). Unlike tokio's blocking pool, such a thread does not hold up the
+/// runtime's shutdown: the program can end (Ctrl-C) while it still runs.
+pub(crate) fn on_own_thread<T: Send + 'static>(
+    name: &str,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<T>> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("steward-{name}"))
+        .spawn(move || {
+            let _ = done.send(job());
+        })?;
+    Ok(result)
+}
+
+/// SIGINT (Ctrl-C), caught from now on.
+pub(crate) fn interrupts() -> Result<tokio::signal::unix::Signal, ExitCode> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(|error| {
+        stderr!("steward: cannot catch Ctrl-C: {error}");
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
 /// Prints a startup error and picks the exit code for it.
 pub(crate) fn report(error: &dyn std::error::Error) -> ExitCode {
     stderr!("steward: {error}");

@@ -25,6 +25,7 @@ use super::escape::verdict_line;
 use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error};
 use super::progress::Console;
 use super::quote::{quote, quote_bytes};
+use super::interrupts;
 
 /// What `sha256sum -c` prints, as its options set it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -93,6 +94,10 @@ pub(crate) async fn verify(
             }
         })
         .collect();
+    let mut interrupt = match interrupts() {
+        Ok(interrupt) => interrupt,
+        Err(code) => return code,
+    };
     let (send, receive) = mpsc::channel(1024);
     if let Err(error) = std::thread::Builder::new()
         .name("steward-lists".to_owned())
@@ -118,12 +123,10 @@ pub(crate) async fn verify(
         ok: true,
     };
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
     loop {
         tokio::select! {
             biased;
-            _ = &mut interrupt => {
+            _ = interrupt.recv() => {
                 verifier.console.say(format_args!("steward: interrupted"));
                 let _ = verifier.console.finish();
                 return ExitCode::from(EXIT_INTERRUPTED);

@@ -17,6 +17,7 @@ use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error};
 use super::progress::Console;
 use super::quote::quote;
 use super::walk::{Found, Options, walk};
+use super::{interrupts, on_own_thread, stderr};
 
 /// Options of `steward checksum`.
 #[derive(Debug, clap::Args)]
@@ -101,11 +102,28 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     let options = Options {
         one_file_system: args.one_file_system,
     };
-    let found = match tokio::task::spawn_blocking(move || walk(&operands, options)).await {
-        Ok(found) => found,
+    let mut interrupt = match interrupts() {
+        Ok(interrupt) => interrupt,
+        Err(code) => return code,
+    };
+    let walked = match on_own_thread("walk", move || walk(&operands, options)) {
+        Ok(walked) => walked,
         Err(error) => {
-            super::stderr!("steward: the directory walk failed: {error}");
+            stderr!("steward: cannot start the directory walk: {error}");
             return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let found = tokio::select! {
+        found = walked => match found {
+            Ok(found) => found,
+            Err(_) => {
+                stderr!("steward: the directory walk failed");
+                return ExitCode::from(EXIT_FAILED);
+            }
+        },
+        _ = interrupt.recv() => {
+            stderr!("steward: interrupted");
+            return ExitCode::from(EXIT_INTERRUPTED);
         }
     };
     let files = found
@@ -120,12 +138,10 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     let mut console = Console::new(Some(files), !args.json);
     let mut errors = 0_usize;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
     loop {
         tokio::select! {
             biased;
-            _ = &mut interrupt => {
+            _ = interrupt.recv() => {
                 console.say(format_args!("steward: interrupted"));
                 let _ = console.finish();
                 return ExitCode::from(EXIT_INTERRUPTED);

@@ -16,6 +16,7 @@ use sha2::{Digest as _, Sha256};
 use steward::Steward;
 use steward::drive::Drive;
 
+use super::on_own_thread;
 use super::output::os_error;
 
 /// What to hash.
@@ -76,7 +77,14 @@ pub(crate) struct Hasher<'a> {
     /// Drives by directory: files in one directory are on one drive, and
     /// looking a drive up costs a `stat` and a `realpath`.
     drives: RefCell<HashMap<PathBuf, Drive>>,
+    /// Ends when the digest asked for last, and every one before it, is
+    /// done (or dropped): where a stream waits for its turn.
+    last_stream: RefCell<Option<Turn>>,
 }
+
+/// A digest's place in the queue of streams: resolves (with an error,
+/// which is the point) when that digest's future is gone.
+type Turn = tokio::sync::oneshot::Receiver<()>;
 
 impl fmt::Debug for Hasher<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -87,8 +95,9 @@ impl fmt::Debug for Hasher<'_> {
 /// What the CPU job found when it opened the file.
 enum Opened {
     Hashed(Digest),
-    /// Not a regular file: to be read off the CPU pool.
-    Stream(File),
+    /// Not a regular file: to be opened (unless it is already) and read
+    /// off the CPU pool.
+    Stream(Option<File>),
 }
 
 impl<'a> Hasher<'a> {
@@ -96,38 +105,71 @@ impl<'a> Hasher<'a> {
         Self {
             steward,
             drives: RefCell::new(HashMap::new()),
+            last_stream: RefCell::new(None),
         }
     }
 
     /// The digest of `source`.
     ///
+    /// Streams (standard input, FIFOs, devices) are read one at a time, in
+    /// the order this is called, as `sha256sum` reads them: `- /dev/stdin`
+    /// gives stdin's digest, then the empty one's. The order is fixed here,
+    /// when the future is made, not when it first runs.
+    ///
     /// # Cancel safety
     ///
-    /// Cancel-safe: the drive permit is released; a CPU job already
-    /// running finishes and its result is dropped.
-    pub(crate) async fn digest(&self, source: &Source) -> Result<Digest, DigestError> {
+    /// Cancel-safe: the drive permit is released, the next stream may go;
+    /// a CPU job already running finishes and its result is dropped.
+    pub(crate) fn digest(
+        &self,
+        source: &Source,
+    ) -> impl Future<Output = Result<Digest, DigestError>> + use<'_, 'a> {
+        let (turn, done) = tokio::sync::oneshot::channel::<()>();
+        let mut previous = self.last_stream.replace(Some(done));
+        let source = source.clone();
+        async move {
+            let digest = self.read(source, &mut previous).await;
+            // Hand the turn on only once every earlier digest is done, so
+            // a later stream never overtakes an earlier one.
+            if let Some(previous) = previous {
+                let _ = previous.await;
+            }
+            drop(turn);
+            digest
+        }
+    }
+
+    async fn read(
+        &self,
+        source: Source,
+        previous: &mut Option<Turn>,
+    ) -> Result<Digest, DigestError> {
         let path = match source {
-            Source::Stdin => return stream(Box::new(io::stdin())).await,
-            Source::Path(path) => path.clone(),
+            Source::Stdin => return stream(previous, || Ok(io::stdin())).await,
+            Source::Path(path) => path,
         };
         let drive = self.drive(&path)?;
         let permit = drive
             .acquire()
             .await
             .map_err(|error| DigestError::Steward(error.to_string()))?;
-        // The permit bounds concurrent reads on the file's drive; the open,
-        // the read and the hash then run in one CPU job, with no hop.
+        // The permit bounds concurrent reads on the file's drive; the
+        // open, the read and the hash then run in one CPU job.
         let opened = self
             .steward
             .cpu()
-            .run(move || open_and_hash(&path))
+            .run({
+                let path = path.clone();
+                move || open_and_hash(&path)
+            })
             .await
             .map_err(|error| DigestError::Steward(error.to_string()))?
             .map_err(DigestError::Io)?;
         drop(permit);
         match opened {
             Opened::Hashed(digest) => Ok(digest),
-            Opened::Stream(file) => stream(Box::new(file)).await,
+            Opened::Stream(Some(file)) => stream(previous, move || Ok(file)).await,
+            Opened::Stream(None) => stream(previous, move || File::open(path)).await,
         }
     }
 
@@ -148,17 +190,23 @@ impl<'a> Hasher<'a> {
     }
 }
 
-/// Opens `path` without blocking (a FIFO with no writer would block the
-/// open) and hashes it if it is a regular file.
+/// Hashes `path` if it is a regular file. Anything else is left to
+/// [`stream`], unopened: opening a FIFO waits for a writer, and opening it
+/// without waiting (`O_NONBLOCK`) then closing it would let a waiting
+/// writer in only to break its pipe.
 fn open_and_hash(path: &Path) -> io::Result<Opened> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(Opened::Stream(None));
+    }
+    // O_NONBLOCK in case the file was swapped for a FIFO since: the open
+    // must not block a CPU worker.
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(OFlag::O_NONBLOCK.bits())
         .open(path)?;
     if !file.metadata()?.is_file() {
-        // Reads from here on wait for data, as sha256sum's do.
         fcntl(&file, FcntlArg::F_SETFL(OFlag::empty())).map_err(io::Error::from)?;
-        return Ok(Opened::Stream(file));
+        return Ok(Opened::Stream(Some(file)));
     }
     BUFFER
         .with_borrow_mut(|buffer| {
@@ -168,19 +216,22 @@ fn open_and_hash(path: &Path) -> io::Result<Opened> {
         .map(Opened::Hashed)
 }
 
-/// Reads `reader` to its end on a thread of its own: it may take forever
-/// (a FIFO nobody writes to, `/dev/zero`), so it holds neither a drive
-/// permit nor a CPU worker, and a thread of tokio's blocking pool would
-/// hold up the runtime's shutdown.
-async fn stream(reader: Box<dyn Read + Send>) -> Result<Digest, DigestError> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("steward-stream".to_owned())
-        .spawn(move || {
-            let mut buffer = vec![0; CHUNK];
-            let _ = done.send(hash_reader(reader, &mut buffer));
-        })
-        .map_err(DigestError::Io)?;
+/// Opens and reads a stream to its end on a thread of its own, once every
+/// earlier digest is done: it may take forever (a FIFO nobody writes to,
+/// `/dev/zero`), so it holds neither a drive permit nor a CPU worker, and
+/// a thread of tokio's blocking pool would hold up the runtime's shutdown.
+async fn stream<R: Read>(
+    previous: &mut Option<Turn>,
+    open: impl FnOnce() -> io::Result<R> + Send + 'static,
+) -> Result<Digest, DigestError> {
+    if let Some(previous) = previous.take() {
+        let _ = previous.await;
+    }
+    let result = on_own_thread("stream", move || {
+        let mut buffer = vec![0; CHUNK];
+        open().and_then(|reader| hash_reader(reader, &mut buffer))
+    })
+    .map_err(DigestError::Io)?;
     result
         .await
         .map_err(|_| DigestError::Steward("the reading thread ended early".to_owned()))?

@@ -18,7 +18,7 @@ use steward::{Config, Steward};
 use steward_actors::config::Levels;
 
 use super::output::{EXIT_INTERRUPTED, Output, OutputError, reader_gone};
-use super::{EXIT_FAILED, Flag, report, stderr, validate};
+use super::{EXIT_FAILED, Flag, interrupts, report, stderr, validate};
 
 /// Options of `steward monitor`.
 #[derive(Debug, clap::Args)]
@@ -135,6 +135,10 @@ pub(crate) async fn run(args: MonitorArgs) -> ExitCode {
 }
 
 async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
+    let mut interrupt = match interrupts() {
+        Ok(interrupt) => interrupt,
+        Err(code) => return code,
+    };
     let monitor = steward.monitor();
     let mut alerts = monitor.subscribe();
     let mut readings = monitor.readings();
@@ -159,11 +163,9 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
     if printed >= limit {
         return ExitCode::SUCCESS;
     }
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
     loop {
         let shown = tokio::select! {
-            _ = &mut interrupt => return ExitCode::from(EXIT_INTERRUPTED),
+            _ = interrupt.recv() => return ExitCode::from(EXIT_INTERRUPTED),
             () = reader_gone() => return OutputError::BrokenPipe.exit_code(),
             alert = alerts.recv() => match alert {
                 Ok(alert) => screen.alert(&alert),
