@@ -61,6 +61,17 @@ pub(crate) struct ChecksumArgs {
     cpu_workers: Option<NonZeroUsize>,
 }
 
+impl ChecksumArgs {
+    /// The paths given, or `default` alone.
+    fn operands(&self, default: &str) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![PathBuf::from(default)]
+        } else {
+            self.paths.clone()
+        }
+    }
+}
+
 /// Runs `steward checksum`.
 pub(crate) async fn run(args: ChecksumArgs) -> ExitCode {
     let config = match super::config(args.io_limit, args.cpu_workers) {
@@ -69,11 +80,7 @@ pub(crate) async fn run(args: ChecksumArgs) -> ExitCode {
     };
     super::with_steward(config, async |steward| {
         if args.check {
-            let lists = if args.paths.is_empty() {
-                vec![PathBuf::from("-")]
-            } else {
-                args.paths.clone()
-            };
+            let lists = args.operands("-");
             let verbosity = Verbosity {
                 quiet: args.quiet,
                 status: args.status,
@@ -94,11 +101,7 @@ type Hashed = (Found, Option<Result<Digest, DigestError>>);
 
 async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     let started = Instant::now();
-    let operands = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
+    let operands = args.operands(".");
     let options = Options {
         one_file_system: args.one_file_system,
     };

@@ -50,24 +50,20 @@ pub(crate) struct MonitorArgs {
 /// The alerts the live screen keeps under the table.
 const ALERTS_SHOWN: usize = 10;
 
-/// A `--memory`-like pair as levels, and the flag that set them.
-fn levels(
-    name: &'static str,
-    resource: &'static str,
-    fields: &'static [(&'static str, &'static str)],
-    pair: Option<&Vec<f64>>,
-) -> Option<(Levels, Flag)> {
-    let [warning, critical] = pair?.as_slice() else {
-        return None;
-    };
-    let flag = Flag {
-        name,
-        typed: format!("{warning} {critical}"),
-        fields,
-        resource: Some(resource),
-    };
-    Some((Levels::new(*warning, *critical), flag))
-}
+/// The settings `--memory`, `--cpu` and `--disk` set, as `ConfigError`
+/// names them, and what each is to the user.
+const MEMORY: &[(&str, &str)] = &[
+    ("thresholds.memory.warning_percent", "the warning level "),
+    ("thresholds.memory.critical_percent", "the critical level "),
+];
+const CPU: &[(&str, &str)] = &[
+    ("thresholds.cpu.warning_percent", "the warning level "),
+    ("thresholds.cpu.critical_percent", "the critical level "),
+];
+const DISK: &[(&str, &str)] = &[
+    ("thresholds.disk.warning_percent", "the warning level "),
+    ("thresholds.disk.critical_percent", "the critical level "),
+];
 
 fn configure(args: &MonitorArgs) -> Result<Config, ExitCode> {
     let mut config = Config::from_env().map_err(|error| report(&error))?;
@@ -82,43 +78,26 @@ fn configure(args: &MonitorArgs) -> Result<Config, ExitCode> {
         });
     }
     let mut thresholds = config.thresholds().clone();
-    const WARN: &str = "the warning level ";
-    const CRIT: &str = "the critical level ";
-    if let Some((memory, flag)) = levels(
-        "--memory",
-        "memory",
-        &[
-            ("thresholds.memory.warning_percent", WARN),
-            ("thresholds.memory.critical_percent", CRIT),
-        ],
-        args.memory.as_ref(),
-    ) {
-        thresholds.memory = memory;
-        flags.push(flag);
-    }
-    if let Some((cpu, flag)) = levels(
-        "--cpu",
-        "cpu",
-        &[
-            ("thresholds.cpu.warning_percent", WARN),
-            ("thresholds.cpu.critical_percent", CRIT),
-        ],
-        args.cpu.as_ref(),
-    ) {
-        thresholds.cpu = cpu;
-        flags.push(flag);
-    }
-    if let Some((disk, flag)) = levels(
-        "--disk",
-        "disk",
-        &[
-            ("thresholds.disk.warning_percent", WARN),
-            ("thresholds.disk.critical_percent", CRIT),
-        ],
-        args.disk.as_ref(),
-    ) {
-        thresholds.disk = disk;
-        flags.push(flag);
+    for (typed, name, resource, fields, levels) in [
+        (
+            &args.memory,
+            "--memory",
+            "memory",
+            MEMORY,
+            &mut thresholds.memory,
+        ),
+        (&args.cpu, "--cpu", "cpu", CPU, &mut thresholds.cpu),
+        (&args.disk, "--disk", "disk", DISK, &mut thresholds.disk),
+    ] {
+        if let Some([warning, critical]) = typed.as_deref() {
+            *levels = Levels::new(*warning, *critical);
+            flags.push(Flag {
+                name,
+                typed: format!("{warning} {critical}"),
+                fields,
+                resource: Some(resource),
+            });
+        }
     }
     config = config.with_thresholds(thresholds);
     validate(&config, &flags)?;

@@ -22,7 +22,12 @@ fn closed_pipe() -> Stdio {
 }
 
 fn full() -> Stdio {
-    Stdio::from(fs::OpenOptions::new().write(true).open("/dev/full").unwrap())
+    Stdio::from(
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
 }
 
 fn run_with(args: &[&str], stdout: Stdio, dir: &Path) -> Output {
@@ -42,6 +47,33 @@ fn assert_no_panic(output: &Output, what: &str) {
     assert!(
         !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
         "{what}: {stderr}"
+    );
+}
+
+/// Ended quietly with 141, as on a closed pipe.
+fn assert_closed(output: &Output, args: &[&str]) {
+    assert_no_panic(output, &format!("{args:?}"));
+    assert_eq!(
+        output.status.code(),
+        Some(141),
+        "{args:?}: {}",
+        text(&output.stderr)
+    );
+}
+
+/// Said the write error once and ended with 1, as on a full disk.
+fn assert_full(output: &Output, args: &[&str]) {
+    assert_no_panic(output, &format!("{args:?}"));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{args:?}: {}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        text(&output.stderr),
+        "steward: write error: No space left on device\n",
+        "{args:?}"
     );
 }
 
@@ -85,9 +117,12 @@ fn a_closed_stdout_ends_every_subcommand_quietly_with_141() {
     let root = tree("output-closed");
     for args in commands() {
         let output = run_with(&args, closed_pipe(), &root);
-        assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", text(&output.stderr));
-        assert!(output.stderr.is_empty(), "{args:?}: {}", text(&output.stderr));
+        assert_closed(&output, &args);
+        assert!(
+            output.stderr.is_empty(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     fs::remove_dir_all(&root).unwrap();
 }
@@ -96,14 +131,7 @@ fn a_closed_stdout_ends_every_subcommand_quietly_with_141() {
 fn a_full_stdout_is_said_once_and_exits_1() {
     let root = tree("output-full");
     for args in commands() {
-        let output = run_with(&args, full(), &root);
-        assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output.stderr));
-        assert_eq!(
-            text(&output.stderr),
-            "steward: write error: No space left on device\n",
-            "{args:?}"
-        );
+        assert_full(&run_with(&args, full(), &root), &args);
     }
     fs::remove_dir_all(&root).unwrap();
 }
@@ -137,9 +165,7 @@ fn a_reader_that_leaves_early_ends_the_run_with_141() {
         &["monitor", "--interval", "3600000"],
         &["monitor", "--json", "--interval", "3600000"],
     ] {
-        let output = close_after_one_line(args, &root);
-        assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", text(&output.stderr));
+        assert_closed(&close_after_one_line(args, &root), args);
     }
     fs::remove_dir_all(&root).unwrap();
 }
@@ -152,17 +178,8 @@ fn run_ends_quietly_on_a_closed_or_full_stdout() {
         &["run", "--", "echo", ":::", "a", "b", "c"][..],
         &["run", "--json", "--", "echo", ":::", "a"],
     ] {
-        let output = run_with(args, closed_pipe(), &root);
-        assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", text(&output.stderr));
-        let output = run_with(args, full(), &root);
-        assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output.stderr));
-        assert_eq!(
-            text(&output.stderr),
-            "steward: write error: No space left on device\n",
-            "{args:?}"
-        );
+        assert_closed(&run_with(args, closed_pipe(), &root), args);
+        assert_full(&run_with(args, full(), &root), args);
     }
     fs::remove_dir_all(&root).unwrap();
 }
