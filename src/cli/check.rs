@@ -23,7 +23,7 @@ use super::checklist::{Line, Reader};
 use super::digest::{Digest, DigestError, Hasher, Source};
 use super::escape::verdict_line;
 use super::interrupts;
-use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error};
+use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error, reader_gone};
 use super::progress::Console;
 use super::quote::{quote, quote_bytes};
 
@@ -123,6 +123,7 @@ pub(crate) async fn verify(
         ok: true,
     };
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut watch_reader = true;
     loop {
         tokio::select! {
             biased;
@@ -134,6 +135,16 @@ pub(crate) async fn verify(
             next = checked.next() => {
                 let Some(checked) = next else { break };
                 if let Err(error) = verifier.record(checked) {
+                    verifier.console.clear();
+                    return error.exit_code();
+                }
+            }
+            // Output is buffered: a reader that left is noticed now, not
+            // at the next flush; with nothing to write (`--quiet`), the
+            // run goes on, as sha256sum's would.
+            () = reader_gone(), if watch_reader => {
+                watch_reader = false;
+                if let Err(error) = verifier.console.flush() {
                     verifier.console.clear();
                     return error.exit_code();
                 }

@@ -13,7 +13,7 @@ use steward::Steward;
 use super::check::{Verbosity, verify};
 use super::digest::{Digest, DigestError, Hasher, Source};
 use super::escape::checksum_line;
-use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error};
+use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error, reader_gone};
 use super::progress::Console;
 use super::quote::quote;
 use super::walk::{Found, Options, walk};
@@ -141,6 +141,7 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     let mut console = Console::new(Some(files), !args.json);
     let mut errors = 0_usize;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut watch_reader = true;
     loop {
         tokio::select! {
             biased;
@@ -157,6 +158,16 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
                         console.clear();
                         return error.exit_code();
                     }
+                }
+            }
+            // Output is buffered: a reader that left is noticed now, not
+            // at the next flush; with nothing to write (`--quiet`), the
+            // run goes on, as sha256sum's would.
+            () = reader_gone(), if watch_reader => {
+                watch_reader = false;
+                if let Err(error) = console.flush() {
+                    console.clear();
+                    return error.exit_code();
                 }
             }
             _ = ticker.tick() => console.draw(),

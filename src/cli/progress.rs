@@ -108,6 +108,11 @@ impl Console {
         }
     }
 
+    /// Writes out what stdout holds.
+    pub(crate) fn flush(&mut self) -> Result<(), OutputError> {
+        self.out.flush()
+    }
+
     /// Clears the progress line and writes out what stdout holds.
     pub(crate) fn finish(&mut self) -> Result<(), OutputError> {
         self.clear();

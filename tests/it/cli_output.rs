@@ -183,3 +183,21 @@ fn run_ends_quietly_on_a_closed_or_full_stdout() {
     }
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn with_nothing_to_write_a_closed_stdout_stops_nothing() {
+    let root = tree("output-quiet");
+    // `--quiet` on a list that verifies writes nothing to stdout: like
+    // sha256sum, it runs to the end and succeeds.
+    let ours = run_with(&["checksum", "-c", "--quiet", "list"], closed_pipe(), &root);
+    let theirs = super::cli_support::sha256sum()
+        .args(["-c", "--quiet", "list"])
+        .current_dir(&root)
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_no_panic(&ours, "checksum -c --quiet");
+    assert_eq!(ours.status.code(), Some(0), "{}", text(&ours.stderr));
+    assert_eq!(ours.status.code(), theirs.status.code());
+    fs::remove_dir_all(&root).unwrap();
+}
