@@ -162,14 +162,26 @@ pub(crate) async fn verify(
     }
 }
 
-async fn check(hasher: &Hasher<'_>, listed: Listed) -> Checked {
-    let source = match &listed {
-        Listed::Entry { name, .. } if name == b"-" => Source::Stdin,
-        Listed::Entry { name, .. } => Source::Path(PathBuf::from(OsStr::from_bytes(name))),
-        _ => return (listed, None),
+/// The digest of the file `listed` names, if it names one. The digest is
+/// asked for now, not when the future first runs, so streams are read in
+/// list order.
+fn check<'h, 'a>(
+    hasher: &'h Hasher<'a>,
+    listed: Listed,
+) -> impl Future<Output = Checked> + use<'h, 'a> {
+    let digest = match &listed {
+        Listed::Entry { name, .. } if name == b"-" => Some(hasher.digest(&Source::Stdin)),
+        Listed::Entry { name, .. } => {
+            Some(hasher.digest(&Source::Path(PathBuf::from(OsStr::from_bytes(name)))))
+        }
+        _ => None,
     };
-    let digest = hasher.digest(&source).await;
-    (listed, Some(digest))
+    async move {
+        match digest {
+            Some(digest) => (listed, Some(digest.await)),
+            None => (listed, None),
+        }
+    }
 }
 
 /// Reads every list in turn, on its own thread; stops early when the

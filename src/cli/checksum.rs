@@ -192,13 +192,21 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
     }
 }
 
-async fn hash(hasher: &Hasher<'_>, found: Found) -> Hashed {
-    match &found {
-        Found::File(source) => {
-            let digest = hasher.digest(source).await;
-            (found, Some(digest))
+/// Hashes `found` if it is a file. The digest is asked for now, not when
+/// the future first runs, so streams are read in operand order.
+fn hash<'h, 'a>(
+    hasher: &'h Hasher<'a>,
+    found: Found,
+) -> impl Future<Output = Hashed> + use<'h, 'a> {
+    let digest = match &found {
+        Found::File(source) => Some(hasher.digest(source)),
+        _ => None,
+    };
+    async move {
+        match digest {
+            Some(digest) => (found, Some(digest.await)),
+            None => (found, None),
         }
-        _ => (found, None),
     }
 }
 
