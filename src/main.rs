@@ -38,6 +38,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
+        // Its report of a failed write is an `eprintln!`, which would
+        // panic on the same broken stderr.
+        .log_internal_errors(false)
         .init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
