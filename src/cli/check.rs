@@ -13,7 +13,6 @@ use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use futures::StreamExt;
 use steward::Steward;
@@ -23,7 +22,7 @@ use super::checklist::{Line, Reader};
 use super::digest::{Digest, DigestError, Hasher, Source};
 use super::escape::verdict_line;
 use super::interrupts;
-use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error, reader_gone};
+use super::output::{EXIT_FAILED, OutputError, os_error};
 use super::progress::Console;
 use super::quote::{quote, quote_bytes};
 
@@ -114,45 +113,22 @@ pub(crate) async fn verify(
     let checked = listed
         .map(|listed| check(&hasher, listed))
         .buffered(in_flight);
-    tokio::pin!(checked);
+    let mut console = Console::new(None, !verbosity.status);
     let mut verifier = Verifier {
-        console: Console::new(None, !verbosity.status),
         verbosity,
         names,
         tally: Tally::default(),
         ok: true,
     };
-    let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    let mut watch_reader = true;
-    loop {
-        tokio::select! {
-            biased;
-            _ = interrupt.recv() => {
-                verifier.console.say(format_args!("steward: interrupted"));
-                let _ = verifier.console.finish();
-                return ExitCode::from(EXIT_INTERRUPTED);
-            }
-            next = checked.next() => {
-                let Some(checked) = next else { break };
-                if let Err(error) = verifier.record(checked) {
-                    verifier.console.clear();
-                    return error.exit_code();
-                }
-            }
-            // Output is buffered: a reader that left is noticed now, not
-            // at the next flush; with nothing to write (`--quiet`), the
-            // run goes on, as sha256sum's would.
-            () = reader_gone(), if watch_reader => {
-                watch_reader = false;
-                if let Err(error) = verifier.console.flush() {
-                    verifier.console.clear();
-                    return error.exit_code();
-                }
-            }
-            _ = ticker.tick() => verifier.console.draw(),
-        }
+    let ran = console
+        .run(checked, &mut interrupt, |console, checked| {
+            verifier.record(console, checked)
+        })
+        .await;
+    if let Err(code) = ran {
+        return code;
     }
-    if let Err(error) = verifier.console.finish() {
+    if let Err(error) = console.finish() {
         return error.exit_code();
     }
     if verifier.ok {
@@ -248,7 +224,6 @@ fn read_list(
 
 /// Prints the verdicts and keeps the tallies.
 struct Verifier {
-    console: Console,
     verbosity: Verbosity,
     /// Each list's name as messages quote it.
     names: Vec<String>,
@@ -259,14 +234,20 @@ struct Verifier {
 }
 
 impl Verifier {
-    fn record(&mut self, (listed, digest): Checked) -> Result<(), OutputError> {
+    fn record(
+        &mut self,
+        console: &mut Console,
+        (listed, digest): Checked,
+    ) -> Result<(), OutputError> {
         match (listed, digest) {
-            (Listed::Entry { hex, name, .. }, Some(digest)) => self.verdict(&hex, &name, digest),
+            (Listed::Entry { hex, name, .. }, Some(digest)) => {
+                self.verdict(console, &hex, &name, digest)
+            }
             (Listed::Malformed { list, line }, _) => {
                 self.tally.malformed += 1;
                 if self.verbosity.warn {
                     let name = &self.names[list];
-                    self.console.say(format_args!(
+                    console.say(format_args!(
                         "steward: {name}: {line}: improperly formatted SHA256 checksum line"
                     ));
                 }
@@ -274,13 +255,12 @@ impl Verifier {
             }
             (Listed::Unopened { list, error }, _) => {
                 let name = &self.names[list];
-                self.console
-                    .say(format_args!("steward: {name}: {}", os_error(&error)));
+                console.say(format_args!("steward: {name}: {}", os_error(&error)));
                 self.ok = false;
                 Ok(())
             }
             (Listed::End { list, failed }, _) => {
-                self.summary(list, failed);
+                self.summary(console, list, failed);
                 Ok(())
             }
             (Listed::Entry { .. }, None) => Ok(()),
@@ -289,6 +269,7 @@ impl Verifier {
 
     fn verdict(
         &mut self,
+        console: &mut Console,
         hex: &str,
         name: &[u8],
         digest: Result<Digest, DigestError>,
@@ -297,13 +278,12 @@ impl Verifier {
         let verdict = match digest {
             Err(error) if self.verbosity.ignore_missing && error.is_missing() => return Ok(()),
             Err(error) => {
-                self.console
-                    .say(format_args!("steward: {}: {error}", quote_bytes(name)));
+                console.say(format_args!("steward: {}: {error}", quote_bytes(name)));
                 self.tally.unreadable += 1;
                 "FAILED open or read"
             }
             Ok(digest) => {
-                self.console.add(digest.bytes);
+                console.add(digest.bytes);
                 if digest.hex == hex {
                     self.tally.matched = true;
                     if self.verbosity.quiet {
@@ -319,21 +299,20 @@ impl Verifier {
         if self.verbosity.status {
             return Ok(());
         }
-        self.console.out(&verdict_line(name, verdict))
+        console.out(&verdict_line(name, verdict))
     }
 
     /// The end of one list: its warnings, and whether it passed.
-    fn summary(&mut self, list: usize, failed: bool) {
+    fn summary(&mut self, console: &mut Console, list: usize, failed: bool) {
         let tally = std::mem::take(&mut self.tally);
         let name = &self.names[list];
         if failed {
-            self.console
-                .say(format_args!("steward: {name}: read error"));
+            console.say(format_args!("steward: {name}: read error"));
             self.ok = false;
             return;
         }
         if !tally.formatted {
-            self.console.say(format_args!(
+            console.say(format_args!(
                 "steward: {name}: no properly formatted checksum lines found"
             ));
             self.ok = false;
@@ -360,13 +339,11 @@ impl Verifier {
             for (count, one, many) in warnings {
                 if count > 0 {
                     let what = if count == 1 { one } else { many };
-                    self.console
-                        .say(format_args!("steward: WARNING: {count} {what}"));
+                    console.say(format_args!("steward: WARNING: {count} {what}"));
                 }
             }
             if self.verbosity.ignore_missing && !tally.matched {
-                self.console
-                    .say(format_args!("steward: {name}: no file was verified"));
+                console.say(format_args!("steward: {name}: no file was verified"));
             }
         }
         let passed = tally.matched

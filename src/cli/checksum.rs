@@ -5,7 +5,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use steward::Steward;
@@ -13,7 +13,7 @@ use steward::Steward;
 use super::check::{Verbosity, verify};
 use super::digest::{Digest, DigestError, Hasher, Source};
 use super::escape::checksum_line;
-use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error, reader_gone};
+use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error};
 use super::progress::Console;
 use super::quote::quote;
 use super::walk::{Found, Options, walk};
@@ -135,43 +135,19 @@ async fn checksum(steward: &Steward, args: &ChecksumArgs) -> ExitCode {
         .count();
     let hasher = Hasher::new(steward);
     let in_flight = steward.config().cpu_workers().saturating_mul(4).max(16);
-    let mut results = futures::stream::iter(found)
+    let results = futures::stream::iter(found)
         .map(|found| hash(&hasher, found))
         .buffered(in_flight);
     let mut console = Console::new(Some(files), !args.json);
     let mut errors = 0_usize;
-    let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    let mut watch_reader = true;
-    loop {
-        tokio::select! {
-            biased;
-            _ = interrupt.recv() => {
-                console.say(format_args!("steward: interrupted"));
-                let _ = console.finish();
-                return ExitCode::from(EXIT_INTERRUPTED);
-            }
-            next = results.next() => {
-                let Some(hashed) = next else { break };
-                match report(&mut console, hashed, args.json) {
-                    Ok(failed) => errors += usize::from(failed),
-                    Err(error) => {
-                        console.clear();
-                        return error.exit_code();
-                    }
-                }
-            }
-            // Output is buffered: a reader that left is noticed now, not
-            // at the next flush; with nothing to write (`--quiet`), the
-            // run goes on, as sha256sum's would.
-            () = reader_gone(), if watch_reader => {
-                watch_reader = false;
-                if let Err(error) = console.flush() {
-                    console.clear();
-                    return error.exit_code();
-                }
-            }
-            _ = ticker.tick() => console.draw(),
-        }
+    let ran = console
+        .run(results, &mut interrupt, |console, hashed| {
+            errors += usize::from(report(console, hashed, args.json)?);
+            Ok(())
+        })
+        .await;
+    if let Err(code) = ran {
+        return code;
     }
     if args.json {
         let summary = serde_json::json!({ "summary": {

@@ -6,12 +6,20 @@
 //! every message on stderr and, when stdout is the terminal too, before
 //! every output line (which is then flushed at once, as a terminal's
 //! output is line-buffered anyway). It comes back at the next tick.
+//!
+//! [`Console::run`] is the loop both `checksum` modes run their results
+//! through: ticks, Ctrl-C, and a reader that left.
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use std::pin::pin;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use super::output::{Output, OutputError, stderr};
+use futures::{Stream, StreamExt};
+use tokio::signal::unix::Signal;
+
+use super::output::{EXIT_INTERRUPTED, Output, OutputError, reader_gone, stderr};
 
 /// Clears the line the cursor is on (carriage return, erase to the end).
 const CLEAR_LINE: &str = "\r\x1b[K";
@@ -111,6 +119,49 @@ impl Console {
     /// Writes out what stdout holds.
     pub(crate) fn flush(&mut self) -> Result<(), OutputError> {
         self.out.flush()
+    }
+
+    /// Hands each of `results` to `record`, in order, while the progress
+    /// line ticks; Ctrl-C (`interrupt`) ends the run with 130, stdout's
+    /// failure with its own status. `Err` holds the status of a run that
+    /// ended early.
+    pub(crate) async fn run<T>(
+        &mut self,
+        results: impl Stream<Item = T>,
+        interrupt: &mut Signal,
+        mut record: impl FnMut(&mut Self, T) -> Result<(), OutputError>,
+    ) -> Result<(), ExitCode> {
+        let mut results = pin!(results);
+        let mut ticker = tokio::time::interval(Duration::from_millis(250));
+        let mut watch_reader = true;
+        let failed = loop {
+            tokio::select! {
+                biased;
+                _ = interrupt.recv() => {
+                    self.say(format_args!("steward: interrupted"));
+                    let _ = self.finish();
+                    return Err(ExitCode::from(EXIT_INTERRUPTED));
+                }
+                next = results.next() => {
+                    let Some(result) = next else { return Ok(()) };
+                    if let Err(error) = record(self, result) {
+                        break error;
+                    }
+                }
+                // Output is buffered: a reader that left is noticed now,
+                // not at the next flush; with nothing to write
+                // (`--quiet`), the run goes on, as sha256sum's would.
+                () = reader_gone(), if watch_reader => {
+                    watch_reader = false;
+                    if let Err(error) = self.flush() {
+                        break error;
+                    }
+                }
+                _ = ticker.tick() => self.draw(),
+            }
+        };
+        self.clear();
+        Err(failed.exit_code())
     }
 
     /// Clears the progress line and writes out what stdout holds.
