@@ -11,7 +11,9 @@
 //! Without `CAP_SYS_RESOURCE`, Linux 5.19+ accepts only windows that are
 //! multiples of 2 s; a refused trigger is retried with its window rounded
 //! up and its stall share kept ([`PsiStatus::active`] shows what was
-//! armed).
+//! armed). The monitor also judges every trigger, as configured, on the
+//! sampled `total` counters (see `stalls`), so a coarse kernel window
+//! does not delay detection beyond about one sample interval.
 
 use std::fmt;
 use std::fs::File;
@@ -303,6 +305,21 @@ pub struct PsiStatus {
     /// Triggers that could not be registered, with why; their resources
     /// rely on polling.
     pub unavailable: Vec<(PsiTrigger, String)>,
+}
+
+/// The triggers that can be judged on the sampled stall counters: the
+/// valid ones whose pressure file can be read.
+pub(crate) fn sampleable(triggers: &[PsiTrigger]) -> Vec<PsiTrigger> {
+    let readable: Vec<PressureKind> = PressureKind::ALL
+        .into_iter()
+        .filter(|kind| triggers.iter().any(|t| t.kind == *kind))
+        .filter(|kind| Pressure::read(*kind).is_ok())
+        .collect();
+    triggers
+        .iter()
+        .filter(|trigger| trigger.validate().is_ok() && readable.contains(&trigger.kind))
+        .copied()
+        .collect()
 }
 
 /// Registered trigger files, waiting for a watcher.
