@@ -89,6 +89,8 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
     };
     print_reading(&first, args.json, live);
     printed += 1;
+    // The receiver may still hold the reading just printed as unseen.
+    let mut last_printed = first.sequence;
     if args.once || args.count.is_some_and(|count| printed >= count) {
         return ExitCode::SUCCESS;
     }
@@ -110,7 +112,8 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
                 let reading = readings.borrow_and_update().clone();
-                if let Some(reading) = reading {
+                if let Some(reading) = reading.filter(|r| r.sequence > last_printed) {
+                    last_printed = reading.sequence;
                     print_reading(&reading, args.json, live);
                     printed += 1;
                     if args.count.is_some_and(|count| printed >= count) {
