@@ -638,3 +638,110 @@ fn cpu_pressure_is_seen_in_the_samples_without_cap_sys_resource() {
         "raised from the sampled share, not by a kernel trigger"
     );
 }
+
+/// A small ext4 image mounted (loop) at a directory, and bind-mounted at a
+/// second one; unmounted when dropped (if not already).
+struct LoopDisk {
+    points: Vec<std::path::PathBuf>,
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        for point in self.points.iter().rev() {
+            let _ = std::process::Command::new("umount").arg(point).status();
+        }
+    }
+}
+
+fn run(command: &str, args: &[&std::ffi::OsStr]) {
+    let status = std::process::Command::new(command)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|err| panic!("{command}: {err}"));
+    assert!(status.success(), "{command} {args:?}: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root, mkfs.ext4 and a loop device: mounts a disk image"]
+async fn a_bind_mounted_disk_is_one_disk_and_its_unmounting_clears_its_alert() {
+    use std::ffi::OsStr;
+    use steward::config::{DiskLevels, FreeLevels};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("loop-disk-{}", std::process::id()));
+    let (image, point, bound) = (dir.join("image"), dir.join("d"), dir.join("bound/deeper"));
+    std::fs::create_dir_all(&point).unwrap();
+    std::fs::create_dir_all(&bound).unwrap();
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    run("mkfs.ext4", &[OsStr::new("-q"), image.as_os_str()]);
+    run(
+        "mount",
+        &[
+            OsStr::new("-o"),
+            OsStr::new("loop"),
+            image.as_os_str(),
+            point.as_os_str(),
+        ],
+    );
+    let mut disk = LoopDisk {
+        points: vec![point.clone()],
+    };
+    run(
+        "mount",
+        &[OsStr::new("--bind"), point.as_os_str(), bound.as_os_str()],
+    );
+    disk.points.push(bound.clone());
+
+    // Any use of that disk at all is a warning.
+    let thresholds = Thresholds::default().with_disk(
+        &point,
+        DiskLevels {
+            percent: Levels::new(0.001, 100.0),
+            free: FreeLevels::default(),
+        },
+    );
+    let steward = Steward::builder()
+        .monitor_interval(Duration::from_millis(200))
+        .thresholds(thresholds)
+        .start()
+        .unwrap();
+    let monitor = steward.monitor();
+    let mut alerts = monitor.subscribe();
+    let reading = first_reading(monitor).await;
+    let ours: Vec<_> = reading
+        .disks
+        .iter()
+        .filter(|d| d.is_mounted_at(&point) || d.is_mounted_at(&bound))
+        .collect();
+    assert_eq!(ours.len(), 1, "one reading for the device: {ours:?}");
+    assert_eq!(
+        ours[0].mount_point, point,
+        "named by its shortest mount point"
+    );
+    assert_eq!(ours[0].mount_points, [point.clone(), bound.clone()]);
+    let resource = Resource::Disk(point.clone());
+    let raised = alerts_over_samples(monitor, &mut alerts, &resource, 3).await;
+    assert_eq!(
+        raised.len(),
+        1,
+        "one alert, not one per mount point: {raised:?}"
+    );
+
+    drop(disk); // unmounts both
+    let cleared = alerts_over_samples(monitor, &mut alerts, &resource, 3).await;
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(
+        (cleared[0].previous, cleared[0].level, cleared[0].value),
+        (
+            Level::Warning,
+            Level::Healthy,
+            steward::monitor::Measure::Unmounted
+        )
+    );
+    steward.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
