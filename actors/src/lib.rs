@@ -35,6 +35,7 @@
 //! message every actor handles to stop.
 
 mod panic_message;
+mod priority_watch;
 mod shutdown;
 mod user_error;
 
