@@ -7,6 +7,7 @@ mod cli_jobs;
 mod drive;
 mod monitor;
 mod pool;
+mod reconnect;
 mod registry;
 mod start_contexts;
 mod subprocess_pool;
