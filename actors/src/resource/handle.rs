@@ -24,7 +24,7 @@ use crate::lifecycle::{State, StateChanged, StateView};
 pub struct Managed<R: Resource> {
     pub(super) name: Arc<str>,
     pub(super) addr: Addr<ResourceSupervisor<R>>,
-    resource: Arc<R>,
+    pub(super) resource: Arc<R>,
     pub(super) view: StateView,
     failed_initializations: watch::Receiver<u64>,
     pub(super) link: Arc<Link>,

@@ -1,13 +1,19 @@
 //! What the supervisor publishes about the resource's connection, for its
-//! handles to read without a message: which connection is current and
-//! whether a reconnect is running.
+//! handles' operations to read without a message or a lock: the state,
+//! which connection is current and whether a reconnect is running.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
-/// The connection's generation and reconnect flag, written by the
-/// supervisor only.
+use crate::State;
+
+/// The state, the connection's generation and the reconnect flag,
+/// written by the supervisor only.
 #[derive(Debug, Default)]
 pub(super) struct Link {
+    /// The lifecycle state as an index into [`State::ALL`]: the same as
+    /// the `StateView`, read with one load instead of a lock, which
+    /// operations on many threads would all write to.
+    state: AtomicU8,
     /// Successful initializations so far: the connection an operation
     /// started on, so that a late report about a connection already
     /// replaced starts no second reconnect.
@@ -20,6 +26,15 @@ pub(super) struct Link {
 }
 
 impl Link {
+    pub(super) fn state(&self) -> State {
+        let index = usize::from(self.state.load(Ordering::Acquire));
+        State::ALL.get(index).copied().unwrap_or(State::Closed)
+    }
+
+    pub(super) fn set_state(&self, state: State) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
     pub(super) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

@@ -180,17 +180,21 @@ impl<R: Resource> Managed<R> {
         let operation = Mutex::new(operation);
         let tally = Tally::default();
         let mut attempts = 0;
-        let retried = with_retry(
-            |number| {
-                attempts = number;
-                self.attempt(&operation, &tally)
-            },
-            policy,
-        );
-        let span = tracing::debug_span!(target: "steward::resource", "operation", resource = %self.name, operation = name);
-        let outcome = match timeout {
-            Some(limit) => within(limit, retried).instrument(span).await.ok_or(limit),
-            None => Ok(retried.instrument(span).await),
+        let outcome = {
+            // Pinned where it is made: the layers below take a reference, so
+            // the future is never copied.
+            let retried = std::pin::pin!(with_retry(
+                |number| {
+                    attempts = number;
+                    self.attempt(&operation, &tally)
+                },
+                policy,
+            ));
+            let span = tracing::debug_span!(target: "steward::resource", "operation", resource = %self.name, operation = name);
+            match timeout {
+                Some(limit) => within(limit, retried).instrument(span).await.ok_or(limit),
+                None => Ok(retried.instrument(span).await),
+            }
         };
         self.recorder.record(
             name,
@@ -225,48 +229,48 @@ impl<R: Resource> Managed<R> {
         F: FnMut(Arc<R>) -> Fut,
         Fut: Future<Output = Result<T, UserError>>,
     {
-        if !self.state().is_usable() && self.link.is_reconnecting() {
-            self.view
-                .wait_for(|state| state != State::Initializing)
-                .await;
+        if !self.link.state().is_usable() && self.link.is_reconnecting() {
+            // Boxed, like the disconnect report below: the slow paths stay
+            // out of the attempt's future, which every layer of retry and
+            // timeout holds.
+            Box::pin(self.view.wait_for(|state| state != State::Initializing)).await;
         }
         // Read before the operation takes the connection: the generation
         // an attempt reports is never newer than the connection it used.
         let generation = self.link.generation();
-        let resource = self.resource().map_err(|error| match error {
-            // Closed for good: no retry can help.
-            ResourceError::NotReady {
-                state: State::Closing | State::Closed,
-                ..
-            } => Failure::fatal(error),
-            error => Failure::retryable(error),
-        })?;
+        match self.link.state() {
+            State::Ready | State::Degraded => {}
+            state => {
+                let error = ResourceError::NotReady {
+                    name: self.name.to_string(),
+                    state,
+                };
+                // Closed for good: no retry can help.
+                return Err(if matches!(state, State::Closing | State::Closed) {
+                    Failure::fatal(error)
+                } else {
+                    Failure::retryable(error)
+                });
+            }
+        }
         let running = {
             let mut operation = operation.lock().unwrap_or_else(PoisonError::into_inner);
-            (*operation)(Arc::clone(&resource))
+            (*operation)(Arc::clone(&self.resource))
         };
+        let resource = &*self.resource;
         match running.await {
             Ok(value) => Ok(value),
-            Err(error) => Err(self.judge(&resource, error, generation, tally).await),
+            Err(error) if resource.is_disconnect(&error) => {
+                Err(Box::pin(self.disconnected(error, generation, tally)).await)
+            }
+            Err(error) if resource.is_retryable(&error) => Err(Failure::retryable(error)),
+            Err(error) => Err(Failure::fatal(error)),
         }
     }
 
-    /// What a failed attempt comes to; after a disconnect, once the
-    /// reconnect it joined is over.
-    async fn judge(
-        &self,
-        resource: &R,
-        error: UserError,
-        generation: u64,
-        tally: &Tally,
-    ) -> Failure {
-        if !resource.is_disconnect(&error) {
-            return if resource.is_retryable(&error) {
-                Failure::retryable(error)
-            } else {
-                Failure::fatal(error)
-            };
-        }
+    /// Reports a disconnect and waits for the reconnect it started or
+    /// joined: the failure to retry (or not) after it.
+    async fn disconnected(&self, error: UserError, generation: u64, tally: &Tally) -> Failure {
         tally.disconnects.fetch_add(1, Ordering::Relaxed);
         let report = Reconnect {
             generation,

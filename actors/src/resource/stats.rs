@@ -1,5 +1,5 @@
 //! Operation statistics: what [`Managed::stats`](super::Managed::stats)
-//! reports, and the lock-free recorder behind it.
+//! reports, and the recorder behind it (no lock on a name seen before).
 //!
 //! Memory is bounded whatever the callers do: each operation name keeps
 //! counters plus its last [`OperationStats::WINDOW`] latencies; at most
@@ -8,12 +8,12 @@
 //! are counted together in [`OperationStats::other`]. Names may come from
 //! users, so they can become metric labels without growing without bound.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
-
-use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use super::window::{LatencyWindow, WINDOW};
 
@@ -152,58 +152,100 @@ impl Counters {
     }
 }
 
+/// Slots of the name table: twice the names kept, so probes stay short.
+const SLOTS: usize = 2 * OperationStats::MAX_NAMES;
+
+/// One name and its counters.
+#[derive(Debug)]
+struct Named {
+    name: Box<str>,
+    counters: Counters,
+}
+
 /// Every name's counters, shared by the handles of one resource.
+///
+/// The names live in a fixed open-addressing table whose slots are only
+/// ever filled, never emptied or moved: a lookup is a hash and a few
+/// loads, with no lock and no write that operations on other threads
+/// would contend on.
 #[derive(Debug)]
 pub(super) struct Recorder {
-    names: DashMap<Box<str>, Counters>,
-    /// Names admitted (or being admitted), at most `MAX_NAMES`.
-    admitted: AtomicUsize,
+    slots: Box<[OnceLock<Box<Named>>]>,
+    hasher: RandomState,
+    /// The names added, at most `MAX_NAMES`; held while adding one.
+    adding: Mutex<usize>,
     other: Counters,
 }
 
 impl Recorder {
     pub(super) fn new() -> Self {
         Self {
-            names: DashMap::new(),
-            admitted: AtomicUsize::new(0),
+            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+            hasher: RandomState::new(),
+            adding: Mutex::new(0),
             other: Counters::new(),
         }
     }
 
-    /// Records one call of `name`. A name seen before costs a map read;
+    /// Records one call of `name`. A name seen before costs a lookup;
     /// only a name's first call allocates.
     pub(super) fn record(&self, name: &str, call: &CallRecord) {
         let name = bounded(name);
-        if let Some(counters) = self.names.get(name) {
+        match self.find(name) {
+            Some(counters) => counters.record(call),
+            None => self.record_first(name, call),
+        }
+    }
+
+    /// The slots `name` may be in, in probe order.
+    fn probe(&self, name: &str) -> impl Iterator<Item = &OnceLock<Box<Named>>> {
+        // The remainder is below `SLOTS`, so the cast loses nothing.
+        let start = (self.hasher.hash_one(name) % SLOTS as u64) as usize;
+        self.slots[start..].iter().chain(&self.slots[..start])
+    }
+
+    /// A slot is filled before any later one in a name's probe order, so
+    /// the first empty slot ends the search.
+    fn find(&self, name: &str) -> Option<&Counters> {
+        for slot in self.probe(name) {
+            let named = slot.get()?;
+            if *named.name == *name {
+                return Some(&named.counters);
+            }
+        }
+        None
+    }
+
+    /// Adds `name` if there is room, under the lock that serializes
+    /// additions (lookups never take it).
+    #[cold]
+    fn record_first(&self, name: &str, call: &CallRecord) {
+        let mut names = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        // Added meanwhile by another first call?
+        if let Some(counters) = self.find(name) {
             counters.record(call);
             return;
         }
-        self.record_first(name, call);
-    }
-
-    #[cold]
-    fn record_first(&self, name: &str, call: &CallRecord) {
-        let admitted = self
-            .admitted
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < OperationStats::MAX_NAMES).then_some(n + 1)
-            })
-            .is_ok();
-        if !admitted {
-            // Another caller may have admitted this very name meanwhile.
-            match self.names.get(name) {
-                Some(counters) => counters.record(call),
-                None => self.other.record(call),
-            }
+        if *names == OperationStats::MAX_NAMES {
+            self.other.record(call);
             return;
         }
-        match self.names.entry(name.into()) {
-            dashmap::Entry::Occupied(entry) => {
-                // Admitted by a concurrent first call: give the place back.
-                self.admitted.fetch_sub(1, Ordering::AcqRel);
-                entry.get().record(call);
+        let slot = self.probe(name).find(|slot| slot.get().is_none());
+        let added = slot.map(|slot| {
+            slot.get_or_init(|| {
+                Box::new(Named {
+                    name: name.into(),
+                    counters: Counters::new(),
+                })
+            })
+        });
+        match added {
+            Some(named) => {
+                *names += 1;
+                named.counters.record(call);
             }
-            dashmap::Entry::Vacant(entry) => entry.insert(Counters::new()).record(call),
+            // Unreachable: there are more slots than names kept.
+            None => self.other.record(call),
         }
     }
 
@@ -212,24 +254,22 @@ impl Recorder {
             resource: resource.to_owned(),
             reconnects,
             operations: self
-                .names
+                .slots
                 .iter()
-                .map(|entry| (entry.key().to_string(), entry.value().snapshot()))
+                .filter_map(OnceLock::get)
+                .map(|named| (named.name.to_string(), named.counters.snapshot()))
                 .collect(),
             other: self.other.snapshot(),
         }
     }
 
-    /// The bytes the recorder holds on the heap for names and windows
-    /// (not the map's own table, which is bounded by the name cap too).
+    /// The bytes the recorder holds on the heap.
     #[cfg(test)]
     pub(super) fn heap_bytes(&self) -> usize {
-        self.other.window.heap_bytes()
-            + self
-                .names
-                .iter()
-                .map(|entry| entry.key().len() + entry.value().window.heap_bytes())
-                .sum::<usize>()
+        let named = self.slots.iter().filter_map(OnceLock::get).map(|named| {
+            std::mem::size_of::<Named>() + named.name.len() + named.counters.window.heap_bytes()
+        });
+        std::mem::size_of_val(&*self.slots) + self.other.window.heap_bytes() + named.sum::<usize>()
     }
 }
 

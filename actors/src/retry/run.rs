@@ -89,7 +89,7 @@ async fn run_attempt<O>(
     attempt: impl Future<Output = O>,
     timeout: Option<Duration>,
 ) -> Result<O, AttemptEnd> {
-    let caught = AssertUnwindSafe(attempt).catch_unwind();
+    let caught = std::pin::pin!(AssertUnwindSafe(attempt).catch_unwind());
     let outcome = match timeout {
         Some(limit) => within(limit, caught)
             .await

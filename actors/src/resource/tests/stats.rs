@@ -127,9 +127,38 @@ fn memory_is_bounded_over_a_million_operations_and_many_names() {
         stats.other.operations,
         10_000 - (OperationStats::MAX_NAMES as u64 - 1)
     );
-    let bound =
-        OperationStats::MAX_NAMES * (OperationStats::MAX_NAME_BYTES + WINDOW * 8) + WINDOW * 8;
-    assert!(recorder.heap_bytes() <= bound);
+    let kept = recorder.heap_bytes();
+    for n in 0..10_000 {
+        recorder.record(&format!("fetch_{n}"), &call(1));
+    }
+    assert_eq!(
+        recorder.heap_bytes(),
+        kept,
+        "names past the cap take no memory"
+    );
+}
+
+#[test]
+fn names_first_seen_on_many_threads_at_once_are_counted_exactly() {
+    let recorder = Recorder::new();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for round in 0..50 {
+                    for n in 0..100 {
+                        recorder.record(&format!("name_{n}"), &call(round));
+                    }
+                }
+            });
+        }
+    });
+    let stats = recorder.snapshot("db", 0);
+    assert_eq!(stats.operations.len(), OperationStats::MAX_NAMES);
+    let kept: u64 = stats.operations.values().map(|c| c.operations).sum();
+    assert_eq!(kept + stats.other.operations, 4 * 50 * 100);
+    for counts in stats.operations.values() {
+        assert_eq!(counts.operations, 4 * 50, "a name split in two slots");
+    }
 }
 
 #[test]
