@@ -120,33 +120,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     echo.initialize().await?;
 
-    let caller = echo.clone();
-    let calls = tokio::spawn(async move {
-        let policy = RetryPolicy::default()
-            .with_max_retries(5)
-            .with_base_delay(Duration::from_millis(10));
-        for n in 0..40 {
-            let started = Instant::now();
-            let line = format!("ping {n}");
-            let answer = caller
-                .operation(
-                    "echo",
-                    Duration::from_secs(10),
-                    |client| {
-                        let line = line.clone();
-                        async move { client.call(line).await }
-                    },
-                    &policy,
-                )
-                .await;
-            let took = started.elapsed();
-            match answer {
-                Ok(answer) => println!("{line:>8} → {answer:<8} in {took:>10.1?}"),
-                Err(error) => println!("{line:>8} → failed in {took:.1?}: {error}"),
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    });
+    // Three callers, each calling every 40 ms; their policy: 5 retries.
+    let callers: Vec<_> = ["a", "b", "c"]
+        .into_iter()
+        .map(|caller| {
+            let echo = echo.clone();
+            tokio::spawn(async move {
+                let policy = RetryPolicy::default()
+                    .with_max_retries(5)
+                    .with_base_delay(Duration::from_millis(10));
+                for n in 0..16 {
+                    let started = Instant::now();
+                    let line = format!("{caller}{n}");
+                    let answer = echo
+                        .operation(
+                            "echo",
+                            Duration::from_secs(10),
+                            |client| {
+                                let line = line.clone();
+                                async move { client.call(line).await }
+                            },
+                            &policy,
+                        )
+                        .await;
+                    let took = started.elapsed();
+                    match answer {
+                        Ok(answer) => println!("{line:>4} → {answer:<4} in {took:>9.1?}"),
+                        Err(error) => println!("{line:>4} → failed in {took:.1?}: {error}"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                }
+            })
+        })
+        .collect();
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.abort();
@@ -155,7 +161,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     server = serve(TcpListener::bind(addr).await?);
     println!("-- server back on {addr}");
-    calls.await?;
+    for caller in callers {
+        caller.await?;
+    }
 
     println!(
         "\nstatistics:\n{}",
