@@ -23,6 +23,8 @@ struct Line {
     reconnects_on_reset: bool,
     broken: AtomicBool,
     refuse: AtomicBool,
+    /// `initialize` fails with an error marked fatal.
+    reject: AtomicBool,
     inits: AtomicU32,
     initializing: AtomicU32,
     most_initializing: AtomicU32,
@@ -56,6 +58,9 @@ impl Resource for Line {
         if self.refuse.load(Ordering::SeqCst) {
             return Err(UserError::msg("connection refused"));
         }
+        if self.reject.load(Ordering::SeqCst) {
+            return Err(UserError::msg("bad credentials"));
+        }
         self.broken.store(false, Ordering::SeqCst);
         self.connection.fetch_add(1, Ordering::SeqCst);
         Ok(())
@@ -67,6 +72,10 @@ impl Resource for Line {
 
     fn is_disconnect(&self, error: &UserError) -> bool {
         self.reconnects_on_reset && error.to_string() == RESET
+    }
+
+    fn is_retryable(&self, error: &UserError) -> bool {
+        error.to_string() != "bad credentials"
     }
 }
 
@@ -195,6 +204,40 @@ async fn a_reconnect_that_gives_up_leaves_error_until_initialize() {
     line.refuse.store(false, Ordering::SeqCst);
     timeout(BOUND, managed.initialize()).await.unwrap().unwrap();
     assert!(call_many(&managed, 3).await.iter().all(Result::is_ok));
+}
+
+#[actix_rt::test]
+async fn a_fatal_reconnect_ends_in_error_with_the_error() {
+    tokio::time::pause();
+    let line = Line::new(true);
+    let managed = started(&line).await;
+    let mut events = managed.subscribe();
+    line.reject.store(true, Ordering::SeqCst);
+    line.broken.store(true, Ordering::SeqCst);
+    let answers = call_many(&managed, 4).await;
+    assert!(answers.iter().all(Result::is_err), "{answers:?}");
+    assert_eq!(
+        line.inits.load(Ordering::SeqCst),
+        2,
+        "a fatal error is not retried"
+    );
+    let moves: Vec<State> = std::iter::from_fn(|| events.try_recv().ok())
+        .map(|event| event.to)
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            State::Degraded,
+            State::Error,
+            State::Initializing,
+            State::Error
+        ]
+    );
+    let status = managed.status().await.unwrap();
+    assert!(
+        status.last_error.unwrap().contains("bad credentials"),
+        "the error is kept"
+    );
 }
 
 #[actix_rt::test]
