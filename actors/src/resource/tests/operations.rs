@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
+use tokio::sync::broadcast;
 use tokio::time::timeout;
 
 use super::super::{Managed, Resource, ResourceError, ResourceSupervisor, RetryPolicy};
 use super::BOUND;
 use crate::retry::RetryError;
-use crate::{State, UserError};
+use crate::{State, StateChanged, UserError};
 
 const RESET: &str = "connection reset";
 
@@ -115,6 +116,14 @@ async fn call_many(managed: &Managed<Line>, calls: usize) -> Vec<Result<u32, Res
         .unwrap()
 }
 
+/// The states moved to so far, each move checked against the table.
+fn legal_moves(events: &mut broadcast::Receiver<StateChanged>) -> Vec<State> {
+    std::iter::from_fn(|| events.try_recv().ok())
+        .inspect(|event| assert!(event.from.can_transition_to(event.to), "{event:?}"))
+        .map(|event| event.to)
+        .collect()
+}
+
 #[actix_rt::test]
 async fn concurrent_operations_share_one_reconnect_through_legal_moves() {
     tokio::time::pause();
@@ -131,13 +140,8 @@ async fn concurrent_operations_share_one_reconnect_through_legal_moves() {
     assert_eq!(line.inits.load(Ordering::SeqCst), 2, "one reconnect");
     assert_eq!(line.most_initializing.load(Ordering::SeqCst), 1);
 
-    let mut moves = Vec::new();
-    while let Ok(event) = events.try_recv() {
-        assert!(event.from.can_transition_to(event.to), "{event:?}");
-        moves.push(event.to);
-    }
     assert_eq!(
-        moves,
+        legal_moves(&mut events),
         [
             State::Degraded,
             State::Error,
@@ -221,11 +225,8 @@ async fn a_fatal_reconnect_ends_in_error_with_the_error() {
         2,
         "a fatal error is not retried"
     );
-    let moves: Vec<State> = std::iter::from_fn(|| events.try_recv().ok())
-        .map(|event| event.to)
-        .collect();
     assert_eq!(
-        moves,
+        legal_moves(&mut events),
         [
             State::Degraded,
             State::Error,
