@@ -11,6 +11,7 @@ mod cli_support;
 mod drive;
 mod monitor;
 mod pool;
+mod reconnect;
 mod registry;
 mod start_contexts;
 mod subprocess_pool;
