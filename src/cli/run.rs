@@ -1,6 +1,19 @@
 //! `steward run`: a resource-aware parallel runner, like `xargs -P` and
 //! GNU parallel, with every job a tracked child in its own process group.
 
+mod batch;
+mod combine;
+mod expand;
+mod halt;
+mod input;
+mod joblog;
+mod progress;
+mod quote;
+mod results;
+mod spool;
+mod transform;
+mod units;
+
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::process::{Command, ExitCode, Stdio};
