@@ -5,13 +5,10 @@ mod checklist;
 pub(crate) mod checksum;
 mod digest;
 mod escape;
-mod jobs;
 pub(crate) mod monitor;
 pub(crate) mod output;
 mod progress;
 mod quote;
-// Issue 16 moves `run` onto `output`; until then it still prints directly.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub(crate) mod run;
 mod walk;
 
@@ -20,7 +17,7 @@ use std::process::ExitCode;
 
 use steward::{Config, ConfigError, Steward};
 
-pub(crate) use output::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, stderr};
+pub(crate) use output::{EXIT_FAILED, EXIT_USAGE, stderr};
 
 /// A flag that overrides a setting, as the user typed it, so that a
 /// refused value is reported under the flag's name, not the setting's.

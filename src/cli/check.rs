@@ -22,10 +22,10 @@ use tokio::sync::mpsc;
 use super::checklist::{Line, Reader};
 use super::digest::{Digest, DigestError, Hasher, Source};
 use super::escape::verdict_line;
+use super::interrupts;
 use super::output::{EXIT_FAILED, EXIT_INTERRUPTED, OutputError, os_error};
 use super::progress::Console;
 use super::quote::{quote, quote_bytes};
-use super::interrupts;
 
 /// What `sha256sum -c` prints, as its options set it.
 #[derive(Debug, Clone, Copy, Default)]

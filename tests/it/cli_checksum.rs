@@ -94,7 +94,11 @@ fn checksum_prints_exactly_what_sha256sum_prints() {
         }
     }
     files.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
-    let theirs = sha256sum().args(&files).current_dir(&root).output().unwrap();
+    let theirs = sha256sum()
+        .args(&files)
+        .current_dir(&root)
+        .output()
+        .unwrap();
     assert!(theirs.status.success());
     assert_eq!(text(&ours.stdout), text(&theirs.stdout));
     assert_eq!(ours.stdout.iter().filter(|&&b| b == b'\n').count(), 6);
@@ -151,7 +155,10 @@ fn checksum_reports_bad_paths_and_goes_on() {
 fn a_refused_value_is_reported_under_the_flag_typed() {
     for (args, expected) in [
         (vec!["--io-limit", "0"], "'--io-limit <N>'"),
-        (vec!["--cpu-workers", "5000"], "--cpu-workers 5000: must be at most 4096"),
+        (
+            vec!["--cpu-workers", "5000"],
+            "--cpu-workers 5000: must be at most 4096",
+        ),
         (vec!["--quiet"], "--check"),
         (vec!["--check", "-x"], "--one-file-system"),
     ] {
@@ -195,7 +202,11 @@ fn errors_quote_names_as_sha256sum_does() {
         .current_dir(&root)
         .output()
         .unwrap();
-    let theirs = sha256sum().args(&names).current_dir(&root).output().unwrap();
+    let theirs = sha256sum()
+        .args(&names)
+        .current_dir(&root)
+        .output()
+        .unwrap();
     assert_same(&ours, &theirs, "checksum of missing names");
     assert_eq!(text(&ours.stderr).lines().count(), 11);
     fs::remove_dir_all(&root).unwrap();
@@ -219,7 +230,10 @@ fn check_fixture(root: &Path) {
     fs::create_dir(root.join("adir")).unwrap();
     std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
     // The list as sha256sum writes it, then `changed` changes.
-    let names: Vec<&OsStr> = files.iter().map(|(name, _)| OsStr::from_bytes(name)).collect();
+    let names: Vec<&OsStr> = files
+        .iter()
+        .map(|(name, _)| OsStr::from_bytes(name))
+        .collect();
     let listed = sha256sum().args(&names).current_dir(root).output().unwrap();
     assert!(listed.status.success());
     fs::write(root.join("changed"), b"after").unwrap();
@@ -312,10 +326,14 @@ fn check_prints_exactly_what_sha256sum_c_prints() {
     }
     // The list on stdin, which then may not name `-`.
     let mut list = fs::read(root.join("list")).unwrap();
-    list.extend_from_slice(b"ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  -\n");
+    list.extend_from_slice(
+        b"ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  -\n",
+    );
     for option in [&[][..], &["--warn"]] {
         let mut ours = steward();
-        ours.args(["checksum", "-c"]).args(option).current_dir(&root);
+        ours.args(["checksum", "-c"])
+            .args(option)
+            .current_dir(&root);
         let mut theirs = sha256sum();
         theirs.arg("-c").args(option).current_dir(&root);
         assert_same(
@@ -391,7 +409,11 @@ fn stdin_fifos_and_devices_named_are_hashed_as_sha256sum_does() {
         outputs.push(run_with_stdin(command, b"from stdin"));
         feeder.join().unwrap();
     }
-    assert_same(&outputs[0], &outputs[1], "checksum - fifo /dev/null file /dev/stdin");
+    assert_same(
+        &outputs[0],
+        &outputs[1],
+        "checksum - fifo /dev/null file /dev/stdin",
+    );
     // `-` took all of stdin; `/dev/stdin`, read after it, found it empty.
     let stdout = text(&outputs[0].stdout);
     assert_eq!(stdout.lines().count(), 5, "{stdout}");
@@ -437,7 +459,15 @@ fn walking_skips_fifos_sockets_and_devices_and_says_so() {
 /// mounts goes away with it.
 fn in_own_mounts(script: &str, root: &Path) -> Output {
     Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
         .arg(root)
         .arg(env!("CARGO_BIN_EXE_steward"))
         .output()
@@ -498,9 +528,10 @@ fn the_progress_line_never_runs_into_output_on_a_terminal() {
     let screen = fs::read(&typescript).unwrap();
     let screen = text(&screen);
     let mut lines = 0;
-    for (at, _) in screen.match_indices(&format!("  {}", fifo.display())).chain(
-        screen.match_indices(&format!("  {}/file", tree.display())),
-    ) {
+    for (at, _) in screen
+        .match_indices(&format!("  {}", fifo.display()))
+        .chain(screen.match_indices(&format!("  {}/file", tree.display())))
+    {
         // Each output line starts after a newline or after the progress
         // line was cleared: 64 hex digits back.
         let start = at - 64;

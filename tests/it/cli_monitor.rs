@@ -135,7 +135,10 @@ fn alerts_stay_on_the_terminal_across_redraws() {
         .position(|screen| screen.contains("alert: "))
         .expect("an alert was shown");
     let after = &screens[first_alert..];
-    assert!(after.len() >= 2, "the alert came with the last screen: {recorded}");
+    assert!(
+        after.len() >= 2,
+        "the alert came with the last screen: {recorded}"
+    );
     for screen in after {
         assert!(screen.contains("memory "), "{screen}");
         assert!(

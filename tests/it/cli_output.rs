@@ -22,7 +22,12 @@ fn closed_pipe() -> Stdio {
 }
 
 fn full() -> Stdio {
-    Stdio::from(fs::OpenOptions::new().write(true).open("/dev/full").unwrap())
+    Stdio::from(
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
 }
 
 fn run_with(args: &[&str], stdout: Stdio, dir: &Path) -> Output {
@@ -86,8 +91,17 @@ fn a_closed_stdout_ends_every_subcommand_quietly_with_141() {
     for args in commands() {
         let output = run_with(&args, closed_pipe(), &root);
         assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", text(&output.stderr));
-        assert!(output.stderr.is_empty(), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(141),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     fs::remove_dir_all(&root).unwrap();
 }
@@ -98,7 +112,12 @@ fn a_full_stdout_is_said_once_and_exits_1() {
     for args in commands() {
         let output = run_with(&args, full(), &root);
         assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
         assert_eq!(
             text(&output.stderr),
             "steward: write error: No space left on device\n",
@@ -139,7 +158,12 @@ fn a_reader_that_leaves_early_ends_the_run_with_141() {
     ] {
         let output = close_after_one_line(args, &root);
         assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(141),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     fs::remove_dir_all(&root).unwrap();
 }
@@ -154,10 +178,20 @@ fn run_ends_quietly_on_a_closed_or_full_stdout() {
     ] {
         let output = run_with(args, closed_pipe(), &root);
         assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(141), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(141),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
         let output = run_with(args, full(), &root);
         assert_no_panic(&output, &format!("{args:?}"));
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
         assert_eq!(
             text(&output.stderr),
             "steward: write error: No space left on device\n",

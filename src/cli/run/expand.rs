@@ -201,14 +201,6 @@ impl Template {
             .any(|token| matches!(token, Token::Replace(_)))
     }
 
-    /// Whether `{%}` appears (the slot must be known before expanding).
-    pub(crate) fn uses_slot(&self) -> bool {
-        self.words
-            .iter()
-            .flatten()
-            .any(|token| *token == Token::Replace(Value::Slot))
-    }
-
     /// The job's words: its argument vector, program first.
     pub(crate) fn words(&self, job: &Job<'_>, fill: Fill) -> Vec<Vec<u8>> {
         let mut words = Words::default();

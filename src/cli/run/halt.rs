@@ -160,9 +160,14 @@ impl Tally {
         self.started += 1;
     }
 
-    /// How many jobs failed.
-    pub(crate) fn failed(&self) -> u64 {
-        self.failed
+    /// How many jobs started.
+    pub(crate) fn started_count(&self) -> u64 {
+        self.started
+    }
+
+    /// How many jobs ended (and were counted).
+    pub(crate) fn completed_count(&self) -> u64 {
+        self.completed
     }
 
     /// A job ended (not one the run stopped): counts it and judges

@@ -185,11 +185,6 @@ impl<O: Write, E: Write> Printer<O, E> {
         &mut self.stdout
     }
 
-    /// The program's stderr.
-    pub(crate) fn stderr(&mut self) -> &mut E {
-        &mut self.stderr
-    }
-
     /// `bytes` a job wrote on `stream`; `live`: the job may print now
     /// (line-buffer mode only).
     ///

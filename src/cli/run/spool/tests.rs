@@ -34,7 +34,7 @@ fn grouped_output_comes_whole_stdout_first() {
     printer.finish(two).unwrap();
     printer.finish(one).unwrap();
     assert_eq!(text(printer.stdout()), "two a\ntwo b\none a\none b");
-    assert_eq!(text(printer.stderr()), "one err\n");
+    assert_eq!(text(&printer.stderr), "one err\n");
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn a_job_that_may_not_print_yet_keeps_its_lines() {
     assert!(printer.stdout().is_empty());
     printer.release(&mut later).unwrap();
     assert_eq!(text(printer.stdout()), "2\tx\n");
-    assert_eq!(text(printer.stderr()), "2\te\n");
+    assert_eq!(text(&printer.stderr), "2\te\n");
     printer
         .take(&mut later, Stream::Stdout, b"z\n", true)
         .unwrap();
@@ -168,7 +168,7 @@ fn results_go_to_their_files_only() {
         .take(&mut job, Stream::Stderr, b"oops\n", true)
         .unwrap();
     printer.finish(job).unwrap();
-    assert!(printer.stdout().is_empty() && printer.stderr().is_empty());
+    assert!(printer.stdout().is_empty() && printer.stderr.is_empty());
     let mut saved = String::new();
     out_copy.seek(SeekFrom::Start(0)).unwrap();
     out_copy.read_to_string(&mut saved).unwrap();
