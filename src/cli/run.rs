@@ -268,6 +268,8 @@ struct Runner {
     stop: Option<Stop>,
     /// A job could not start for memory or load: wait for a reading.
     waiting_for_monitor: bool,
+    /// The wait for memory or load was said (until a job starts).
+    said_waiting: bool,
 }
 
 impl Runner {
@@ -371,6 +373,7 @@ impl Runner {
             halted: None,
             stop: None,
             waiting_for_monitor: false,
+            said_waiting: false,
         })
     }
 
@@ -440,32 +443,43 @@ impl Runner {
         if self.waiting_for_monitor {
             return false;
         }
-        if !self.monitor_allows() {
+        if let Some(why) = self.monitor_refuses() {
+            if !self.said_waiting {
+                stderr!("steward run: waiting to start jobs: {why}");
+                self.said_waiting = true;
+            }
             self.waiting_for_monitor = true;
             return false;
         }
         true
     }
 
-    /// `--memfree`, `--load`: judged on the Monitor's latest reading; no
-    /// reading yet allows.
-    fn monitor_allows(&self) -> bool {
+    /// `--memfree`, `--load`: judged on the Monitor's latest reading (no
+    /// reading yet allows); why a job may not start now.
+    fn monitor_refuses(&self) -> Option<String> {
         if self.settings.memfree.is_none() && self.settings.load.is_none() {
-            return true;
+            return None;
         }
-        let Some(reading) = self.monitor.snapshot() else {
-            return true;
-        };
-        let memory = self
-            .settings
-            .memfree
-            .is_none_or(|needed| reading.memory.available_bytes >= needed);
-        // Below one job running, the load cannot hold a run back forever.
-        let load = self
-            .settings
-            .load
-            .is_none_or(|max| self.running.is_empty() || reading.load.one < max);
-        memory && load
+        let reading = self.monitor.snapshot()?;
+        let available = reading.memory.available_bytes;
+        if let Some(needed) = self.settings.memfree
+            && available < needed
+        {
+            return Some(format!(
+                "{available} bytes of memory available, --memfree asks for {needed}"
+            ));
+        }
+        // With no job running, the load cannot be ours to wait out.
+        if let Some(max) = self.settings.load
+            && !self.running.is_empty()
+            && reading.load.one >= max
+        {
+            return Some(format!(
+                "the 1-minute load is {:.2}, --load asks for below {max:.2}",
+                reading.load.one
+            ));
+        }
+        None
     }
 
     /// `--memfree`: under half of it available, the newest job is stopped
@@ -548,6 +562,7 @@ impl Runner {
         }
         self.tally.started();
         self.last_start = Some(Instant::now());
+        self.said_waiting = false;
         if self.settings.dry_run {
             let mut line = shown;
             line.push(b'\n');

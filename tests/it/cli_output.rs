@@ -169,12 +169,13 @@ fn a_reader_that_leaves_early_ends_the_run_with_141() {
 }
 
 #[test]
-#[ignore = "fails until issue 16 moves steward run onto cli::output (its branch merges `cli`)"]
 fn run_ends_quietly_on_a_closed_or_full_stdout() {
     let root = scratch("output-run");
     for args in [
         &["run", "--", "echo", ":::", "a", "b", "c"][..],
-        &["run", "--json", "--", "echo", ":::", "a"],
+        &["run", "-k", "--lb", "--tag", "--", "echo", ":::", "a"],
+        &["run", "--dry-run", "echo", ":::", "a"],
+        &["run", "--help"],
     ] {
         let output = run_with(args, closed_pipe(), &root);
         assert_no_panic(&output, &format!("{args:?}"));

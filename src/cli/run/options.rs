@@ -129,7 +129,12 @@ pub(crate) struct Options {
     )]
     pub(crate) jobs: Option<String>,
     /// `--halt`, `--halt-on-error`.
-    #[arg(long, visible_alias = "halt-on-error", value_name = "WHEN,WHY=N")]
+    #[arg(
+        long,
+        visible_alias = "halt-on-error",
+        value_name = "WHEN,WHY=N",
+        allow_hyphen_values = true
+    )]
     pub(crate) halt: Option<String>,
     /// `--retries`.
     #[arg(long, value_name = "N")]
