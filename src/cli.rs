@@ -15,7 +15,7 @@ mod walk;
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
-use steward::{Config, ConfigError, Steward};
+use steward::{Config, ConfigError, Steward, StewardBuilder};
 
 pub(crate) use output::{EXIT_FAILED, EXIT_USAGE, stderr};
 
@@ -101,7 +101,15 @@ pub(crate) async fn with_steward(
     config: Config,
     job: impl AsyncFnOnce(&Steward) -> ExitCode,
 ) -> ExitCode {
-    let steward = match Steward::builder().config(config).start() {
+    with_steward_built(Steward::builder().config(config), job).await
+}
+
+/// As [`with_steward`], from a builder with more than a configuration.
+pub(crate) async fn with_steward_built(
+    builder: StewardBuilder,
+    job: impl AsyncFnOnce(&Steward) -> ExitCode,
+) -> ExitCode {
+    let steward = match builder.start() {
         Ok(steward) => steward,
         Err(error) => return report(&error),
     };

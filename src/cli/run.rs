@@ -42,6 +42,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use steward::Steward;
+use steward::monitor::MonitorOptions;
 use steward::subprocess_pool::SubprocessPool;
 use steward::tracker::Tracker;
 use tokio::signal::unix::{SignalKind, signal};
@@ -128,11 +129,17 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         Ok(config) => config,
         Err(_) => return ExitCode::from(EXIT_ERROR),
     };
+    let mut monitor = MonitorOptions::default();
     if settings.memfree.is_some() || settings.load.is_some() {
         // Judged on the Monitor's readings: fresh ones.
         config = config.with_monitor_interval(Duration::from_secs(1));
+    } else {
+        // Nothing here uses pressure alerts, and each PSI trigger costs
+        // the kernel about 10 ms to take down when the program exits.
+        monitor.psi_triggers.clear();
     }
-    super::with_steward(config, async |steward| {
+    let builder = Steward::builder().config(config).monitor_options(monitor);
+    super::with_steward_built(builder, async |steward| {
         match Runner::new(steward, settings, cpus).await {
             Ok(runner) => runner.run().await,
             Err(code) => code,

@@ -124,11 +124,9 @@ impl Display {
         } else {
             0.0
         };
-        let share = if counts.started > 0 {
-            (counts.running + counts.completed) * 100 / counts.started
-        } else {
-            0
-        };
+        let share = ((counts.running + counts.completed) * 100)
+            .checked_div(counts.started)
+            .unwrap_or(0);
         format!(
             "local:{}/{}/{share}%/{average:.1}s ",
             counts.running, counts.completed

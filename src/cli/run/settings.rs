@@ -144,7 +144,7 @@ impl Settings {
         };
         let tag = match (&options.tagstring, options.tag) {
             (Some(tagstring), _) => Some(Template::text(&[tagstring.as_bytes().to_vec()], &names)),
-            (None, true) => Some(Template::text(&[names.whole.clone()], &names)),
+            (None, true) => Some(Template::text(std::slice::from_ref(&names.whole), &names)),
             (None, false) => None,
         };
         let results = options.results.map(|name| {
