@@ -450,41 +450,48 @@ impl Runner {
         if self.waiting_for_monitor {
             return false;
         }
-        if let Some(why) = self.monitor_refuses() {
-            if !self.said_waiting {
-                stderr!("steward run: waiting to start jobs: {why}");
-                self.said_waiting = true;
+        match self.monitor_refuses() {
+            None => true,
+            Some(why) => {
+                if let Some(why) = why
+                    && !self.said_waiting
+                {
+                    stderr!("steward run: waiting to start jobs: {why}");
+                    self.said_waiting = true;
+                }
+                self.waiting_for_monitor = true;
+                false
             }
-            self.waiting_for_monitor = true;
-            return false;
         }
-        true
     }
 
-    /// `--memfree`, `--load`: judged on the Monitor's latest reading (no
-    /// reading yet allows); why a job may not start now.
-    fn monitor_refuses(&self) -> Option<String> {
+    /// `--memfree`, `--load`: judged on the Monitor's latest reading;
+    /// `Some` when a job may not start now, with why (`None` before the
+    /// first reading, which comes at once).
+    fn monitor_refuses(&self) -> Option<Option<String>> {
         if self.settings.memfree.is_none() && self.settings.load.is_none() {
             return None;
         }
-        let reading = self.monitor.snapshot()?;
+        let Some(reading) = self.monitor.snapshot() else {
+            return Some(None);
+        };
         let available = reading.memory.available_bytes;
         if let Some(needed) = self.settings.memfree
             && available < needed
         {
-            return Some(format!(
+            return Some(Some(format!(
                 "{available} bytes of memory available, --memfree asks for {needed}"
-            ));
+            )));
         }
         // With no job running, the load cannot be ours to wait out.
         if let Some(max) = self.settings.load
             && !self.running.is_empty()
             && reading.load.one >= max
         {
-            return Some(format!(
+            return Some(Some(format!(
                 "the 1-minute load is {:.2}, --load asks for below {max:.2}",
                 reading.load.one
-            ));
+            )));
         }
         None
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::cli_support::{scratch, steward, text, wait, wait_until};
+use super::cli_support::{run_fed, scratch, steward, text, wait, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -33,42 +33,23 @@ fn show(dir: &Path) -> PathBuf {
     path
 }
 
+/// Words split at white space: `args("-k -j2 echo")`.
+fn args(words: &str) -> Vec<OsString> {
+    words.split_whitespace().map(OsString::from).collect()
+}
+
+/// `before`'s words, one word `script`, `after`'s words.
+fn script(before: &str, script: &str, after: &str) -> Vec<OsString> {
+    [args(before), vec![OsString::from(script)], args(after)].concat()
+}
+
 fn os(words: &[&str]) -> Vec<OsString> {
     words.iter().map(OsString::from).collect()
 }
 
-/// Runs `command` in `dir` with `stdin`, bounded; stdout and stderr are
-/// read as they come (a big output would fill a pipe nobody reads).
-fn run_in(mut command: Command, dir: &Path, stdin: &[u8]) -> Output {
-    let mut child = command
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        // A run that stops early closes its stdin: not an error here.
-        let _ = input.write_all(&stdin);
-    });
-    let collect = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            pipe.read_to_end(&mut bytes).unwrap();
-            bytes
-        })
-    };
-    let stdout = collect(Box::new(child.stdout.take().unwrap()));
-    let stderr = collect(Box::new(child.stderr.take().unwrap()));
-    let ended = wait(child, LIMIT);
-    feeder.join().unwrap();
-    Output {
-        status: ended.status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
+/// Runs `command` in `dir` fed `stdin`, bounded.
+fn run_in(command: Command, dir: &Path, stdin: &[u8]) -> Output {
+    run_fed(command, dir, stdin, true).0
 }
 
 fn ours(args: &[OsString], dir: &Path, stdin: &[u8]) -> Output {
@@ -279,8 +260,8 @@ fn batches_fill_as_in_gnu_parallel() {
     // each, in order, however they are split.
     same_shown(&dir, &["-k", "-j2", "-X"], &[], b"1\n2\n3\n4\n5\n");
     let many: String = (1..=5000).map(|n| format!("{n}\n")).collect();
-    let output = ours(&os(&["-k", "-X", "-j2", "echo"]), &dir, many.as_bytes());
-    let theirs = parallels(&os(&["-k", "-X", "-j2", "echo"]), &dir, many.as_bytes());
+    let output = ours(&args("-k -X -j2 echo"), &dir, many.as_bytes());
+    let theirs = parallels(&args("-k -X -j2 echo"), &dir, many.as_bytes());
     let words = |out: &[u8]| {
         text(out)
             .split_whitespace()
@@ -339,7 +320,7 @@ fn output_comes_out_as_in_gnu_parallel() {
         b"",
     );
     // -u: straight through.
-    same(&os(&["-j1", "-u", "echo", ":::", "a", "b"]), &dir, b"");
+    same(&args("-j1 -u echo ::: a b"), &dir, b"");
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -376,7 +357,7 @@ fn exit_status_and_halt_as_in_gnu_parallel() {
         Some("-1"),
         Some("0"),
     ] {
-        let mut args = os(&["-j1", "-k"]);
+        let mut args = args("-j1 -k");
         if let Some(halt) = halt {
             args.extend(os(&["--halt", halt]));
         }
@@ -391,12 +372,12 @@ fn exit_status_and_halt_as_in_gnu_parallel() {
     );
     // 100 failures: 100; more: 101.
     let hundred: String = (0..100).map(|n| format!("{n}\n")).collect();
-    same(&os(&["false"]), &dir, hundred.as_bytes());
+    same(&args("false"), &dir, hundred.as_bytes());
     let more: String = (0..150).map(|n| format!("{n}\n")).collect();
-    let output = same(&os(&["false"]), &dir, more.as_bytes());
+    let output = same(&args("false"), &dir, more.as_bytes());
     assert_eq!(output.status.code(), Some(101));
     // A command not found counts as a failure (the shell's 127).
-    same(&os(&["-k", "no-such-command-here", ":::", "a"]), &dir, b"");
+    same(&args("-k no-such-command-here ::: a"), &dir, b"");
     // A bad option: 255 (GNU parallel prints its usage on stdout too;
     // steward says what was wrong on stderr).
     for bad in [
@@ -405,7 +386,7 @@ fn exit_status_and_halt_as_in_gnu_parallel() {
         &["--timeout", "soon"],
         &["--no-such-option"],
     ] {
-        let args = [os(bad), os(&["echo", ":::", "a"])].concat();
+        let args = [os(bad), args("echo ::: a")].concat();
         let (ours, theirs) = (ours(&args, &dir, b""), parallels(&args, &dir, b""));
         assert_eq!(ours.status.code(), Some(255), "{bad:?}");
         assert_eq!(theirs.status.code(), Some(255), "{bad:?}");
@@ -454,11 +435,7 @@ fn joblog_is_written_as_gnu_parallel_writes_it() {
     let log = fs::read_to_string(dir.join("b-ours")).unwrap();
     assert!(log.lines().any(|line| line.ends_with("\t-1\t15\tsh -c 'printf '\"'\"'%s'\"'\"' \"$0\"; [ \"$0\" != sleep ] || sleep 30; exit 2' sleep")), "{log}");
     // Appending.
-    ours(
-        &os(&["--joblog", "+a-ours", "true", ":::", "more"]),
-        &dir,
-        b"",
-    );
+    ours(&args("--joblog +a-ours true ::: more"), &dir, b"");
     let log = fs::read_to_string(dir.join("a-ours")).unwrap();
     assert_eq!(log.lines().count(), 5, "{log}");
     assert!(log.ends_with("\ttrue more\n"), "{log}");
@@ -515,16 +492,8 @@ fn results_are_laid_out_as_gnu_parallel_lays_them_out() {
     }
     assert_eq!(tree(&dir.join("ours")), tree(&dir.join("theirs")));
     // Named with replacement strings: a file per job, or a directory.
-    same(
-        &os(&["--results", "named_{}", "echo", ":::", "p", "q"]),
-        &dir,
-        b"",
-    );
-    same(
-        &os(&["--results", "dir_{}/", "echo", ":::", "p"]),
-        &dir,
-        b"",
-    );
+    same(&args("--results named_{} echo ::: p q"), &dir, b"");
+    same(&args("--results dir_{}/ echo ::: p"), &dir, b"");
     assert_eq!(fs::read_to_string(dir.join("named_p")).unwrap(), "p\n");
     assert_eq!(fs::read_to_string(dir.join("named_p.seq")).unwrap(), "1");
     assert_eq!(fs::read_to_string(dir.join("dir_p/stdout")).unwrap(), "p\n");
@@ -573,22 +542,7 @@ fn dry_run_retries_and_shell_as_in_gnu_parallel() {
         &dir,
         b"",
     );
-    same(
-        &os(&[
-            "--dry-run",
-            "-k",
-            "-X",
-            "-j2",
-            "echo",
-            "{}",
-            ":::",
-            "a",
-            "b",
-            "c",
-        ]),
-        &dir,
-        b"",
-    );
+    same(&args("--dry-run -k -X -j2 echo {} ::: a b c"), &dir, b"");
     // --retries: the last try's output only; a later success counts.
     let counter = dir.join("tries");
     let script = format!(
@@ -610,7 +564,7 @@ fn dry_run_retries_and_shell_as_in_gnu_parallel() {
     }
     // --shell is GNU parallel without -q: the command line goes to sh.
     let line = ["echo {} > out-{#}; cat out-{#}", ":::", "a b", "c'd"];
-    let ours = ours(&[os(&["-k", "--shell"]), os(&line)].concat(), &dir, b"");
+    let ours = ours(&[args("-k --shell"), os(&line)].concat(), &dir, b"");
     let mut theirs = Command::new("parallel");
     theirs.args(["--will-cite", "-k"]).args(line);
     let theirs = run_in(theirs, &dir, b"");
@@ -623,17 +577,11 @@ fn dry_run_retries_and_shell_as_in_gnu_parallel() {
 #[ignore = "needs GNU parallel (apt-get install parallel)"]
 fn a_timed_out_jobs_partial_output_is_printed_as_in_gnu_parallel() {
     let dir = scratch("run-timeout");
-    let args = os(&[
-        "-k",
-        "--timeout",
-        "1",
-        "sh",
-        "-c",
+    let args = script(
+        "-k --timeout 1 sh -c",
         "echo start $0; sleep $0; echo end $0",
-        ":::",
-        "0.1",
-        "30",
-    ]);
+        "::: 0.1 30",
+    );
     let output = same(&args, &dir, b"");
     assert_eq!(text(&output.stdout), "start 0.1\nend 0.1\nstart 30\n");
     assert!(text(&output.stderr).contains("This job was killed because it timed out"));
@@ -645,20 +593,11 @@ fn a_timeout_share_of_the_median_stops_the_slow_one() {
     let dir = scratch("run-timeout-median");
     // Three quick jobs set the median; the fourth takes 100 times longer.
     let output = ours(
-        &os(&[
-            "-j1",
-            "-k",
-            "--timeout",
-            "300%",
-            "sh",
-            "-c",
+        &script(
+            "-j1 -k --timeout 300% sh -c",
             "sleep $0; echo done $0",
-            ":::",
-            "0.2",
-            "0.2",
-            "0.2",
-            "20",
-        ]),
+            "::: 0.2 0.2 0.2 20",
+        ),
         &dir,
         b"",
     );
@@ -700,58 +639,32 @@ fn stdin_is_read_as_it_arrives() {
 #[test]
 fn inputs_are_bytes() {
     let dir = scratch("run-bytes");
-    let mut args = vec![
+    let mut words = vec![
         OsString::from("-k"),
         show(&dir).into_os_string(),
         "{}".into(),
         ":::".into(),
     ];
-    args.push(OsString::from_vec(b"bad\xffname".to_vec()));
-    let output = ours(&args, &dir, b"");
+    words.push(OsString::from_vec(b"bad\xffname".to_vec()));
+    let output = ours(&words, &dir, b"");
     assert_eq!(output.stdout, b"<bad\xffname>\n");
-    let output = ours(&os(&["-k", "echo"]), &dir, b"good\nbad\xffname\n");
+    let output = ours(&args("-k echo"), &dir, b"good\nbad\xffname\n");
     assert_eq!(output.stdout, b"good\nbad\xffname\n");
     fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Max RSS in KiB of `steward run ARGS` fed `stdin`, as GNU time reports
-/// it; its stdout counted, not kept.
+/// it, and the bytes it printed (counted, not kept).
 fn max_rss_kib(args: &[&str], stdin: &[u8], dir: &Path) -> (u64, u64, Output) {
     let report = dir.join("rss");
-    let mut child = Command::new("/usr/bin/time")
+    let mut command = Command::new("/usr/bin/time");
+    command
         .args(["-f", "%M", "-o"])
         .arg(&report)
         .arg(env!("CARGO_BIN_EXE_steward"))
         .arg("run")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let counter =
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()).unwrap());
-    let mut stderr = child.stderr.take().unwrap();
-    let said = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        stderr.read_to_end(&mut bytes).unwrap();
-        bytes
-    });
-    let ended = wait(child, LIMIT);
-    feeder.join().unwrap();
-    let counted = counter.join().unwrap();
-    let output = Output {
-        status: ended.status,
-        stdout: Vec::new(),
-        stderr: said.join().unwrap(),
-    };
+        .args(args);
+    let (output, printed) = run_fed(command, dir, stdin, false);
     let rss = fs::read_to_string(&report)
         .unwrap()
         .trim()
@@ -760,7 +673,7 @@ fn max_rss_kib(args: &[&str], stdin: &[u8], dir: &Path) -> (u64, u64, Output) {
         .unwrap()
         .parse()
         .unwrap();
-    (rss, counted, output)
+    (rss, printed, output)
 }
 
 #[test]
@@ -1013,18 +926,11 @@ fn job_counts_take_gnu_parallels_forms() {
         assert_eq!(text(&output.stdout), "a\nb\nc\n", "-j {jobs}");
     }
     let output = ours(
-        &os(&[
-            "-j",
-            "1",
-            "--joblog",
-            "log",
-            "sh",
-            "-c",
+        &script(
+            "-j 1 --joblog log sh -c",
             "echo $PARALLEL_SEQ $PARALLEL_JOBSLOT",
-            ":::",
-            "a",
-            "b",
-        ]),
+            "::: a b",
+        ),
         &dir,
         b"",
     );
@@ -1049,11 +955,7 @@ fn progress_goes_to_stderr_never_stdout() {
             "{display}: plain lines off a terminal: {stderr:?}"
         );
     }
-    let output = ours(
-        &os(&["--bar", "echo", ":::", "a", "b", "c", "d"]),
-        &dir,
-        b"",
-    );
+    let output = ours(&args("--bar echo ::: a b c d"), &dir, b"");
     assert!(
         text(&output.stderr)
             .lines()
@@ -1069,21 +971,7 @@ fn progress_goes_to_stderr_never_stdout() {
 #[test]
 fn memfree_and_load_are_judged_on_the_monitors_readings() {
     let dir = scratch("run-memfree");
-    let output = ours(
-        &os(&[
-            "--memfree",
-            "1k",
-            "--load",
-            "1000",
-            "-k",
-            "echo",
-            ":::",
-            "a",
-            "b",
-        ]),
-        &dir,
-        b"",
-    );
+    let output = ours(&args("--memfree 1k --load 1000 -k echo ::: a b"), &dir, b"");
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "a\nb\n");
     // No machine has a petabyte free: the run waits, says so, and a
@@ -1113,7 +1001,7 @@ fn memfree_and_load_are_judged_on_the_monitors_readings() {
 #[test]
 fn nice_and_delay_apply_to_the_jobs() {
     let dir = scratch("run-nice");
-    let output = ours(&os(&["--nice", "7", "-n0", "nice", ":::", "x"]), &dir, b"");
+    let output = ours(&args("--nice 7 -n0 nice ::: x"), &dir, b"");
     let own = fs::read_to_string("/proc/self/stat").unwrap();
     let own: i32 = own
         .rsplit(')')
@@ -1126,13 +1014,7 @@ fn nice_and_delay_apply_to_the_jobs() {
         .unwrap();
     assert_eq!(text(&output.stdout).trim(), (own + 7).min(19).to_string());
     // --delay spaces the starts (at least; never less).
-    ours(
-        &os(&[
-            "--delay", "0.3", "--joblog", "log", "true", ":::", "a", "b", "c",
-        ]),
-        &dir,
-        b"",
-    );
+    ours(&args("--delay 0.3 --joblog log true ::: a b c"), &dir, b"");
     let log = fs::read_to_string(dir.join("log")).unwrap();
     let mut starts: Vec<f64> = log
         .lines()
@@ -1208,7 +1090,7 @@ fn help_names_the_flags_the_exit_codes_and_the_shell_rule() {
 #[test]
 fn a_command_starting_with_a_dash_runs_after_double_dash() {
     let dir = scratch("run-dash");
-    let output = ours(&os(&["--", "-no-such", ":::", "a"]), &dir, b"");
+    let output = ours(&args("-- -no-such ::: a"), &dir, b"");
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("-no-such: command not found"),
