@@ -23,6 +23,8 @@ pub(crate) struct Batching {
     pub(crate) spread_over: Option<usize>,
     /// The argument space a job's words may take, in bytes.
     pub(crate) limit: usize,
+    /// The longest word the system takes, in bytes (Linux: 128 KiB).
+    pub(crate) word_limit: usize,
 }
 
 /// One job's records, numbered from 1 (`{#}`).
@@ -117,6 +119,15 @@ impl<I: Iterator<Item = io::Result<Record>>> Batches<I> {
             let Some(record) = self.pull()? else {
                 break;
             };
+            // A word holds an argument and its template word's text.
+            let longest = record.iter().map(Vec::len).max().unwrap_or(0);
+            if longest + self.template.longest_text() >= self.batching.word_limit {
+                return Err(io::Error::other(format!(
+                    "command line too long: input {} makes a word of more than {} bytes",
+                    self.next_seq + u64::try_from(records.len()).unwrap_or(0),
+                    self.batching.word_limit
+                )));
+            }
             let more: usize = record
                 .iter()
                 .map(|arg| self.template.size_of_arg(arg, self.fill))

@@ -250,6 +250,23 @@ impl Template {
         false
     }
 
+    /// The most text any one word has besides its values.
+    pub(crate) fn longest_text(&self) -> usize {
+        self.words
+            .iter()
+            .map(|word| {
+                word.iter()
+                    .map(|token| match token {
+                        Token::Text(text) => text.len(),
+                        Token::Blank(_) => 1,
+                        Token::Replace(_) => 0,
+                    })
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// An upper bound of what the job's words take of the system's
     /// argument space without its arguments: text, a pointer and a NUL a
     /// word, room for numbers.

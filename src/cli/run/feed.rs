@@ -12,10 +12,14 @@ use std::io::{self, Seek, SeekFrom};
 
 use tokio::sync::mpsc;
 
+use crate::cli::output::os_error;
+
 use super::batch::{Batch, Batches, Batching};
 use super::combine::{Columns, Combinations};
 use super::expand::{Fill, Template};
 use super::input::{Origin, Reading, RecordStream, Records, Source};
+use super::limits;
+use super::settings::Settings;
 
 /// What the feed hands over.
 #[derive(Debug)]
@@ -42,6 +46,36 @@ pub(crate) struct Plan {
     pub(crate) count: bool,
 }
 
+impl Plan {
+    /// The settings' inputs, batched for `slots` job slots within the
+    /// system's limits.
+    pub(crate) fn new(settings: &Settings, slots: usize) -> Self {
+        let mut limit = limits::argument_space();
+        if let Some(max_chars) = settings.grouping.max_chars {
+            limit = limit.min(max_chars);
+        }
+        if settings.shell {
+            // The whole command line is one word: `sh -c LINE`.
+            limit = limit.min(limits::WORD_LIMIT);
+        }
+        Self {
+            sources: settings.sources.clone(),
+            reading: settings.reading.clone(),
+            columns: settings.columns.clone(),
+            batching: Batching {
+                max_records: settings.grouping.max_records,
+                fill_up: settings.grouping.fill_up,
+                spread_over: settings.grouping.spread.then_some(slots),
+                limit,
+                word_limit: limits::WORD_LIMIT,
+            },
+            template: settings.template.clone(),
+            fill: settings.fill,
+            count: settings.needs_total(),
+        }
+    }
+}
+
 /// Starts the feed's thread; the channel ends after the last batch. The
 /// thread ends when the receiver is dropped (at its next batch).
 ///
@@ -56,7 +90,7 @@ pub(crate) fn start(plan: Plan) -> io::Result<mpsc::Receiver<Feed>> {
         .name("steward-run-feed".to_owned())
         .spawn(move || {
             if let Err(error) = feed(plan, &sender) {
-                let _ = sender.blocking_send(Feed::Failed(error.to_string()));
+                let _ = sender.blocking_send(Feed::Failed(os_error(&error)));
             }
         })?;
     Ok(receiver)
@@ -134,7 +168,10 @@ fn copy(origin: &Origin) -> io::Result<File> {
         Origin::Stdin => Box::new(io::stdin()) as Box<dyn io::Read>,
         Origin::File(path) if path.as_os_str() == "-" => Box::new(io::stdin()),
         Origin::File(path) => Box::new(File::open(path).map_err(|error| {
-            io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+            io::Error::new(
+                error.kind(),
+                format!("{}: {}", path.display(), os_error(&error)),
+            )
         })?),
         Origin::Words(_) => return Err(io::Error::other("words are not copied")),
     };
@@ -164,6 +201,7 @@ mod tests {
                 fill_up: false,
                 spread_over: None,
                 limit: 1 << 20,
+                word_limit: 1 << 17,
             },
             template: Template::command(&[b"echo".to_vec()], &Names::default()),
             fill: Fill::Words,

@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
+use crate::cli::output::os_error;
+
 /// How much is read at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -64,7 +66,10 @@ impl Origin {
             Self::Stdin => Box::new(io::stdin()),
             Self::File(path) if path.as_os_str() == "-" => Box::new(io::stdin()),
             Self::File(path) => Box::new(File::open(path).map_err(|error| {
-                io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+                io::Error::new(
+                    error.kind(),
+                    format!("{}: {}", path.display(), os_error(&error)),
+                )
             })?),
         };
         Ok(Box::new(Records::new(reader, reading.clone())))

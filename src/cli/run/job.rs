@@ -51,16 +51,54 @@ pub(crate) enum End {
 /// A job to start.
 #[derive(Debug)]
 pub(crate) struct Launch {
-    pub(crate) id: u64,
+    id: u64,
     /// Program and arguments.
-    pub(crate) argv: Vec<Vec<u8>>,
+    argv: Vec<Vec<u8>>,
     /// Extra environment: `PARALLEL_SEQ` and the like.
-    pub(crate) env: Vec<(&'static str, String)>,
+    env: Vec<(&'static str, String)>,
     /// Pipe stdout and stderr (`false`: `-u`, the job writes to steward's).
-    pub(crate) piped: bool,
+    piped: bool,
 }
 
 impl Launch {
+    /// Job `id`, number `seq` in slot `slot`, running `argv` (at niceness
+    /// `nice`: through `nice -n`, as GNU parallel does), its output piped.
+    pub(crate) fn new(
+        id: u64,
+        argv: Vec<Vec<u8>>,
+        nice: Option<i32>,
+        seq: u64,
+        slot: usize,
+    ) -> Self {
+        let argv = match nice {
+            Some(nice) => {
+                let nice = [
+                    b"nice".to_vec(),
+                    b"-n".to_vec(),
+                    nice.to_string().into_bytes(),
+                ];
+                [nice.to_vec(), argv].concat()
+            }
+            None => argv,
+        };
+        Self {
+            id,
+            argv,
+            env: vec![
+                ("PARALLEL_SEQ", seq.to_string()),
+                ("PARALLEL_JOBSLOT", slot.to_string()),
+                ("PARALLEL_PID", std::process::id().to_string()),
+            ],
+            piped: true,
+        }
+    }
+
+    /// Whether stdout and stderr are piped (`false`: `-u`).
+    pub(crate) fn piped(mut self, piped: bool) -> Self {
+        self.piped = piped;
+        self
+    }
+
     fn command(&self) -> Command {
         use std::os::unix::ffi::OsStrExt;
         let word = |bytes: &Vec<u8>| std::ffi::OsStr::from_bytes(bytes).to_owned();

@@ -12,6 +12,9 @@ const RESERVED_FDS: u64 = 64;
 /// What a job holds at most: the reading ends of its stdout and stderr
 /// pipes and their two spool files (or its two `--results` files).
 pub(crate) const FDS_PER_JOB: u64 = 4;
+/// The longest single argument Linux takes (`MAX_ARG_STRLEN`, 32 pages),
+/// its NUL included.
+pub(crate) const WORD_LIMIT: usize = 32 * 4096;
 /// Room kept in the argument space for what steward adds to a job's
 /// environment and for rounding.
 const ARG_MARGIN: usize = 4096;

@@ -20,6 +20,7 @@ fn batching(max_records: Option<usize>, fill_up: bool, spread_over: Option<usize
         fill_up,
         spread_over,
         limit: 128 * 1024,
+        word_limit: 128 * 1024,
     }
 }
 
@@ -111,6 +112,7 @@ fn batches_stay_within_the_argument_space() {
             fill_up: true,
             spread_over: None,
             limit,
+            word_limit: 1 << 17,
         },
         Fill::Words,
     );
@@ -152,6 +154,7 @@ fn a_record_too_long_alone_is_an_error() {
             fill_up: false,
             spread_over: None,
             limit: 100,
+            word_limit: 1 << 17,
         },
         template(),
         Fill::Words,
@@ -203,4 +206,24 @@ fn one_record_a_job_never_reads_ahead() {
         Fill::Words,
     );
     assert_eq!(batches.next().unwrap().unwrap().args(), [b"1".to_vec()]);
+}
+
+#[test]
+fn a_word_longer_than_the_system_takes_is_an_error() {
+    let records = vec![Ok(vec![b"short".to_vec()]), Ok(vec![vec![b'x'; 200]])];
+    let mut batches = Batches::new(
+        records.into_iter(),
+        Batching {
+            max_records: None,
+            fill_up: false,
+            spread_over: None,
+            limit: 1 << 20,
+            word_limit: 100,
+        },
+        template(),
+        Fill::Words,
+    );
+    assert!(batches.next().unwrap().is_ok());
+    let error = batches.next().unwrap().unwrap_err();
+    assert!(error.to_string().contains("input 2"), "{error}");
 }
