@@ -9,9 +9,14 @@
 #           files, warm cache (one untimed pass first), best of 5; then
 #           `steward checksum -c LIST` vs `sha256sum -c LIST` on the same
 #           files (LIST as sha256sum wrote it), outputs compared, best of 5.
-# run:      1,000 jobs of `true`: `steward run -j<cores>` vs `xargs -P<cores>
-#           -I{}` vs GNU parallel (installed from Debian's packages when
-#           missing and apt-get is available), best of 3.
+# run:      `steward run` vs `xargs -P2` vs GNU parallel (GNU parallel and
+#           GNU time installed from Debian's packages when missing and
+#           apt-get is available), each workload's commands interleaved in
+#           one run, best of 5 for the time, the largest max RSS:
+#           1,000 jobs of `true` at -j2 (goal: <= 1.2x xargs, <= 0.2x
+#           parallel); 1,000,000 inputs stopped after 200 jobs (goal: < 30
+#           MB); 300 jobs printing 1 MB each (goal: < 60 MB); 5,000 inputs
+#           batched with -X (goal: <= 2x xargs batched).
 set -euo pipefail
 
 what=${1:-all}
@@ -76,24 +81,85 @@ PY
     echo "steward checksum -c: ${ours}s   sha256sum -c: ${theirs}s   ratio $(ratio "$ours" "$theirs") (goal <= 0.5)"
 }
 
+# measure RUNS LABEL 'COMMAND' [LABEL 'COMMAND']...: runs each command
+# (with sh -c) RUNS times, interleaved so that every tool sees the same
+# load; sets best[LABEL] (seconds, the fastest run) and rss[LABEL] (KiB, the
+# largest max RSS, as GNU time reports it).
+declare -A best rss
+measure() {
+    local runs=$1 i label start end t kib
+    shift
+    local -a labels=() commands=()
+    while [ $# -gt 0 ]; do labels+=("$1"); commands+=("$2"); shift 2; done
+    for label in "${labels[@]}"; do best[$label]=''; rss[$label]=0; done
+    for _ in $(seq "$runs"); do
+        for i in "${!labels[@]}"; do
+            label=${labels[$i]}
+            start=$(date +%s.%N)
+            /usr/bin/time -f %M -o "$work/rss" sh -c "${commands[$i]}" >/dev/null 2>"$work/stderr" || true
+            end=$(date +%s.%N)
+            t=$(echo "$end - $start" | bc -l)
+            kib=$(tail -n 1 "$work/rss")
+            if [ -z "${best[$label]}" ] || [ "$(echo "$t < ${best[$label]}" | bc -l)" = 1 ]; then
+                best[$label]=$t
+            fi
+            if [ "$kib" -gt "${rss[$label]}" ]; then rss[$label]=$kib; fi
+        done
+    done
+}
+
+mib() { printf '%.1f MB' "$(echo "$1 / 1024" | bc -l)"; }
+secs() { printf '%.3fs' "$1"; }
+
 run_jobs() {
-    echo "== run: 1,000 jobs of true, $cores at a time"
-    seq 1000 > "$work/inputs"
-    if ! command -v parallel >/dev/null && command -v apt-get >/dev/null; then
-        echo "installing GNU parallel from Debian's packages"
-        (apt-get install -y -qq parallel >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq parallel >/dev/null 2>&1)) || true
+    local missing=()
+    command -v parallel >/dev/null || missing+=(parallel)
+    [ -x /usr/bin/time ] || missing+=(time)
+    if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+        echo "installing ${missing[*]} from Debian's packages"
+        (apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+            (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1)) || true
     fi
-    local ours xargs_t
-    ours=$(best_of 3 sh -c "'$steward' run -j$cores -- true {} < '$work/inputs'")
-    xargs_t=$(best_of 3 sh -c "xargs -P$cores -I{} true {} < '$work/inputs'")
-    echo "steward run: ${ours}s   xargs: ${xargs_t}s   ratio $(ratio "$ours" "$xargs_t") (goal <= 1.2)"
-    if command -v parallel >/dev/null; then
-        local gnu
-        gnu=$(best_of 3 sh -c "parallel --will-cite -j$cores true {} < '$work/inputs'")
-        echo "GNU parallel: ${gnu}s   ratio steward/parallel $(ratio "$ours" "$gnu") (goal <= 0.2)"
-    else
-        echo "GNU parallel is not installed and could not be: skipped"
+    if ! command -v parallel >/dev/null || [ ! -x /usr/bin/time ]; then
+        echo "GNU parallel or GNU time is missing and could not be installed: run skipped"
+        return
     fi
+    local gnu="parallel --will-cite"
+    seq 1000 > "$work/1k"
+    seq 1000000 > "$work/1m"
+    seq 300 > "$work/300"
+    seq 5000 > "$work/5k"
+    echo "== run: best of 5, interleaved; load average $(cut -d' ' -f1-3 /proc/loadavg), $cores cores"
+
+    measure 5 \
+        steward "'$steward' run -j2 -- true {} < '$work/1k'" \
+        xargs "xargs -P2 -I{} true {} < '$work/1k'" \
+        parallel "$gnu -j2 true {} < '$work/1k'"
+    echo "1,000 jobs of true, -j2: steward $(secs "${best[steward]}")   xargs -P2 $(secs "${best[xargs]}")   parallel $(secs "${best[parallel]}")"
+    echo "    steward/xargs $(ratio "${best[steward]}" "${best[xargs]}") (goal <= 1.2)   steward/parallel $(ratio "${best[steward]}" "${best[parallel]}") (goal <= 0.2)"
+    echo "    max RSS: steward $(mib "${rss[steward]}")   xargs $(mib "${rss[xargs]}")   parallel $(mib "${rss[parallel]}")"
+
+    # xargs has no --halt: it stops at the input that exits 255, the 200th.
+    measure 5 \
+        steward "'$steward' run -j2 --halt now,done=200 -- true < '$work/1m'" \
+        xargs "xargs -P2 -I{} sh -c '[ {} -lt 200 ] || exit 255' < '$work/1m'" \
+        parallel "$gnu -j2 --halt now,done=200 true < '$work/1m'"
+    echo "1,000,000 inputs, stopped after 200 jobs: max RSS steward $(mib "${rss[steward]}") (goal < 30 MB)   xargs $(mib "${rss[xargs]}")   parallel $(mib "${rss[parallel]}")"
+    echo "    time: steward $(secs "${best[steward]}")   xargs $(secs "${best[xargs]}")   parallel $(secs "${best[parallel]}")"
+
+    measure 5 \
+        steward "'$steward' run -j2 sh -c 'head -c 1000000 /dev/zero' < '$work/300'" \
+        xargs "xargs -P2 -I{} sh -c 'head -c 1000000 /dev/zero' < '$work/300'" \
+        parallel "$gnu -j2 sh -c 'head -c 1000000 /dev/zero' < '$work/300'"
+    echo "300 jobs x 1 MB of output, -j2: max RSS steward $(mib "${rss[steward]}") (goal < 60 MB)   xargs $(mib "${rss[xargs]}") (ungrouped)   parallel $(mib "${rss[parallel]}")"
+    echo "    time: steward $(secs "${best[steward]}")   xargs $(secs "${best[xargs]}")   parallel $(secs "${best[parallel]}")"
+
+    measure 5 \
+        steward "'$steward' run -j2 -X true < '$work/5k'" \
+        xargs "xargs -P2 true < '$work/5k'" \
+        parallel "$gnu -j2 -X true < '$work/5k'"
+    echo "5,000 inputs batched (-X; xargs batches by itself), -j2: steward $(secs "${best[steward]}")   xargs $(secs "${best[xargs]}")   parallel $(secs "${best[parallel]}")"
+    echo "    steward/xargs $(ratio "${best[steward]}" "${best[xargs]}") (goal <= 2)   max RSS: steward $(mib "${rss[steward]}")   xargs $(mib "${rss[xargs]}")   parallel $(mib "${rss[parallel]}")"
 }
 
 case $what in

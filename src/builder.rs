@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use steward_actors::config::{Config, Thresholds};
 use steward_actors::cpu::QueueBound;
+use steward_actors::monitor::MonitorOptions;
 
 use crate::{Error, Steward};
 
@@ -32,6 +33,7 @@ use crate::{Error, Steward};
 pub struct StewardBuilder {
     config: Config,
     from_env: bool,
+    monitor: MonitorOptions,
 }
 
 impl StewardBuilder {
@@ -89,6 +91,15 @@ impl StewardBuilder {
         self
     }
 
+    /// What the monitor watches besides the configuration (default: the
+    /// default PSI triggers). A short-lived program that does not use
+    /// pressure alerts can register none: each trigger costs the kernel
+    /// about 10 ms to take down when the program exits.
+    pub fn monitor_options(mut self, options: MonitorOptions) -> Self {
+        self.monitor = options;
+        self
+    }
+
     /// The monitor's warning and critical thresholds and hysteresis.
     pub fn thresholds(mut self, thresholds: Thresholds) -> Self {
         self.config = self.config.with_thresholds(thresholds);
@@ -124,6 +135,6 @@ impl StewardBuilder {
     /// [`Error::Config`] for a bad configuration; [`Error::System`] when the
     /// system thread cannot be started.
     pub fn start(self) -> Result<Steward, Error> {
-        Steward::launch(self.build_config()?)
+        Steward::launch(self.build_config()?, self.monitor)
     }
 }

@@ -5,22 +5,19 @@ mod checklist;
 pub(crate) mod checksum;
 mod digest;
 mod escape;
-mod jobs;
 pub(crate) mod monitor;
 pub(crate) mod output;
 mod progress;
 mod quote;
-// Issue 16 moves `run` onto `output`; until then it still prints directly.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub(crate) mod run;
 mod walk;
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
-use steward::{Config, ConfigError, Steward};
+use steward::{Config, ConfigError, Steward, StewardBuilder};
 
-pub(crate) use output::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, stderr};
+pub(crate) use output::{EXIT_FAILED, EXIT_USAGE, stderr};
 
 /// A flag that overrides a setting, as the user typed it, so that a
 /// refused value is reported under the flag's name, not the setting's.
@@ -104,7 +101,15 @@ pub(crate) async fn with_steward(
     config: Config,
     job: impl AsyncFnOnce(&Steward) -> ExitCode,
 ) -> ExitCode {
-    let steward = match Steward::builder().config(config).start() {
+    with_steward_built(Steward::builder().config(config), job).await
+}
+
+/// As [`with_steward`], from a builder with more than a configuration.
+pub(crate) async fn with_steward_built(
+    builder: StewardBuilder,
+    job: impl AsyncFnOnce(&Steward) -> ExitCode,
+) -> ExitCode {
+    let steward = match builder.start() {
         Ok(steward) => steward,
         Err(error) => return report(&error),
     };

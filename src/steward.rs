@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::ArbiterHandle;
+use steward_actors::monitor::MonitorOptions;
 use steward_actors::pool::{Manager, Pool, PoolBuilder};
 use steward_actors::subprocess_pool::SubprocessPool;
 use steward_actors::tracker::Tracker;
@@ -160,21 +161,25 @@ impl Steward {
         Self::builder().from_env().start()
     }
 
-    pub(crate) fn launch(config: Config) -> Result<Self, Error> {
+    pub(crate) fn launch(config: Config, monitor: MonitorOptions) -> Result<Self, Error> {
         // A System counts as running only where a runtime drives this
         // thread: `System::new()` alone sets a current System that nothing
         // runs until `block_on`/`run`, and actors put there would not start.
         let running = actix_rt::System::try_current()
             .filter(|_| tokio::runtime::Handle::try_current().is_ok());
-        Self::launch_in(config, running)
+        Self::launch_in(config, monitor, running)
     }
 
     /// Starts on a `steward-system` thread even inside an actix System.
     pub(crate) fn launch_own_system(config: Config) -> Result<Self, Error> {
-        Self::launch_in(config, None)
+        Self::launch_in(config, MonitorOptions::default(), None)
     }
 
-    fn launch_in(config: Config, running: Option<actix_rt::System>) -> Result<Self, Error> {
+    fn launch_in(
+        config: Config,
+        monitor: MonitorOptions,
+        running: Option<actix_rt::System>,
+    ) -> Result<Self, Error> {
         let (arbiter, own_system) = match running {
             Some(system) => (system.arbiter().clone(), None),
             None => {
@@ -185,7 +190,13 @@ impl Steward {
         let started = Cpu::start_in(&arbiter, config.cpu_workers(), config.cpu_queue())
             .map_err(Error::from)
             .and_then(|cpu| Ok((cpu, Drives::start_in(&arbiter, &config)?)))
-            .and_then(|(cpu, drives)| Ok((cpu, drives, Monitor::start_in(&arbiter, &config)?)));
+            .and_then(|(cpu, drives)| {
+                Ok((
+                    cpu,
+                    drives,
+                    Monitor::start_with(&arbiter, &config, monitor)?,
+                ))
+            });
         let (cpu, drives, monitor) = match started {
             Ok(parts) => parts,
             Err(err) => {

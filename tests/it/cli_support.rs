@@ -78,3 +78,54 @@ pub(crate) fn on_a_terminal(command: &[&OsStr], typescript: &Path) -> Command {
         .stdout(std::process::Stdio::null());
     script
 }
+
+/// Runs `command` in `dir` fed `stdin`, bounded by two minutes, reading
+/// its stdout and stderr as they come (a big output would fill a pipe
+/// nobody reads; a command that stops reading early is no error). Its
+/// stdout is kept when `keep_stdout`, else only counted: the output and
+/// the bytes printed.
+pub(crate) fn run_fed(
+    mut command: Command,
+    dir: &Path,
+    stdin: &[u8],
+    keep_stdout: bool,
+) -> (Output, u64) {
+    use std::io::{Read, Write};
+    let mut child = command
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let printed = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let count = if keep_stdout {
+            stdout.read_to_end(&mut kept).unwrap() as u64
+        } else {
+            std::io::copy(&mut stdout, &mut std::io::sink()).unwrap()
+        };
+        (kept, count)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stderr.read_to_end(&mut bytes).unwrap();
+        bytes
+    });
+    let ended = wait(child, Duration::from_secs(120));
+    feeder.join().unwrap();
+    let (stdout, count) = printed.join().unwrap();
+    let output = Output {
+        status: ended.status,
+        stdout,
+        stderr: said.join().unwrap(),
+    };
+    (output, count)
+}
