@@ -32,6 +32,8 @@ use crate::{Error, Steward};
 pub struct StewardBuilder {
     config: Config,
     from_env: bool,
+    #[cfg(feature = "observe")]
+    observe: Option<(std::net::SocketAddr, bool)>,
 }
 
 impl StewardBuilder {
@@ -95,6 +97,25 @@ impl StewardBuilder {
         self
     }
 
+    /// Serves `/metrics`, `/status` and the dashboard on `addr`, a loopback
+    /// address, once started (see [`observe`](crate::observe));
+    /// [`Steward::observed_addrs`] tells the address bound (port 0 picks
+    /// one).
+    #[cfg(feature = "observe")]
+    pub fn observe(mut self, addr: impl Into<std::net::SocketAddr>) -> Self {
+        self.observe = Some((addr.into(), false));
+        self
+    }
+
+    /// [`observe`](Self::observe) on any address, loopback or not. The
+    /// endpoint has no authentication: serve beyond this host only where
+    /// the network is trusted or a firewall keeps others out.
+    #[cfg(feature = "observe")]
+    pub fn observe_public(mut self, addr: impl Into<std::net::SocketAddr>) -> Self {
+        self.observe = Some((addr.into(), true));
+        self
+    }
+
     /// The configuration this builder would start with, environment applied
     /// and validated.
     ///
@@ -119,11 +140,29 @@ impl StewardBuilder {
     /// and this call blocks until that thread is ready (bounded by the
     /// shutdown timeout).
     ///
+    /// With [`observe`](Self::observe), the endpoint is listening when
+    /// this returns.
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] for a bad configuration; [`Error::System`] when the
-    /// system thread cannot be started.
+    /// system thread cannot be started; [`Error::Observe`] when the
+    /// endpoint cannot start (steward is shut down again first).
     pub fn start(self) -> Result<Steward, Error> {
-        Steward::launch(self.build_config()?)
+        #[cfg(feature = "observe")]
+        if let Some((addr, public)) = self.observe {
+            // Refuse a public address before starting anything.
+            crate::observe::check_exposure(addr, public)?;
+        }
+        let steward = Steward::launch(self.build_config()?)?;
+        #[cfg(feature = "observe")]
+        if let Some((addr, public)) = self.observe
+            && let Err(err) = steward.start_endpoint(addr, public)
+        {
+            // The only handle: dropping it shuts steward down.
+            drop(steward);
+            return Err(err);
+        }
+        Ok(steward)
     }
 }

@@ -6,6 +6,7 @@ mod jobs;
 pub(crate) mod monitor;
 mod progress;
 pub(crate) mod run;
+pub(crate) mod serve;
 mod walk;
 
 use std::process::ExitCode;

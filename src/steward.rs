@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::ArbiterHandle;
-use steward_actors::pool::{Manager, Pool, PoolBuilder};
+use steward_actors::pool::{Manager, Pool, PoolBuilder, PoolStatus};
 use steward_actors::subprocess_pool::SubprocessPool;
 use steward_actors::tracker::Tracker;
 use steward_actors::{Config, Cpu, Drives, Monitor, Registry};
@@ -64,9 +64,14 @@ pub(crate) struct Inner {
 /// Closes one pool at shutdown.
 type Closer = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// The pools to close at shutdown, in the order they were added.
+/// Reads one pool's status, for `/status` and the metrics (`None` once it
+/// cannot say).
+type StatusReader = Box<dyn Fn() -> Option<PoolStatus> + Send + Sync>;
+
+/// The pools to close at shutdown, in the order they were added, and how
+/// to read each one's status.
 #[derive(Default, Clone)]
-struct Pools(Arc<Mutex<Vec<Closer>>>);
+pub(crate) struct Pools(Arc<Mutex<Vec<Closer>>>, Arc<Mutex<Vec<StatusReader>>>);
 
 impl std::fmt::Debug for Pools {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,6 +86,19 @@ impl Pools {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(closer);
+    }
+
+    fn add_status(&self, reader: StatusReader) {
+        self.1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(reader);
+    }
+
+    /// Every pool's status, in the order the pools were added.
+    pub(crate) fn statuses(&self) -> Vec<PoolStatus> {
+        let readers = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        readers.iter().filter_map(|read| read()).collect()
     }
 
     /// Closes every pool at once: each close is bounded by the pool's own
@@ -99,13 +117,17 @@ impl Pools {
 
 /// Steward's actors, by handle.
 #[derive(Debug, Clone)]
-struct Actors {
+pub(crate) struct Actors {
     monitor: Monitor,
     registry: Registry,
     drives: Drives,
     cpu: Cpu,
     tracker: Tracker,
     pools: Pools,
+    alerts: status::AlertLog,
+    sections: status::Sections,
+    #[cfg(feature = "observe")]
+    pub(crate) endpoints: crate::observe::Endpoints,
 }
 
 impl Actors {
@@ -113,6 +135,8 @@ impl Actors {
     /// close pools, clean up the tracker within most of the budget, drop
     /// services.
     async fn stop(&self, budget: std::time::Duration) {
+        #[cfg(feature = "observe")]
+        self.endpoints.stop_all(budget.mul_f64(0.1)).await;
         self.monitor.shutdown().await;
         self.drives.shutdown().await;
         self.cpu.shutdown().await;
@@ -204,7 +228,12 @@ impl Steward {
             cpu,
             tracker: Tracker::start_in(&arbiter),
             pools: Pools::default(),
+            alerts: status::AlertLog::default(),
+            sections: status::Sections::default(),
+            #[cfg(feature = "observe")]
+            endpoints: crate::observe::Endpoints::default(),
         };
+        actors.alerts.follow(&actors.monitor, &arbiter);
         let steward = Self {
             inner: Arc::new(Inner {
                 config,
@@ -302,6 +331,11 @@ impl Steward {
 
     /// Closes `pool` at shutdown, with the pools steward started.
     pub fn close_on_shutdown<M: Manager>(&self, pool: &Pool<M>) {
+        let reading = pool.clone();
+        self.inner
+            .actors
+            .pools
+            .add_status(Box::new(move || Some(reading.status())));
         let pool = pool.clone();
         self.inner.actors.pools.add(Box::new(move || {
             let pool = pool.clone();
@@ -341,6 +375,11 @@ impl Steward {
     ) -> Result<SubprocessPool, Error> {
         let pool = SubprocessPool::new(name, max_concurrent);
         pool.start(self.tracker(), &self.inner.arbiter).await?;
+        let reading = pool.clone();
+        self.inner
+            .actors
+            .pools
+            .add_status(Box::new(move || reading.status().ok()));
         let closing = pool.clone();
         self.on_pool_shutdown(move || {
             let pool = closing.clone();
@@ -474,6 +513,11 @@ impl Steward {
 }
 
 impl Steward {
+    #[cfg(feature = "observe")]
+    pub(crate) fn actors(&self) -> &Actors {
+        &self.inner.actors
+    }
+
     pub(crate) fn inner_arc(&self) -> Arc<Inner> {
         Arc::clone(&self.inner)
     }
@@ -555,5 +599,7 @@ impl Drop for Inner {
     }
 }
 
+mod status;
+pub use status::{RECENT_ALERTS, StewardStatus};
 #[cfg(test)]
 mod tests;
