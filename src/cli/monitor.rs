@@ -36,6 +36,8 @@ pub(crate) struct MonitorArgs {
     /// Disk warning and critical thresholds, percent used.
     #[arg(long, num_args = 2, value_names = ["WARN", "CRIT"])]
     disk: Option<Vec<f64>>,
+    #[command(flatten)]
+    serve: super::serve::ServeArgs,
 }
 
 fn levels(pair: Option<&Vec<f64>>) -> Option<Levels> {
@@ -75,6 +77,9 @@ pub(crate) async fn run(args: MonitorArgs) -> ExitCode {
 }
 
 async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
+    if let Err(code) = super::serve::start(steward, &args.serve).await {
+        return code;
+    }
     let monitor = steward.monitor();
     let mut alerts = monitor.subscribe();
     let mut readings = monitor.readings();
