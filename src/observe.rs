@@ -127,15 +127,12 @@ impl Endpoints {
     /// Stops every endpoint: in-flight requests get up to a second, the
     /// whole at most `budget`.
     pub(crate) async fn stop_all(&self, budget: Duration) {
-        let endpoints: Vec<Endpoint> = std::mem::take(
-            &mut *self.0.lock().unwrap_or_else(PoisonError::into_inner),
-        );
+        let endpoints: Vec<Endpoint> =
+            std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
         if endpoints.is_empty() {
             return;
         }
-        let stops = endpoints
-            .iter()
-            .map(|endpoint| endpoint.server.stop(true));
+        let stops = endpoints.iter().map(|endpoint| endpoint.server.stop(true));
         if tokio::time::timeout(budget, futures::future::join_all(stops))
             .await
             .is_err()
@@ -233,7 +230,11 @@ impl Steward {
 
     /// Binds `addr` and starts serving on steward's arbiter. Synchronous
     /// (binding is), so the builder can call it from inside the System.
-    pub(crate) fn start_endpoint(&self, addr: SocketAddr, public: bool) -> Result<SocketAddr, Error> {
+    pub(crate) fn start_endpoint(
+        &self,
+        addr: SocketAddr,
+        public: bool,
+    ) -> Result<SocketAddr, Error> {
         check_exposure(addr, public)?;
         if self.is_shut_down() {
             return Err(ObserveError::ShutDown.into());

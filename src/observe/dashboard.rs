@@ -46,14 +46,22 @@ mod tests {
     #[test]
     fn the_template_has_one_marker_and_fetches_nothing_from_elsewhere() {
         assert_eq!(TEMPLATE.matches(MARKER).count(), 1);
-        for fetch in ["src=", "href=", "url(", "@import", "fetch(\"http", "fetch(\"/"] {
+        for fetch in [
+            "src=",
+            "href=",
+            "url(",
+            "@import",
+            "fetch(\"http",
+            "fetch(\"/",
+        ] {
             assert!(!TEMPLATE.contains(fetch), "{fetch}");
         }
     }
 
     #[test]
     fn embedded_json_cannot_close_its_script_element() {
-        let json = serde_json::json!({ "pool": "</script><script>alert(1)</script>&<!--" }).to_string();
+        let json =
+            serde_json::json!({ "pool": "</script><script>alert(1)</script>&<!--" }).to_string();
         let safe = script_safe(&json);
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();

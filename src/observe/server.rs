@@ -95,7 +95,10 @@ fn refusal(request: &ServiceRequest) -> Option<HttpResponse> {
 }
 
 /// Headers every response carries: nothing is cached, nothing sniffed.
-fn plain(mut response: actix_web::HttpResponseBuilder, content_type: &str) -> actix_web::HttpResponseBuilder {
+fn plain(
+    mut response: actix_web::HttpResponseBuilder,
+    content_type: &str,
+) -> actix_web::HttpResponseBuilder {
     response
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -107,7 +110,11 @@ async fn metrics(source: web::Data<Source>) -> HttpResponse {
     source.actors.record_metrics();
     source.prometheus.run_upkeep();
     let text = source.prometheus.render();
-    plain(HttpResponse::Ok(), "text/plain; version=0.0.4; charset=utf-8").body(text)
+    plain(
+        HttpResponse::Ok(),
+        "text/plain; version=0.0.4; charset=utf-8",
+    )
+    .body(text)
 }
 
 async fn status(source: web::Data<Source>) -> HttpResponse {
@@ -116,8 +123,11 @@ async fn status(source: web::Data<Source>) -> HttpResponse {
         Ok(json) => plain(HttpResponse::Ok(), "application/json").body(json),
         Err(err) => {
             tracing::error!(target: "steward::observe", %err, "cannot serialize the status");
-            plain(HttpResponse::InternalServerError(), "text/plain; charset=utf-8")
-                .body(format!("500 cannot serialize the status: {err}\n"))
+            plain(
+                HttpResponse::InternalServerError(),
+                "text/plain; charset=utf-8",
+            )
+            .body(format!("500 cannot serialize the status: {err}\n"))
         }
     }
 }

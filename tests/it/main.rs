@@ -6,6 +6,8 @@ mod cli_config;
 mod cli_jobs;
 mod drive;
 mod monitor;
+#[cfg(feature = "observe")]
+mod observe;
 mod pool;
 mod registry;
 mod start_contexts;
