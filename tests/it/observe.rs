@@ -472,3 +472,80 @@ fn the_dashboard_shows_published_job_counts_in_chromium() {
     assert_eq!(external::element_text(&second, "jobs-failed"), Some("1"));
     steward.shutdown_blocking().unwrap();
 }
+
+/// Every `steward_*` name in `text`.
+fn metric_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .match_indices("steward_")
+        .map(|(start, _)| {
+            text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn example(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/observe")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+#[test]
+fn the_example_dashboard_and_rules_use_only_documented_metrics() {
+    let table = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("actors/src/observe/METRICS.md"),
+    )
+    .unwrap();
+    let documented = metric_names(&table);
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&example("grafana-dashboard.json")).unwrap();
+    let mut expressions = String::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            expressions.push_str(target["expr"].as_str().unwrap());
+            expressions.push('\n');
+        }
+    }
+    for (file, text) in [
+        ("grafana-dashboard.json", expressions),
+        ("rules.yml", example("rules.yml")),
+    ] {
+        let used = metric_names(&text);
+        assert!(!used.is_empty(), "{file} uses no steward metric");
+        for name in used {
+            assert!(
+                documented.contains(&name),
+                "{file} uses {name}, which METRICS.md does not list"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs promtool (Debian package prometheus)"]
+fn promtool_accepts_the_example_config_rules_and_rule_tests() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/observe");
+    for args in [
+        &["check", "config", "prometheus.yml"][..],
+        &["check", "rules", "rules.yml"],
+        &["test", "rules", "rules.test.yml"],
+    ] {
+        let output = std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
