@@ -1,4 +1,4 @@
-//! Steward's figures as metrics, through the [`metrics`](::metrics) facade.
+//! Steward's figures as metrics, through the [`metrics`] facade.
 //!
 //! The actors keep their figures where the hot paths already touch them
 //! (a semaphore's free permits, a pool's idle queue, per-worker job
