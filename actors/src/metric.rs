@@ -63,22 +63,16 @@ pub(crate) static MOUNT_NAMES: Cap = Cap::new(64);
 /// Mount sources (`/dev/sda1`, `tmpfs`) of those disks.
 pub(crate) static DEVICE_NAMES: Cap = Cap::new(64);
 
-const POOL: Label = Label {
-    name: "pool",
-    values: Values::Named(&POOL_NAMES),
-};
-const DRIVE: Label = Label {
-    name: "drive",
-    values: Values::Named(&DRIVE_NAMES),
-};
-const MOUNT: Label = Label {
-    name: "mount",
-    values: Values::Named(&MOUNT_NAMES),
-};
-const DEVICE: Label = Label {
-    name: "device",
-    values: Values::Named(&DEVICE_NAMES),
-};
+const POOL: Label = named("pool", &POOL_NAMES);
+const DRIVE: Label = named("drive", &DRIVE_NAMES);
+const MOUNT: Label = named("mount", &MOUNT_NAMES);
+const DEVICE: Label = named("device", &DEVICE_NAMES);
+const fn named(name: &'static str, cap: &'static Cap) -> Label {
+    Label {
+        name,
+        values: Values::Named(cap),
+    }
+}
 const fn fixed(name: &'static str, values: &'static [&'static str]) -> Label {
     Label {
         name,

@@ -326,7 +326,7 @@ fn promtool_accepts_the_metrics() {
         .unwrap();
     let metrics = http::get(addr, "/metrics");
     assert_eq!(metrics.status, 200);
-    let checked = external::promtool_check_metrics(&metrics.body);
+    let checked = external::promtool_check_metrics(&scratch("promtool"), &metrics.body);
     assert!(
         checked.status.success(),
         "promtool: {}{}\n{}",

@@ -88,23 +88,15 @@ pub(crate) fn eventually<T>(limit: Duration, mut check: impl FnMut() -> Option<T
     }
 }
 
-/// `promtool check metrics` on `text`.
-pub(crate) fn promtool_check_metrics(text: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new("promtool")
+/// `promtool check metrics` on `text`, kept in `dir`.
+pub(crate) fn promtool_check_metrics(dir: &Path, text: &str) -> Output {
+    let file = dir.join("metrics.txt");
+    fs::write(&file, text).unwrap();
+    Command::new("promtool")
         .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
+        .stdin(fs::File::open(&file).unwrap())
+        .output()
         .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// A real Prometheus scraping `targets` every second, on a loopback port
