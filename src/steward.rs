@@ -125,6 +125,8 @@ pub(crate) struct Actors {
     tracker: Tracker,
     pools: Pools,
     alerts: status::AlertLog,
+    #[cfg(feature = "observe")]
+    history: status::ReadingHistory,
     sections: status::Sections,
     #[cfg(feature = "observe")]
     pub(crate) endpoints: crate::observe::Endpoints,
@@ -229,11 +231,15 @@ impl Steward {
             tracker: Tracker::start_in(&arbiter),
             pools: Pools::default(),
             alerts: status::AlertLog::default(),
+            #[cfg(feature = "observe")]
+            history: status::ReadingHistory::default(),
             sections: status::Sections::default(),
             #[cfg(feature = "observe")]
             endpoints: crate::observe::Endpoints::default(),
         };
         actors.alerts.follow(&actors.monitor, &arbiter);
+        #[cfg(feature = "observe")]
+        actors.history.follow(&actors.monitor, &arbiter);
         let steward = Self {
             inner: Arc::new(Inner {
                 config,
@@ -600,6 +606,8 @@ impl Drop for Inner {
 }
 
 mod status;
+#[cfg(feature = "observe")]
+pub(crate) use status::HistoryPoint;
 pub use status::{RECENT_ALERTS, StewardStatus};
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! with embedded so it shows figures before its first poll.
 
 use crate::StewardStatus;
+use crate::steward::HistoryPoint;
 
 /// The page, with [`MARKER`] where the status goes.
 const TEMPLATE: &str = include_str!("dashboard.html");
@@ -15,9 +16,10 @@ pub(super) const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
      style-src 'unsafe-inline'; connect-src 'self'; img-src data:; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The page showing `status`.
-pub(super) fn page(status: &StewardStatus) -> String {
-    let json = serde_json::to_string(status).unwrap_or_else(|_| "null".to_owned());
+/// The page showing `status`, its charts starting from `history`.
+pub(super) fn page(status: &StewardStatus, history: &[HistoryPoint]) -> String {
+    let embedded = serde_json::json!({ "status": status, "history": history });
+    let json = serde_json::to_string(&embedded).unwrap_or_else(|_| "null".to_owned());
     TEMPLATE.replacen(MARKER, &script_safe(&json), 1)
 }
 

@@ -134,7 +134,7 @@ async fn status(source: web::Data<Source>) -> HttpResponse {
 
 async fn dashboard(source: web::Data<Source>) -> HttpResponse {
     let status = source.actors.status().await;
-    let page = super::dashboard::page(&status);
+    let page = super::dashboard::page(&status, &source.actors.history());
     plain(HttpResponse::Ok(), "text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, super::dashboard::CSP))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))

@@ -95,6 +95,66 @@ impl AlertLog {
     }
 }
 
+#[cfg(feature = "observe")]
+/// How many readings the dashboard's charts go back.
+const HISTORY: usize = 120;
+
+#[cfg(feature = "observe")]
+/// One reading, as the dashboard's charts need it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct HistoryPoint {
+    sequence: u64,
+    cpu_percent: f64,
+    memory_used_percent: f64,
+    load_one: f64,
+    rss_bytes: u64,
+}
+
+#[cfg(feature = "observe")]
+/// The latest readings in short, kept by a task that follows the
+/// monitor, so that a freshly opened dashboard has charts at once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadingHistory(Arc<Mutex<VecDeque<HistoryPoint>>>);
+
+#[cfg(feature = "observe")]
+impl ReadingHistory {
+    /// Follows `monitor`'s readings on `arbiter` until it shuts down.
+    pub(crate) fn follow(&self, monitor: &steward_actors::Monitor, arbiter: &ArbiterHandle) {
+        let mut readings = monitor.readings();
+        let history = self.clone();
+        arbiter.spawn(async move {
+            // Ends when the monitor is gone and its sender with it.
+            while readings.changed().await.is_ok() {
+                let reading = readings.borrow_and_update().clone();
+                if let Some(reading) = reading {
+                    history.push(&reading);
+                }
+            }
+        });
+    }
+
+    fn push(&self, reading: &Reading) {
+        let point = HistoryPoint {
+            sequence: reading.sequence,
+            cpu_percent: reading.cpu.usage_percent,
+            memory_used_percent: reading.memory.used_percent(),
+            load_one: reading.load.one,
+            rss_bytes: reading.process.rss_bytes,
+        };
+        let mut history = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if history.len() == HISTORY {
+            history.pop_front();
+        }
+        history.push_back(point);
+    }
+
+    /// The points kept, oldest first.
+    pub(crate) fn points(&self) -> Vec<HistoryPoint> {
+        let history = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        history.iter().copied().collect()
+    }
+}
+
 /// Reads one published section.
 type SectionReader = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
@@ -127,6 +187,12 @@ impl Sections {
 }
 
 impl Actors {
+    /// The latest readings in short, for the dashboard's charts.
+    #[cfg(feature = "observe")]
+    pub(crate) fn history(&self) -> Vec<HistoryPoint> {
+        self.history.points()
+    }
+
     /// Every actor's status now.
     pub(crate) async fn status(&self) -> StewardStatus {
         let tracker = tokio::time::timeout(ASK_TIMEOUT, self.tracker.status())
