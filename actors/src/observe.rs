@@ -239,3 +239,6 @@ pub fn record_pools(pools: &[PoolStatus]) {
 fn as_f64(count: impl TryInto<u64>) -> f64 {
     count.try_into().unwrap_or(u64::MAX) as f64
 }
+
+#[cfg(test)]
+mod tests;
