@@ -107,28 +107,48 @@ struct Endpoint {
     server: ServerHandle,
 }
 
-/// Every endpoint a steward serves.
+/// Every endpoint a steward serves; closed for good by the first stop.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Endpoints(Arc<Mutex<Vec<Endpoint>>>);
+pub(crate) struct Endpoints(Arc<Mutex<Running>>);
+
+#[derive(Debug, Default)]
+struct Running {
+    closed: bool,
+    endpoints: Vec<Endpoint>,
+}
 
 impl Endpoints {
-    fn add(&self, endpoint: Endpoint) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(endpoint);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a started endpoint, or hands it back once stopping has begun
+    /// (a start that raced a shutdown).
+    fn add(&self, endpoint: Endpoint) -> Result<(), Endpoint> {
+        let mut running = self.lock();
+        if running.closed {
+            return Err(endpoint);
+        }
+        running.endpoints.push(endpoint);
+        Ok(())
     }
 
     fn addrs(&self) -> Vec<SocketAddr> {
-        let endpoints = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        endpoints.iter().map(|endpoint| endpoint.addr).collect()
+        self.lock()
+            .endpoints
+            .iter()
+            .map(|endpoint| endpoint.addr)
+            .collect()
     }
 
-    /// Stops every endpoint: in-flight requests get up to a second, the
-    /// whole at most `budget`.
+    /// Stops every endpoint and admits no new one: in-flight requests get
+    /// up to a second, the whole at most `budget`.
     pub(crate) async fn stop_all(&self, budget: Duration) {
-        let endpoints: Vec<Endpoint> =
-            std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let endpoints = {
+            let mut running = self.lock();
+            running.closed = true;
+            std::mem::take(&mut running.endpoints)
+        };
         if endpoints.is_empty() {
             return;
         }
@@ -236,7 +256,7 @@ impl Steward {
         public: bool,
     ) -> Result<SocketAddr, Error> {
         check_exposure(addr, public)?;
-        if self.is_shut_down() {
+        if self.is_shut_down() || self.actors().endpoints.lock().closed {
             return Err(ObserveError::ShutDown.into());
         }
         let prometheus = recorder::handle()?;
@@ -247,10 +267,16 @@ impl Steward {
                 tracing::error!(target: "steward::observe", %err, "the endpoint failed");
             }
         });
-        self.actors().endpoints.add(Endpoint {
+        let endpoint = Endpoint {
             addr: bound,
             server: handle,
-        });
+        };
+        if let Err(late) = self.actors().endpoints.add(endpoint) {
+            // Shutdown began meanwhile: this one stops too.
+            let stopping = late.server.stop(false);
+            self.arbiter().spawn(stopping);
+            return Err(ObserveError::ShutDown.into());
+        }
         tracing::info!(target: "steward::observe", addr = %bound, "serving /metrics, /status and the dashboard");
         Ok(bound)
     }
