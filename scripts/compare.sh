@@ -6,7 +6,9 @@
 #
 # checksum: `steward checksum DIR` vs `find DIR -type f -print0 | xargs -0
 #           -P<cores> sha256sum`, on 10,000 small files plus three 100 MB
-#           files, warm cache (one untimed pass first), best of 5.
+#           files, warm cache (one untimed pass first), best of 5; then
+#           `steward checksum -c LIST` vs `sha256sum -c LIST` on the same
+#           files (LIST as sha256sum wrote it), outputs compared, best of 5.
 # run:      1,000 jobs of `true`: `steward run -j<cores>` vs `xargs -P<cores>
 #           -I{}` vs GNU parallel (installed from Debian's packages when
 #           missing and apt-get is available), best of 3.
@@ -63,6 +65,15 @@ PY
     ours=$(best_of 5 "$steward" checksum "$tree")
     theirs=$(best_of 5 sh -c "find '$tree' -type f -print0 | xargs -0 -P$cores sha256sum")
     echo "steward checksum: ${ours}s   find | xargs -P$cores sha256sum: ${theirs}s   ratio $(ratio "$ours" "$theirs") (goal <= 1.0)"
+
+    echo "== checksum --check: verifying the same files against one list"
+    (cd "$tree" && find . -type f -print0 | sort -z | xargs -0 sha256sum) > "$work/list.sha256"
+    (cd "$tree" && "$steward" checksum -c "$work/list.sha256") > "$work/steward.check" 2>&1
+    (cd "$tree" && sha256sum -c "$work/list.sha256") > "$work/sha256sum.check" 2>&1
+    cmp -s "$work/steward.check" "$work/sha256sum.check" && echo "outputs agree ($(wc -l < "$work/list.sha256") files)"
+    ours=$(best_of 5 sh -c "cd '$tree' && '$steward' checksum -c '$work/list.sha256'")
+    theirs=$(best_of 5 sh -c "cd '$tree' && sha256sum -c '$work/list.sha256'")
+    echo "steward checksum -c: ${ours}s   sha256sum -c: ${theirs}s   ratio $(ratio "$ours" "$theirs") (goal <= 0.5)"
 }
 
 run_jobs() {

@@ -37,7 +37,9 @@ pub(crate) async fn start(steward: &Steward, args: &ServeArgs) -> Result<(), Exi
     };
     match started {
         Ok(bound) => {
-            eprintln!("steward: serving http://{bound}/ (metrics at /metrics, status at /status)");
+            super::stderr!(
+                "steward: serving http://{bound}/ (metrics at /metrics, status at /status)"
+            );
             Ok(())
         }
         Err(error) => Err(report(&error)),
@@ -51,7 +53,7 @@ pub(crate) async fn start(_steward: &Steward, args: &ServeArgs) -> Result<(), Ex
         None => Ok(()),
         Some(_) => {
             let _ = args.serve_public;
-            eprintln!("steward: --serve needs steward built with the `observe` feature");
+            super::stderr!("steward: --serve needs steward built with the `observe` feature");
             Err(ExitCode::from(super::EXIT_USAGE))
         }
     }

@@ -1,143 +1,12 @@
-//! `steward checksum`, `run` and `monitor`, end to end through the built
-//! binary, against the real tools where there is one.
+//! `steward run`, end to end through the built binary. (`checksum` and
+//! `monitor` moved to `cli_checksum` and `cli_monitor`.)
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
-fn steward() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("STEWARD_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A tree with awkward names: spaces, a newline, a backslash, nesting,
-/// an empty file and one of a few MiB.
-fn awkward_tree(root: &Path) {
-    fs::create_dir_all(root.join("a dir/deeper")).unwrap();
-    fs::write(root.join("plain.txt"), b"plain\n").unwrap();
-    fs::write(root.join("a dir/with space.txt"), b"spaced").unwrap();
-    fs::write(root.join("a dir/deeper/new\nline"), b"newline in the name").unwrap();
-    fs::write(root.join("back\\slash"), b"backslash").unwrap();
-    fs::write(root.join("empty"), b"").unwrap();
-    let big: Vec<u8> = (0..3_000_000_u32).map(|i| (i % 251) as u8).collect();
-    fs::write(root.join("big.bin"), big).unwrap();
-}
-
-#[test]
-fn checksum_prints_exactly_what_sha256sum_prints() {
-    let root = scratch("checksum-tree");
-    awkward_tree(&root);
-    let ours = steward()
-        .arg("checksum")
-        .arg(".")
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(ours.status.success(), "{}", text(&ours.stderr));
-
-    // sha256sum on the same files in the same (byte) order.
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![PathBuf::from(".")];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(root.join(&dir)).unwrap() {
-            let entry = entry.unwrap();
-            let path = dir.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
-    let theirs = Command::new("sha256sum")
-        .args(&files)
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(theirs.status.success());
-    assert_eq!(text(&ours.stdout), text(&theirs.stdout));
-    assert_eq!(ours.stdout.iter().filter(|&&b| b == b'\n').count(), 6);
-
-    // And sha256sum -c reads it back.
-    let mut check = Command::new("sha256sum")
-        .args(["-c", "--quiet", "-"])
-        .current_dir(&root)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    check.stdin.take().unwrap().write_all(&ours.stdout).unwrap();
-    assert!(check.wait().unwrap().success());
-    fs::remove_dir_all(&root).unwrap();
-}
-
-#[test]
-fn checksum_reports_bad_paths_and_goes_on() {
-    let root = scratch("checksum-errors");
-    fs::write(root.join("good"), b"good").unwrap();
-    std::os::unix::fs::symlink("nowhere", root.join("broken")).unwrap();
-    let output = steward()
-        .args(["checksum", "good", "broken", "missing"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stdout = text(&output.stdout);
-    assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    assert!(stdout.ends_with("  good\n"), "{stdout}");
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains("broken: No such file or directory"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("missing: No such file or directory"),
-        "{stderr}"
-    );
-
-    let json = steward()
-        .args(["checksum", "--json", "good"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    let lines: Vec<serde_json::Value> = text(&json.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(lines[0]["path"], "good");
-    assert_eq!(lines[0]["bytes"], 4);
-    assert_eq!(lines[1]["summary"]["files"], 1);
-    fs::remove_dir_all(&root).unwrap();
-}
-
-#[test]
-fn checksum_refuses_a_bad_flag_value() {
-    let output = steward()
-        .args(["checksum", "--io-limit", "0", "."])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("io_limit") || text(&output.stderr).contains("zero"));
-}
+use super::cli_support::{steward, text};
 
 fn run(args: &[&str], stdin: &str) -> Output {
     let mut child = steward()
@@ -304,30 +173,4 @@ fn sigint_stops_every_job_and_descendant() {
         );
     }
     assert!(left.is_empty(), "descendants survived: {left:?}");
-}
-
-#[test]
-fn monitor_once_prints_a_reading() {
-    let output = steward()
-        .args(["monitor", "--once", "--json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let reading: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(
-        reading["reading"]["memory"]["total_bytes"]
-            .as_u64()
-            .unwrap()
-            > 0
-    );
-
-    let output = steward()
-        .args(["monitor", "--once", "--memory", "95", "90"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "warning above critical is refused"
-    );
 }

@@ -2,8 +2,12 @@
 
 mod annotations;
 mod bounds;
+mod cli_checksum;
 mod cli_config;
 mod cli_jobs;
+mod cli_monitor;
+mod cli_output;
+mod cli_support;
 mod drive;
 mod monitor;
 #[cfg(feature = "observe")]
