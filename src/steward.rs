@@ -124,6 +124,7 @@ pub(crate) struct Actors {
     cpu: Cpu,
     tracker: Tracker,
     pools: Pools,
+    supervisors: status::Supervisors,
     alerts: status::AlertLog,
     #[cfg(feature = "observe")]
     history: status::ReadingHistory,
@@ -139,6 +140,13 @@ impl Actors {
     async fn stop(&self, budget: std::time::Duration) {
         #[cfg(feature = "observe")]
         self.endpoints.stop_all(budget.mul_f64(0.1)).await;
+        // Supervised children stop while what they use still works.
+        if tokio::time::timeout(budget.mul_f64(0.1), self.supervisors.stop_all())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "steward", "supervisors did not stop in their share of the shutdown budget");
+        }
         self.monitor.shutdown().await;
         self.drives.shutdown().await;
         self.cpu.shutdown().await;
@@ -230,6 +238,7 @@ impl Steward {
             cpu,
             tracker: Tracker::start_in(&arbiter),
             pools: Pools::default(),
+            supervisors: status::Supervisors::default(),
             alerts: status::AlertLog::default(),
             #[cfg(feature = "observe")]
             history: status::ReadingHistory::default(),
@@ -429,7 +438,9 @@ impl Steward {
         self.inner.shutdown.initialized()
     }
 
-    /// Stops steward, in order: stop the monitor, stop admitting work (IO
+    /// Stops steward, in order: stop the observation endpoints and the
+    /// supervisors started through steward (a tenth of the timeout each),
+    /// stop the monitor, stop admitting work (IO
     /// waiters and queued CPU jobs fail with `Closed`), close the pools
     /// started or registered through steward, stop every tracked process, task and
     /// custom resource (`cleanup_all` within 80% of the timeout), drop
@@ -608,6 +619,6 @@ impl Drop for Inner {
 mod status;
 #[cfg(feature = "observe")]
 pub(crate) use status::HistoryPoint;
-pub use status::{RECENT_ALERTS, StewardStatus};
+pub use status::{RECENT_ALERTS, StewardStatus, SupervisorStatus};
 #[cfg(test)]
 mod tests;

@@ -56,6 +56,10 @@ pub(crate) struct Metric {
 
 /// Pool names.
 pub(crate) static POOL_NAMES: Cap = Cap::new(128);
+/// Supervisor names.
+pub(crate) static SUPERVISOR_NAMES: Cap = Cap::new(64);
+/// Child ids of supervisors.
+pub(crate) static CHILD_NAMES: Cap = Cap::new(256);
 /// Mount points of drives with an IO limit.
 pub(crate) static DRIVE_NAMES: Cap = Cap::new(64);
 /// Mount points of disks the monitor samples.
@@ -65,6 +69,8 @@ pub(crate) static DEVICE_NAMES: Cap = Cap::new(64);
 
 const POOL: Label = named("pool", &POOL_NAMES);
 const DRIVE: Label = named("drive", &DRIVE_NAMES);
+const SUPERVISOR: Label = named("supervisor", &SUPERVISOR_NAMES);
+const CHILD: Label = named("child", &CHILD_NAMES);
 const MOUNT: Label = named("mount", &MOUNT_NAMES);
 const DEVICE: Label = named("device", &DEVICE_NAMES);
 const fn named(name: &'static str, cap: &'static Cap) -> Label {
@@ -182,6 +188,12 @@ metrics! {
         "1 for a pool's lifecycle state, 0 for the others.";
     POOL_BREAKER_OPEN: Gauge "steward_pool_breaker_open" [POOL]
         "1 while a pool's circuit breaker is open (degraded or in error: acquires fail fast), else 0.";
+    SUPERVISOR_RESTARTS: Counter "steward_supervisor_restarts_total" [SUPERVISOR, CHILD]
+        "Restarts of a supervisor's child.";
+    SUPERVISOR_CHILDREN_RUNNING: Gauge "steward_supervisor_children_running" [SUPERVISOR]
+        "Children of a supervisor running now.";
+    SUPERVISOR_STATE: Gauge "steward_supervisor_state" [SUPERVISOR, LIFECYCLE]
+        "1 for a supervisor's state, 0 for the others: degraded while restarts are recent, error once it escalated.";
 }
 
 impl Metric {

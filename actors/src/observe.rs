@@ -36,6 +36,7 @@ use crate::metric::{self, Batch};
 use crate::monitor::{Alert, Availability, Level, Reading, Resource};
 use crate::pool::PoolStatus;
 use crate::registry::{ServiceInfo, ServiceKind};
+use crate::supervisor::ChildStatus;
 
 /// Tells the installed recorder the help text of every steward metric.
 /// Call it once the recorder is installed; calling it again is harmless.
@@ -230,6 +231,35 @@ pub fn record_pools(pools: &[PoolStatus]) {
             &[name],
             f64::from(u8::from(open)),
         );
+    }
+    batch.record();
+}
+
+/// Records every supervisor's state, running children and each child's
+/// restarts: `(name, state, children)` for each, all at once (names past
+/// the caps are summed under `other`).
+pub fn record_supervisors<'a>(
+    supervisors: impl IntoIterator<Item = (&'a str, State, &'a [ChildStatus])>,
+) {
+    let mut batch = Batch::default();
+    for (name, state, children) in supervisors {
+        for each in State::ALL {
+            let current = f64::from(u8::from(each == state));
+            batch.add(&metric::SUPERVISOR_STATE, &[name, each.as_str()], current);
+        }
+        let running = children.iter().filter(|child| child.running).count();
+        batch.add(
+            &metric::SUPERVISOR_CHILDREN_RUNNING,
+            &[name],
+            as_f64(running),
+        );
+        for child in children {
+            batch.add(
+                &metric::SUPERVISOR_RESTARTS,
+                &[name, child.id.as_str()],
+                f64::from(child.restarts),
+            );
+        }
     }
     batch.record();
 }

@@ -107,7 +107,7 @@ fn plain(
 }
 
 async fn metrics(source: web::Data<Source>) -> HttpResponse {
-    source.actors.record_metrics();
+    source.actors.record_metrics().await;
     source.prometheus.run_upkeep();
     let text = source.prometheus.render();
     plain(

@@ -9,10 +9,12 @@ use actix::ArbiterHandle;
 use serde::Serialize;
 use steward_actors::cpu::CpuStats;
 use steward_actors::drive::{DriveStats, MountTable};
+use steward_actors::lifecycle::State;
 use steward_actors::monitor::{Alert, Availability, PsiStatus, Reading};
 use steward_actors::observe;
 use steward_actors::pool::PoolStatus;
 use steward_actors::registry::ServiceInfo;
+use steward_actors::supervisor::{ChildStatus, SupervisorBuilder, SupervisorHandle};
 use steward_actors::tracker::TrackerStatus;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -50,9 +52,65 @@ pub struct StewardStatus {
     pub tracker: Option<TrackerStatus>,
     /// Every pool started or registered through steward.
     pub pools: Vec<PoolStatus>,
+    /// Every supervisor started through [`Steward::start_supervisor`].
+    pub supervisors: Vec<SupervisorStatus>,
     /// What the program published with [`Steward::publish_status`], by
     /// name (`jobs` for `steward run`).
     pub sections: BTreeMap<String, serde_json::Value>,
+}
+
+/// One supervisor in [`StewardStatus`]: its state and its children as
+/// [`SupervisorHandle::children`] reports them.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SupervisorStatus {
+    /// Its name.
+    pub name: String,
+    /// `Ready`, `Degraded` while restarts are recent, `Error` once it
+    /// escalated, `Closed` once stopped.
+    pub state: State,
+    /// Its children in start order (empty once it has stopped, or if it
+    /// did not answer within a second).
+    pub children: Vec<ChildStatus>,
+}
+
+/// The supervisors steward started, stopped at shutdown.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Supervisors(Arc<Mutex<Vec<SupervisorHandle>>>);
+
+impl Supervisors {
+    fn handles(&self) -> Vec<SupervisorHandle> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Each supervisor's status, asked of all at once.
+    async fn statuses(&self) -> Vec<SupervisorStatus> {
+        let asks = self.handles().into_iter().map(|handle| async move {
+            let children = tokio::time::timeout(ASK_TIMEOUT, handle.children())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            SupervisorStatus {
+                name: handle.name().to_owned(),
+                state: handle.state(),
+                children,
+            }
+        });
+        futures::future::join_all(asks).await
+    }
+
+    /// Stops every supervisor, newest first (each stops its children
+    /// newest first).
+    pub(crate) async fn stop_all(&self) {
+        for handle in self.handles().iter().rev() {
+            // `stop` never fails today; a stopped supervisor is stopped.
+            let _ = handle.stop().await;
+        }
+    }
 }
 
 /// The latest alerts, kept by a task that follows the monitor.
@@ -209,13 +267,14 @@ impl Actors {
             services: self.registry.services(),
             tracker,
             pools: self.pools.statuses(),
+            supervisors: self.supervisors.statuses().await,
             sections: self.sections.read(),
         }
     }
 
     /// Records every figure read from a status into the installed
     /// `metrics` recorder.
-    pub(crate) fn record_metrics(&self) {
+    pub(crate) async fn record_metrics(&self) {
         observe::describe();
         if let Some(reading) = self.monitor.snapshot() {
             // Without the mount table, disks are recorded without their
@@ -228,6 +287,12 @@ impl Actors {
         observe::record_drives(&self.drives.stats());
         observe::record_services(&self.registry.services());
         observe::record_pools(&self.pools.statuses());
+        let supervisors = self.supervisors.statuses().await;
+        observe::record_supervisors(
+            supervisors
+                .iter()
+                .map(|s| (s.name.as_str(), s.state, s.children.as_slice())),
+        );
     }
 }
 
@@ -261,8 +326,82 @@ impl Steward {
     /// texts. The `/metrics` endpoint does this before each scrape; a
     /// program with an exporter of its own calls it on its own schedule.
     /// With no recorder installed it costs a few status reads.
-    pub fn record_metrics(&self) {
-        self.inner.actors.record_metrics();
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), steward::Error> {
+    /// let steward = steward::Steward::builder().start()?;
+    /// // With no recorder installed, the figures go nowhere.
+    /// steward.record_metrics().await;
+    /// # steward.shutdown().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a dropped call has recorded some figures, not others.
+    pub async fn record_metrics(&self) {
+        self.inner.actors.record_metrics().await;
+    }
+
+    /// Starts a supervisor on steward's arbiter, shows it in the status,
+    /// the metrics and the dashboard's supervision tree, and stops it at
+    /// shutdown, before anything its children may use. Steward keeps a
+    /// handle: the supervisor runs until shutdown or
+    /// [`SupervisorHandle::stop`], even when the returned handle is
+    /// dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use steward::supervisor::{ChildSpec, Supervisor};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), steward::Error> {
+    /// let steward = steward::Steward::builder().start()?;
+    /// let app = steward
+    ///     .start_supervisor(Supervisor::builder("app").child(ChildSpec::task(
+    ///         "poller",
+    ///         |mut stop| async move {
+    ///             stop.requested().await;
+    ///             Ok(())
+    ///         },
+    ///     )))
+    ///     .await?;
+    /// let status = steward.status().await;
+    /// assert_eq!(status.supervisors[0].name, "app");
+    /// assert_eq!(status.supervisors[0].children[0].id, "poller");
+    /// steward.shutdown().await?;
+    /// assert!(app.children().await.is_err()); // stopped
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Supervisor`] as [`SupervisorBuilder::start_in`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the supervisor started but not
+    /// known to steward (not stopped at shutdown; it stops when its last
+    /// handle is dropped).
+    pub async fn start_supervisor(
+        &self,
+        builder: SupervisorBuilder,
+    ) -> Result<SupervisorHandle, crate::Error> {
+        let handle = builder.start_in(&self.inner.arbiter).await?;
+        self.inner
+            .actors
+            .supervisors
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle.clone());
+        Ok(handle)
     }
 
     /// Publishes a section of `/status` (and of the dashboard): `read`

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use steward::observe::{MAX_HEADERS, ObserveError};
 use steward::pool::{Manager, Pool};
+use steward::supervisor::{ChildSpec, Supervisor, SupervisorHandle};
 use steward::{Error, Steward, UserError};
 
 use external::{eventually, scratch};
@@ -35,6 +36,32 @@ fn serving() -> (Steward, SocketAddr) {
         .unwrap();
     let addr = steward.observed_addrs()[0];
     (steward, addr)
+}
+
+/// A supervisor named `name` whose child `flaky` fails each time `fail`
+/// is notified, and is restarted.
+async fn flaky_supervisor(
+    steward: &Steward,
+    name: &str,
+    fail: Arc<tokio::sync::Notify>,
+) -> SupervisorHandle {
+    let child = ChildSpec::task("flaky", move |mut stop| {
+        let fail = Arc::clone(&fail);
+        async move {
+            tokio::select! {
+                () = stop.requested() => Ok(()),
+                () = fail.notified() => Err(UserError::msg("asked to fail")),
+            }
+        }
+    });
+    steward
+        .start_supervisor(
+            Supervisor::builder(name)
+                .intensity(100, Duration::from_secs(60))
+                .child(child),
+        )
+        .await
+        .unwrap()
 }
 
 /// The value of the sample `series` (name and labels exactly as rendered)
@@ -124,6 +151,48 @@ async fn metrics_status_and_dashboard_are_served() {
 
     drop(held);
     steward.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_restart_shows_in_status_and_metrics() {
+    let (steward, addr) = serving();
+    let name = format!("restarting-{}", std::process::id());
+    let fail = Arc::new(tokio::sync::Notify::new());
+    let supervisor = flaky_supervisor(&steward, &name, Arc::clone(&fail)).await;
+    fail.notify_one();
+    let restarted = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let children = supervisor.children().await.unwrap();
+            if children[0].restarts == 1 && children[0].running {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(restarted.is_ok(), "the child was not restarted");
+
+    let status = steward.status().await;
+    let served = status.supervisors.iter().find(|s| s.name == name).unwrap();
+    assert_eq!(served.children[0].id, "flaky");
+    assert_eq!(served.children[0].restarts, 1);
+    let metrics = tokio::task::spawn_blocking(move || http::get(addr, "/metrics"))
+        .await
+        .unwrap();
+    let restarts =
+        format!("steward_supervisor_restarts_total{{supervisor=\"{name}\",child=\"flaky\"}}");
+    assert_eq!(
+        sample(&metrics.body, &restarts),
+        Some(1.0),
+        "{}",
+        metrics.body
+    );
+    let running = format!("steward_supervisor_children_running{{supervisor=\"{name}\"}}");
+    assert_eq!(sample(&metrics.body, &running), Some(1.0));
+
+    steward.shutdown().await.unwrap();
+    // Stopped by the shutdown, though this handle is still alive.
+    assert!(supervisor.children().await.is_err());
 }
 
 #[tokio::test]
@@ -355,6 +424,15 @@ fn a_real_prometheus_scrapes_steward() {
     let held: Vec<_> = (0..3)
         .map(|_| steward.block_on(pool.acquire()).unwrap().unwrap())
         .collect();
+    let fail = Arc::new(tokio::sync::Notify::new());
+    let supervisor_name = format!("scraped-supervisor-{}", std::process::id());
+    let supervisor = steward
+        .block_on(flaky_supervisor(
+            &steward,
+            &supervisor_name,
+            Arc::clone(&fail),
+        ))
+        .unwrap();
     let prometheus = external::Prometheus::start("scrape", &[addr]);
 
     let up = eventually(Duration::from_secs(30), || {
@@ -389,6 +467,29 @@ fn a_real_prometheus_scrapes_steward() {
     });
     assert!(agrees.is_some(), "pool figures never matched {status:?}");
     assert_eq!(status.in_use, 3);
+
+    // A restart shows up as an increase of the counter.
+    let restarts = format!(
+        "steward_supervisor_restarts_total{{supervisor=\"{supervisor_name}\",child=\"flaky\"}}"
+    );
+    let before = eventually(Duration::from_secs(30), || {
+        prometheus.query(&restarts).first().map(|(_, value)| *value)
+    });
+    assert_eq!(before, Some(0.0));
+    fail.notify_one();
+    let increase = eventually(Duration::from_secs(30), || {
+        let promql = format!("increase({restarts}[1m])");
+        prometheus
+            .query(&promql)
+            .first()
+            .map(|(_, value)| *value)
+            .filter(|increase| *increase > 0.0)
+    });
+    assert!(increase.is_some(), "no increase of {restarts}");
+    assert_eq!(
+        steward.block_on(supervisor.children()).unwrap().unwrap()[0].restarts,
+        1
+    );
 
     drop(held);
     drop(prometheus);
@@ -451,8 +552,21 @@ fn the_dashboard_shows_published_job_counts_in_chromium() {
         let done = counts.load(Ordering::SeqCst);
         serde_json::json!({ "total": 10, "running": 2, "done": done, "failed": 1, "eta_seconds": 12 })
     });
+    // A pool and a supervisor, for the screenshot to show them too.
+    let pool_name = format!("dashboard-pool-{}", std::process::id());
+    let supervisor_name = format!("dashboard-supervisor-{}", std::process::id());
+    let pool = steward
+        .block_on(steward.start_pool(Pool::builder(Numbers(AtomicU64::new(0))).name(&pool_name)))
+        .unwrap()
+        .unwrap();
+    let _held = steward.block_on(pool.acquire()).unwrap().unwrap();
+    let fail = Arc::new(tokio::sync::Notify::new());
+    steward
+        .block_on(flaky_supervisor(&steward, &supervisor_name, fail))
+        .unwrap();
     let url = format!("http://{addr}/");
     let first = external::chromium(&dir, &url, &["--dump-dom".to_owned()]);
+    assert!(first.contains(&pool_name) && first.contains(&supervisor_name));
     done.store(7, Ordering::SeqCst);
     let second = external::chromium(
         &dir,
