@@ -382,7 +382,8 @@ impl Steward {
     ///
     /// # Errors
     ///
-    /// [`Error::Supervisor`] as [`SupervisorBuilder::start_in`].
+    /// [`Error::Supervisor`](crate::Error::Supervisor) as
+    /// [`SupervisorBuilder::start_in`].
     ///
     /// # Cancel safety
     ///
