@@ -4,6 +4,9 @@
 //!
 //! The memory warning is set just below what is in use now, so at least
 //! one alert shows; CPU pressure shows up too when the machine is busy.
+//! Then the thresholds are changed on the running monitor (the memory
+//! warning clears once, at the next sample), and a job that could never
+//! fit is rejected rather than deferred.
 //!
 //! `cargo run --example monitor [samples]`
 
@@ -51,9 +54,11 @@ fn print_reading(reading: &Reading) {
     );
     for disk in &reading.disks {
         println!(
-            "   disk {} {:.1}% used, {:.1} GiB available",
+            "   disk {} ({} mount points) {:.1}% used as df counts it, {:.1} GiB used, {:.1} GiB available",
             disk.mount_point.display(),
+            disk.mount_points.len(),
             disk.used_percent(),
+            gib(disk.used_bytes),
             gib(disk.available_bytes)
         );
     }
@@ -82,7 +87,7 @@ async fn main() -> Result<(), Error> {
     };
     let steward = Steward::builder()
         .monitor_interval(Duration::from_millis(500))
-        .thresholds(thresholds)
+        .thresholds(thresholds.clone())
         .start()?;
     let monitor = steward.monitor().clone();
     println!("PSI triggers armed: {}", monitor.psi().active.len());
@@ -117,6 +122,20 @@ async fn main() -> Result<(), Error> {
         print_reading(&reading);
     }
 
+    // Relax the memory warning on the running monitor: it clears at the
+    // next sample, with one alert.
+    let relaxed = Thresholds {
+        memory: Levels::new(99.0, 99.5),
+        ..thresholds
+    };
+    monitor.set_thresholds(relaxed).await?;
+    let after = seen;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        readings.wait_for(|r| r.as_ref().is_some_and(|r| r.sequence > after + 1)),
+    )
+    .await;
+
     let availability = monitor.availability();
     println!("availability: overall {}", availability.overall);
     for resource in &availability.resources {
@@ -126,6 +145,12 @@ async fn main() -> Result<(), Error> {
     println!(
         "a model needing 2 GB, 25% CPU, 5 GB disk: {:?}",
         monitor.admits(&model)
+    );
+    let total_gb = probe.memory.total_bytes as f64 / 1e9;
+    let giant = WorkloadProfile::from_gb(total_gb * 10.0, 25.0, 5.0)?;
+    println!(
+        "one needing ten times the machine's memory: {:?}",
+        monitor.admits(&giant)
     );
     println!(
         "as JSON: {}",

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message};
+use steward::Shutdown;
 use steward::supervisor::{ChildShutdown, ChildSpec, Restart, Strategy, Supervisor};
 use steward::{State, UserError};
-use steward_actors::Shutdown;
 
 /// Whether the worker's one bug has struck yet.
 static BUG_STRUCK: AtomicBool = AtomicBool::new(false);

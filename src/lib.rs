@@ -42,6 +42,23 @@ pub use steward_actors::{
 };
 pub use steward_macros::{cpu_bound, io_bound};
 
+/// The message every steward actor handles to stop: an actor child of a
+/// [`supervisor::Supervisor`] implements `Handler<Shutdown>`.
+pub use steward_actors::Shutdown;
+
+/// actix, as steward uses it: for actors of the application's own
+/// (`Actor`, `Context`, `Handler`, `Message`), the addresses and
+/// recipients steward's handles take and give (`Addr`, `Recipient`), and
+/// the arbiters they start on. With it, `steward` alone in `Cargo.toml` is
+/// enough; actix's derives name `::actix`, so without actix as a
+/// dependency of its own a program implements `Message` by hand.
+pub use actix;
+
+/// tokio, as steward uses it: the receivers steward's handles return
+/// (`sync::broadcast`, `sync::watch`) and the runtime, with its macros
+/// (`#[steward::tokio::main(crate = "steward::tokio")]`).
+pub use tokio;
+
 #[doc(hidden)]
 pub mod __private {
     pub use tokio;

@@ -3,12 +3,27 @@
 //!
 //! A path maps to its device by `stat` (`st_dev`) against the mount table
 //! (`/proc/self/mountinfo`, longest mount-point prefix; a path that does
-//! not exist yet maps through its nearest existing ancestor). Partitions of
-//! one disk share a limiter (`sda1`, `sda2` → `sda`); a path on no known
-//! mount goes to a default bucket. One [`DriveLimiter`] actor per device is
-//! spawned on first use, with the limit configured for its mount point
-//! (`STEWARD_DRIVE_<ID>_IO`, [`Config::with_drive_limit`]) or the default
+//! not exist yet maps through its nearest existing ancestor; symlinks are
+//! followed, so a path through a symlink to another mount is on that
+//! mount's drive). Partitions of one disk share a limiter (`sda1`, `sda2`
+//! → `sda`); a path on no known mount goes to a default bucket. One
+//! [`DriveLimiter`] actor per device is spawned on first use, with the
+//! limit configured for its mount point (`STEWARD_DRIVE_<ID>_IO`,
+//! [`Config::with_drive_limit`]) or the default
 //! (`STEWARD_DEFAULT_IO_LIMIT`, 2).
+//!
+//! # What a path costs
+//!
+//! A path seen before costs no system call: the router keeps a cache from
+//! paths as given to drives, dropped whenever the mount table changes (a
+//! thread waits for `/proc/self/mountinfo` to signal `POLLPRI`). A new
+//! path in a known directory costs two `lstat`s; a path through a symlink,
+//! a relative path or one with `..` costs one `stat` at every use, since
+//! a symlink may be re-pointed and the working directory may change. The
+//! one change the cache does not see is a component of a cached path
+//! replaced by a symlink (or created as one) with no mount change:
+//! [`Drives::forget_paths`] is for programs that do that. The details are
+//! in the `paths` module's notes.
 //!
 //! Taking a free permit touches only the drive's semaphore: no mailbox
 //! hop. Waiters queue in that semaphore, first come first served. The
@@ -41,18 +56,17 @@ mod error;
 mod limiter;
 mod location;
 mod mountinfo;
+mod paths;
 mod permit;
+mod router;
 mod state;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::{Actor, Addr, ArbiterHandle};
-use dashmap::DashMap;
+use actix::{Addr, ArbiterHandle};
 use tokio::sync::TryAcquireError;
 
 pub use error::DriveError;
@@ -61,9 +75,8 @@ pub use mountinfo::{DeviceNumber, Mount, MountTable};
 pub use permit::IoPermit;
 pub use state::DriveStats;
 
-use crate::config::DriveId;
 use crate::{Config, Shutdown};
-use location::{DriveKey, Location};
+use router::Router;
 use state::{DriveState, Waiting};
 
 /// The router of IO limits: maps paths to drives and drives to limiters.
@@ -73,22 +86,10 @@ pub struct Drives {
     router: Arc<Router>,
 }
 
-struct Router {
-    arbiter: ArbiterHandle,
-    default_limit: usize,
-    limits: BTreeMap<DriveId, usize>,
-    mounts: RwLock<Arc<MountTable>>,
-    /// Limiters by drive: the source of truth.
-    drives: DashMap<DriveKey, Drive>,
-    /// Limiters by the device `stat` reports: the fast path of `drive`.
-    by_device: DashMap<DeviceNumber, Drive>,
-    closed: AtomicBool,
-}
-
 impl std::fmt::Debug for Drives {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Drives")
-            .field("drives", &self.router.drives.len())
+            .field("drives", &self.router.stats().len())
             .finish_non_exhaustive()
     }
 }
@@ -107,59 +108,44 @@ impl Drives {
         for (id, &limit) in config.drive_limits() {
             checked_limit(id.as_str(), limit)?;
         }
-        let mounts = MountTable::read().unwrap_or_else(|err| {
-            tracing::warn!(target: "steward::drive", %err, "cannot read /proc/self/mountinfo; all paths share the default IO limit");
-            MountTable::default()
-        });
         Ok(Self {
-            router: Arc::new(Router {
-                arbiter: arbiter.clone(),
+            router: Arc::new(Router::start(
+                arbiter,
                 default_limit,
-                limits: config.drive_limits().clone(),
-                mounts: RwLock::new(Arc::new(mounts)),
-                drives: DashMap::new(),
-                by_device: DashMap::new(),
-                closed: AtomicBool::new(false),
-            }),
+                config.drive_limits().clone(),
+            )),
         })
     }
 
     /// The drive `path` is on; its limiter is started on first use.
     ///
-    /// Costs one `stat` once the device is known; keep the [`Drive`] for
-    /// hot loops.
+    /// A path seen before costs no system call (see [what a path
+    /// costs](self#what-a-path-costs)); a [`Drive`] kept for a hot loop
+    /// costs not even the lookup.
     ///
     /// # Errors
     ///
     /// [`DriveError::Path`] if a relative path cannot be made absolute;
     /// [`DriveError::Closed`] after shutdown.
     pub fn drive(&self, path: impl AsRef<Path>) -> Result<Drive, DriveError> {
-        let path = path.as_ref();
-        let (resolved, device) =
-            location::existing_ancestor(path).map_err(|err| DriveError::Path {
-                path: path.to_path_buf(),
-                source: Arc::new(err),
-            })?;
-        if let Some(drive) = self.router.by_device.get(&device) {
-            return Ok(drive.clone());
-        }
-        if self.router.closed.load(Ordering::SeqCst) {
-            return Err(DriveError::Closed {
-                mount_point: resolved,
-            });
-        }
-        let (location, table) = self.router.locate(&resolved, device);
-        let drive = self.router.drive_for(&location, &table);
-        // A shutdown that ran since the check above may have missed this
-        // limiter: close it here, so nothing is admitted after shutdown.
-        if self.router.closed.load(Ordering::SeqCst) {
-            drive.state.semaphore.close();
-            return Err(DriveError::Closed {
-                mount_point: location.mount_point,
-            });
-        }
-        self.router.by_device.insert(device, drive.clone());
-        Ok(drive)
+        self.router.drive(path.as_ref())
+    }
+
+    /// Forgets every path's drive, so that each is resolved again at its
+    /// next use. The cache already forgets at every mount-table change;
+    /// this is for a program that replaces a directory on a cached path by
+    /// a symlink to another drive (or creates a symlink where a cached
+    /// path did not exist yet), which no mount change announces.
+    pub fn forget_paths(&self) {
+        self.router.forget_paths();
+    }
+
+    /// How many times a path was resolved with system calls (a walk of
+    /// its components, or a `stat`) instead of being found in the cache:
+    /// with the number of calls, the cache's hit rate.
+    #[must_use]
+    pub fn path_resolutions(&self) -> u64 {
+        self.router.resolutions()
     }
 
     /// Waits for a permit on `path`'s drive.
@@ -187,7 +173,43 @@ impl Drives {
     ///
     /// Cancel-safe: a dropped acquire holds no permit and leaves the queue.
     pub async fn acquire(&self, path: impl AsRef<Path>) -> Result<IoPermit, DriveError> {
+        let path = path.as_ref();
+        // The hot path: a known path with a free permit takes neither a
+        // system call nor a clone of the drive.
+        if let Some(Some(taken)) = self.router.with_cached(path, Drive::try_acquire)
+            && !matches!(taken, Err(DriveError::Busy { .. }))
+        {
+            return taken;
+        }
         self.drive(path)?.acquire().await
+    }
+
+    /// Waits for a permit on `path`'s drive, blocking the thread: for
+    /// synchronous code on threads of its own (a CPU-pool job, a
+    /// `spawn_blocking` closure, a plain thread). Never call it from an
+    /// async task: the wait would block the executor's thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{drive::Drives, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let reader = std::thread::spawn(move || -> Result<usize, steward_actors::DriveError> {
+    ///     let _permit = drives.acquire_blocking("/etc/hostname")?;
+    ///     Ok(std::fs::read("/etc/hostname").map_or(0, |bytes| bytes.len()))
+    /// });
+    /// # let _ = reader.join().expect("the thread ran")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    pub fn acquire_blocking(&self, path: impl AsRef<Path>) -> Result<IoPermit, DriveError> {
+        futures::executor::block_on(self.acquire(path))
     }
 
     /// A permit on `path`'s drive if one is free now.
@@ -196,7 +218,11 @@ impl Drives {
     ///
     /// [`DriveError::Busy`] when none is free, else as [`drive`](Self::drive).
     pub fn try_acquire(&self, path: impl AsRef<Path>) -> Result<IoPermit, DriveError> {
-        self.drive(path)?.try_acquire()
+        let path = path.as_ref();
+        match self.router.with_cached(path, Drive::try_acquire) {
+            Some(Some(taken)) => taken,
+            _ => self.drive(path)?.try_acquire(),
+        }
     }
 
     /// Waits at most `timeout` for a permit on `path`'s drive.
@@ -293,14 +319,7 @@ impl Drives {
     /// Every drive used so far, sorted by mount point.
     #[must_use]
     pub fn stats(&self) -> Vec<DriveStats> {
-        let mut stats: Vec<DriveStats> = self
-            .router
-            .drives
-            .iter()
-            .map(|drive| drive.state.stats())
-            .collect();
-        stats.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
-        stats
+        self.router.stats()
     }
 
     /// Stops every limiter: waiters fail with `Closed`, held permits stay
@@ -311,82 +330,10 @@ impl Drives {
     /// Dropping the future leaves later limiters running; calling again
     /// finishes the job.
     pub async fn shutdown(&self) {
-        self.router.closed.store(true, Ordering::SeqCst);
-        let limiters: Vec<Addr<DriveLimiter>> = self
-            .router
-            .drives
-            .iter()
-            .map(|d| d.limiter.clone())
-            .collect();
-        for limiter in limiters {
+        for limiter in self.router.close() {
             // A limiter already gone has closed its semaphore.
             let _ = limiter.send(Shutdown).await;
         }
-    }
-}
-
-impl Router {
-    fn locate(&self, path: &Path, device: DeviceNumber) -> (Location, Arc<MountTable>) {
-        let known = |table: &MountTable| table.mounts().iter().any(|mount| mount.device == device);
-        let mut table = Arc::clone(&self.mounts.read().unwrap_or_else(PoisonError::into_inner));
-        if !known(&table) {
-            // A device never seen: perhaps mounted since the table was read.
-            if let Ok(fresh) = MountTable::read() {
-                table = Arc::new(fresh);
-                *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&table);
-            }
-        }
-        let location =
-            location::locate(&table, path, device).unwrap_or_else(location::default_location);
-        (location, table)
-    }
-
-    fn drive_for(&self, location: &Location, table: &MountTable) -> Drive {
-        self.drives
-            .entry(location.key)
-            .or_insert_with(|| {
-                let (name, limit) = self.settings_for(location, table);
-                let state = Arc::new(DriveState::new(name.clone(), location.device, limit));
-                let actor_state = Arc::clone(&state);
-                let limiter = DriveLimiter::start_in_arbiter(&self.arbiter, move |_| DriveLimiter::new(actor_state));
-                tracing::debug!(target: "steward::drive", mount_point = %name.display(), limit, "drive limiter started");
-                Drive { state, limiter }
-            })
-            .clone()
-    }
-
-    /// A drive's name and limit, the same whichever of its mounts is used
-    /// first: for a disk with several partitions mounted, the shortest
-    /// mount point names it and the lowest limit configured for any of
-    /// them applies (with a warning when they differ).
-    fn settings_for(&self, location: &Location, table: &MountTable) -> (PathBuf, usize) {
-        let DriveKey::Device(disk) = location.key else {
-            return (location.mount_point.clone(), self.default_limit);
-        };
-        let mut mounts: Vec<&Path> = table
-            .mounts()
-            .iter()
-            .filter(|mount| mount.device == disk || location::whole_disk(mount.device) == disk)
-            .map(|mount| mount.mount_point.as_path())
-            .collect();
-        mounts.push(&location.mount_point);
-        mounts.sort_by_key(|mount| (mount.as_os_str().len(), *mount));
-        mounts.dedup();
-        let configured: Vec<(&Path, usize)> = mounts
-            .iter()
-            .filter_map(|mount| {
-                Some((*mount, *self.limits.get(&DriveId::from_mount_point(mount))?))
-            })
-            .collect();
-        let limit = configured
-            .iter()
-            .map(|(_, limit)| *limit)
-            .min()
-            .unwrap_or(self.default_limit);
-        if configured.iter().any(|(_, other)| *other != limit) {
-            tracing::warn!(target: "steward::drive", ?configured, limit, "partitions of one disk have different IO limits; the lowest applies to the disk");
-        }
-        (mounts[0].to_path_buf(), limit)
     }
 }
 

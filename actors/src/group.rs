@@ -5,9 +5,13 @@
 //!   dependency or a cycle is a [`GroupError`] naming it.
 //! - [`ResourceGroup::initialize`]: each member starts as soon as its
 //!   dependencies are `Ready`, independent members concurrently. If one
-//!   fails (after its own retries), the members already up are cleaned up
-//!   newest dependency first, and the error names the failed member. A
-//!   later `initialize` starts every member afresh.
+//!   fails (after its own retries), nothing more starts; the members that
+//!   came up are cleaned up newest dependency first, and the error names
+//!   the failed member. The failed member itself is not cleaned up: as an
+//!   OTP supervisor does not terminate a child whose start failed, its
+//!   `cleanup` does not run (its `initialize` is to release what it took
+//!   before failing); it is closed without it. A later `initialize`
+//!   starts every member afresh.
 //! - [`ResourceGroup::cleanup`]: reverse dependency order.
 //! - [`ResourceGroup::health`]: the worst state of the members, and each
 //!   member's. [`ResourceGroup::get`] returns a member's typed handle.
@@ -127,7 +131,8 @@ impl ResourceGroup {
 
     /// Initializes every member in dependency order, independent members
     /// concurrently; on a failure cleans up what came up (newest
-    /// dependency first) and names the member that failed.
+    /// dependency first), closes the member that failed without its
+    /// `cleanup` (it never came up), and names it.
     ///
     /// # Examples
     ///
@@ -167,6 +172,7 @@ impl ResourceGroup {
         let mut waiting: Vec<usize> = self.slots.iter().map(|slot| slot.deps.len()).collect();
         let mut running = FuturesUnordered::new();
         let mut started = Vec::new();
+        let mut failed = Vec::new();
         let mut failure = None;
         let launch = |index: usize, started: &mut Vec<usize>| {
             let slot = &self.slots[index];
@@ -196,6 +202,7 @@ impl ResourceGroup {
         while let Some((index, outcome)) = running.next().await {
             if let Err(error) = outcome {
                 tracing::warn!(target: "steward::group", group = %self.name, resource = %self.slots[index].name, %error, "member failed to initialize");
+                failed.push(index);
                 failure.get_or_insert(error);
                 continue;
             }
@@ -213,8 +220,15 @@ impl ResourceGroup {
         let Some(failure) = failure else {
             return Ok(());
         };
-        // Clean up whatever was started, newest dependency first; the
-        // failure is the error worth reporting.
+        // A member whose start failed is closed without its cleanup (OTP's
+        // rule); the ones that came up are cleaned up, newest dependency
+        // first. The failure is the error worth reporting.
+        for &index in &failed {
+            if let Some(member) = self.slots[index].current() {
+                member.discard().await;
+            }
+        }
+        started.retain(|index| !failed.contains(index));
         let _ = self.close_in_reverse(&started, CLEANUP_ON_FAILURE).await;
         Err(failure)
     }

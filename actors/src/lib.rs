@@ -37,6 +37,7 @@
 
 mod metric;
 mod panic_message;
+mod priority_watch;
 mod shutdown;
 mod user_error;
 

@@ -64,7 +64,7 @@ pub(crate) static CHILD_NAMES: Cap = Cap::new(256);
 pub(crate) static DRIVE_NAMES: Cap = Cap::new(64);
 /// Mount points of disks the monitor samples.
 pub(crate) static MOUNT_NAMES: Cap = Cap::new(64);
-/// Mount sources (`/dev/sda1`, `tmpfs`) of those disks.
+/// Mount sources (`/dev/sda1`, `tmpfs`) or device numbers of those disks.
 pub(crate) static DEVICE_NAMES: Cap = Cap::new(64);
 
 const POOL: Label = named("pool", &POOL_NAMES);
@@ -138,7 +138,7 @@ metrics! {
     LOAD_AVERAGE: Gauge "steward_load_average" [fixed("window", &["1m", "5m", "15m"])]
         "Runnable and uninterruptible tasks, averaged over the window.";
     DISK_USED: Gauge "steward_disk_used_bytes" [DEVICE, MOUNT]
-        "Space of a mounted disk this process can no longer use.";
+        "Space in use on a mounted disk (df's Used).";
     DISK_TOTAL: Gauge "steward_disk_total_bytes" [DEVICE, MOUNT]
         "Size of a mounted disk.";
     PRESSURE_STALL: Gauge "steward_pressure_stall_ratio"

@@ -1,28 +1,41 @@
 //! The machine's health: periodic readings of CPU, memory, disks, load and
 //! this process; warning and critical thresholds with hysteresis; alerts
 //! when a level changes; availability and workload admission; on Linux,
-//! pressure-stall (PSI) triggers that detect a stall within about 100 ms,
-//! faster than any polling.
+//! pressure-stall (PSI) levels from the sampled stall counters and from
+//! kernel triggers.
 //!
 //! - The [`MonitorActor`] samples every `STEWARD_MONITOR_INTERVAL_MS`
 //!   (default 5 s, at least 200 ms: sysinfo silently skips CPU refreshes
-//!   closer together) on a blocking thread, never on its arbiter.
+//!   closer together) on a thread of its own (`steward-monitor`), never on
+//!   its arbiter. Every CPU figure is measured over a real interval: the
+//!   first sample waits 200 ms for one.
 //! - [`Monitor::snapshot`] reads the latest [`Reading`] from a shared
 //!   cache: no mailbox hop. [`Monitor::refresh`] takes a fresh one.
+//! - Disks are read as `df` reads them: one [`DiskReading`] per device
+//!   (bind mounts folded, named by the shortest mount point), the used
+//!   share `used / (used + available)`, the byte figures kept.
 //! - Thresholds ([`Thresholds`]: percent used, or absolute free bytes, per
 //!   disk where wanted) raise a level at once and clear it only a margin
 //!   below (default 5 points) or after N consecutive samples below (default
 //!   3): a value hovering at the line does not flap.
+//!   [`Monitor::set_thresholds`] changes them on a running monitor.
 //! - An [`Alert`] goes out only when a resource's level changes: to
 //!   [`Monitor::subscribe`] receivers (tokio broadcast) and to actors
-//!   through [`Monitor::subscribe_recipient`].
-//! - Where `/proc/pressure` exists and is writable, [`PsiTrigger`]s are
-//!   registered and one thread waits on them with `poll(2)`; elsewhere
-//!   one tracing event says so and the monitor relies on polling. With
-//!   `CAP_SYS_RESOURCE` the kernel checks a trigger every tenth of its
-//!   window (100 ms for the default 1 s windows); without it, it accepts
-//!   only 2 s windows, checked every 2 s, and the monitor rounds the
-//!   windows up (keeping each stall share) and says so once.
+//!   through [`Monitor::subscribe_recipient`]. A disk that is unmounted
+//!   while not healthy sends its clearing alert.
+//! - Pressure: each [`PsiTrigger`] ("tasks stalled `stall` within
+//!   `window`") is judged on the change of the `total` stall counters of
+//!   `/proc/pressure/*` between samples, so a stall is seen within about
+//!   one sample interval wherever those files can be read. Where they are
+//!   writable too, the triggers are also registered with the kernel and
+//!   one thread waits on them with `poll(2)`: with `CAP_SYS_RESOURCE` the
+//!   kernel checks a trigger every tenth of its window (100 ms for the
+//!   default 1 s windows); without it, it accepts only 2 s windows,
+//!   checked every 2 s (the monitor rounds the windows up, keeping each
+//!   stall share, and says so once). Whichever sees a stall first raises
+//!   the level: one alert.
+//! - The monitor stops when its last handle is dropped (or at
+//!   [`Monitor::shutdown`]): its sampling and PSI threads end.
 //!
 //! # Examples
 //!
@@ -55,12 +68,15 @@
 mod actor;
 mod alert;
 mod availability;
+mod disks;
 mod error;
 mod evaluator;
 mod profile;
 mod psi;
 mod readings;
 mod sampler;
+mod sampling;
+mod stalls;
 mod thresholds;
 
 use std::sync::Arc;
@@ -69,11 +85,11 @@ use std::time::SystemTime;
 use actix::{Actor, Addr, ArbiterHandle, AsyncContext, Recipient};
 use tokio::sync::{broadcast, watch};
 
-pub use actor::{MonitorActor, PressureStall, Refresh, SubscribeAlerts};
+pub use actor::{MonitorActor, PressureStall, Refresh, SetThresholds, SubscribeAlerts};
 pub use alert::{Alert, Level, Measure, Resource};
 pub use availability::{Availability, ResourceLevel};
 pub use error::MonitorError;
-pub use profile::{Admission, DeferReason, WorkloadProfile};
+pub use profile::{Admission, DeferReason, RejectReason, WorkloadProfile};
 pub use psi::{
     MAX_WINDOW, MIN_WINDOW, Pressure, PressureKind, PsiStatus, PsiTrigger, StallAverages, StallLine,
 };
@@ -83,9 +99,11 @@ pub use readings::{
 };
 pub use sampler::Sampler;
 
+use crate::config::Thresholds;
 use crate::{Config, Shutdown};
 use actor::Outlets;
 use evaluator::Evaluator;
+use sampling::SamplingThread;
 
 /// Alerts a slow [`subscribe`](Monitor::subscribe) receiver may fall
 /// behind by before it misses some (it then gets `Lagged`).
@@ -107,7 +125,9 @@ impl Default for MonitorOptions {
     }
 }
 
-/// The monitor's handle: `Clone + Send + Sync`, cheap to clone.
+/// The monitor's handle: `Clone + Send + Sync`, cheap to clone. When the
+/// last clone is dropped, the monitor stops (as at
+/// [`shutdown`](Self::shutdown)).
 #[derive(Clone)]
 pub struct Monitor {
     address: Addr<MonitorActor>,
@@ -115,6 +135,20 @@ pub struct Monitor {
     availability: watch::Receiver<Arc<Availability>>,
     alerts: broadcast::WeakSender<Alert>,
     psi: Arc<PsiStatus>,
+    /// The sampling thread's id, for tests that watch it end.
+    #[cfg_attr(not(test), allow(dead_code))]
+    sampling_thread: Arc<std::sync::atomic::AtomicI32>,
+    _stopper: Arc<StopOnDrop>,
+}
+
+/// Stops the monitor when the last handle goes.
+struct StopOnDrop(Addr<MonitorActor>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // Lost only when the monitor is already gone: nothing to stop then.
+        self.0.do_send(Shutdown);
+    }
 }
 
 impl std::fmt::Debug for Monitor {
@@ -127,12 +161,14 @@ impl std::fmt::Debug for Monitor {
 
 impl Monitor {
     /// Starts the monitor on `arbiter` with [`MonitorOptions::default`].
-    /// The first reading is taken at once, on a blocking thread.
+    /// The first reading is taken at once, on the monitor's thread, and is
+    /// in about 200 ms (one CPU interval).
     ///
     /// # Errors
     ///
     /// [`MonitorError::Config`] when `config` does not validate (an
-    /// interval below 200 ms, thresholds out of order).
+    /// interval below 200 ms, thresholds out of order);
+    /// [`MonitorError::Sample`] when the sampling thread cannot start.
     pub fn start_in(arbiter: &ArbiterHandle, config: &Config) -> Result<Self, MonitorError> {
         Self::start_with(arbiter, config, MonitorOptions::default())
     }
@@ -148,12 +184,16 @@ impl Monitor {
         options: MonitorOptions,
     ) -> Result<Self, MonitorError> {
         config.validate()?;
+        let sampler = SamplingThread::spawn()?;
+        let sampling_thread = Arc::clone(&sampler.tid);
         // Registering is a few small writes to /proc: done here, so the
         // handle knows at once which triggers are armed.
         let registered = psi::register(&options.psi_triggers);
         let psi = Arc::new(registered.status.clone());
-        let mut evaluator = Evaluator::new(config.thresholds().clone());
+        let interval = config.monitor_interval();
+        let mut evaluator = Evaluator::new(config.thresholds().clone(), interval);
         evaluator.watch_pressure(psi.active.iter().map(|trigger| trigger.kind));
+        evaluator.sample_pressure(psi::sampleable(&options.psi_triggers));
         let (readings, readings_rx) = watch::channel(None);
         let (availability, availability_rx) = watch::channel(Arc::new(evaluator.availability()));
         let (alerts, _) = broadcast::channel(ALERT_CAPACITY);
@@ -163,7 +203,6 @@ impl Monitor {
             availability,
             alerts,
         };
-        let interval = config.monitor_interval();
         let address = MonitorActor::start_in_arbiter(arbiter, move |ctx| {
             let address = ctx.address();
             let watcher = psi::watch(registered, move |trigger, at| {
@@ -173,14 +212,16 @@ impl Monitor {
                     taken_at: SystemTime::now(),
                 });
             });
-            MonitorActor::new(evaluator, outlets, interval, watcher)
+            MonitorActor::new(sampler, evaluator, outlets, interval, watcher)
         });
         Ok(Self {
+            _stopper: Arc::new(StopOnDrop(address.clone())),
             address,
             readings: readings_rx,
             availability: availability_rx,
             alerts: weak_alerts,
             psi,
+            sampling_thread,
         })
     }
 
@@ -191,7 +232,7 @@ impl Monitor {
     }
 
     /// The latest reading, from the shared cache: no mailbox hop. `None`
-    /// only until the first sample (taken at start) is in.
+    /// only until the first sample (taken at start, in about 200 ms) is in.
     #[must_use]
     pub fn snapshot(&self) -> Option<Arc<Reading>> {
         self.readings.borrow().clone()
@@ -220,9 +261,13 @@ impl Monitor {
 
     /// Takes a fresh reading now and returns it once it is published.
     ///
-    /// CPU figures come from the interval since the previous sample;
-    /// sysinfo skips CPU refreshes less than 200 ms apart, so a refresh
-    /// sooner repeats the previous CPU figures.
+    /// CPU figures come from the interval since the previous sample, and
+    /// that interval is at least 200 ms (sysinfo skips CPU refreshes
+    /// closer together): a refresh sooner than 200 ms after the previous
+    /// sample waits out the rest of those 200 ms, so its figures are
+    /// measured, never a repeat. A refresh while a sample is in flight
+    /// joins that sample if it started after the last reading published,
+    /// so concurrent refreshes share one sample.
     ///
     /// # Examples
     ///
@@ -240,12 +285,13 @@ impl Monitor {
     /// # Errors
     ///
     /// [`MonitorError::Closed`] after shutdown; [`MonitorError::Sample`]
-    /// if sampling panicked.
+    /// if sampling panicked or no reading came within 10 s (or twice the
+    /// interval, if longer): a `statvfs` stuck on a dead file system.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future only stops waiting: the sample is still taken
-    /// and published.
+    /// Dropping the future only stops waiting (including the wait for the
+    /// rest of the 200 ms): the sample is still taken and published.
     pub async fn refresh(&self) -> Result<Arc<Reading>, MonitorError> {
         self.address
             .send(Refresh)
@@ -263,6 +309,49 @@ impl Monitor {
             // Shut down: a receiver that reports `Closed` at once.
             None => broadcast::channel(1).1,
         }
+    }
+
+    /// Changes the thresholds of the running monitor. They are validated
+    /// as the configuration's are, and applied from the next sample: each
+    /// resource keeps its level and is judged against the new thresholds
+    /// with the same hysteresis, so a level changes (and alerts, once)
+    /// only when the readings cross them; a mere re-evaluation alerts
+    /// nothing. Per-disk thresholds go by any of the disk's mount points.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{monitor::Monitor, Config};
+    /// use steward_actors::config::{Levels, Thresholds};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::monitor::MonitorError> {
+    /// # let monitor = Monitor::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let strict = Thresholds { memory: Levels::new(60.0, 75.0), ..Thresholds::default() };
+    /// monitor.set_thresholds(strict).await?;
+    ///
+    /// let backwards = Thresholds { cpu: Levels::new(90.0, 80.0), ..Thresholds::default() };
+    /// assert!(monitor.set_thresholds(backwards).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::Config`] naming the threshold that is out of range
+    /// or out of order (nothing changes then); [`MonitorError::Closed`]
+    /// after shutdown.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not change the thresholds.
+    pub async fn set_thresholds(&self, thresholds: Thresholds) -> Result<(), MonitorError> {
+        Config::default()
+            .with_thresholds(thresholds.clone())
+            .validate()?;
+        self.address
+            .send(SetThresholds(thresholds))
+            .await
+            .map_err(|_| MonitorError::Closed)
     }
 
     /// Sends every later alert to `recipient` (an actor's address), until
@@ -314,9 +403,11 @@ impl Monitor {
     }
 
     /// Whether a job with `profile` may start now, judged on the cached
-    /// reading and levels: no mailbox hop. Deferred when there is no
+    /// reading and levels: no mailbox hop. Rejected when it could never
+    /// fit (more memory than the machine has, more than all the cores,
+    /// more free space than the disk holds); deferred when there is no
     /// reading yet, a resource it needs (or any pressure) is critical, or
-    /// the memory available, CPU idle or disk space left is short.
+    /// the memory available, CPU idle or disk space left is short now.
     #[must_use]
     pub fn admits(&self, profile: &WorkloadProfile) -> Admission {
         let reading = self.snapshot();
@@ -330,8 +421,9 @@ impl Monitor {
     }
 
     /// Stops the monitor: no more samples; alert receivers see `Closed`;
-    /// the PSI thread ends. [`snapshot`](Self::snapshot) keeps returning
-    /// the last reading.
+    /// the sampling and PSI threads end. [`snapshot`](Self::snapshot)
+    /// keeps returning the last reading. Dropping the last handle does the
+    /// same.
     ///
     /// # Cancel safety
     ///

@@ -27,10 +27,8 @@
 //!
 #![doc = include_str!("observe/METRICS.md")]
 
-use std::path::Path;
-
 use crate::cpu::CpuStats;
-use crate::drive::{DriveStats, MountTable};
+use crate::drive::{DeviceNumber, DriveStats, MountTable};
 use crate::lifecycle::State;
 use crate::metric::{self, Batch};
 use crate::monitor::{Alert, Availability, Level, Reading, Resource};
@@ -45,8 +43,9 @@ pub fn describe() {
 }
 
 /// Records a monitor reading: memory, swap, CPU, load, disks, pressure and
-/// this process. `mounts` names each disk's device (`/dev/sda1`); without
-/// it (or for a mount it lacks) the device is the empty string.
+/// this process. `mounts` names each disk's device by its mount source
+/// (`/dev/sda1`); without it (or for a device it lacks) the device is its
+/// number (`8:1`).
 pub fn record_reading(reading: &Reading, mounts: Option<&MountTable>) {
     let mut batch = Batch::default();
     let memory = &reading.memory;
@@ -63,10 +62,11 @@ pub fn record_reading(reading: &Reading, mounts: Option<&MountTable>) {
     }
     for disk in &reading.disks {
         let mount = disk.mount_point.to_string_lossy();
-        let device = mounts.map_or_else(String::new, |table| device_of(table, &disk.mount_point));
+        let device = mounts
+            .and_then(|table| source_of(table, disk.device))
+            .unwrap_or_else(|| disk.device.to_string());
         let labels = [device.as_str(), mount.as_ref()];
-        let used = disk.total_bytes.saturating_sub(disk.available_bytes);
-        batch.add(&metric::DISK_USED, &labels, as_f64(used));
+        batch.add(&metric::DISK_USED, &labels, as_f64(disk.used_bytes));
         batch.add(&metric::DISK_TOTAL, &labels, as_f64(disk.total_bytes));
     }
     let pressure = &reading.pressure;
@@ -96,15 +96,13 @@ pub fn record_reading(reading: &Reading, mounts: Option<&MountTable>) {
     batch.record();
 }
 
-/// The mount source of the mount on top at `mount_point`.
-fn device_of(mounts: &MountTable, mount_point: &Path) -> String {
+/// The mount source (`/dev/sda1`) of `device`'s mounts.
+fn source_of(mounts: &MountTable, device: DeviceNumber) -> Option<String> {
     mounts
         .mounts()
         .iter()
-        .rev()
-        .find(|mount| mount.mount_point == mount_point)
+        .find(|mount| mount.device == device)
         .map(|mount| mount.source.clone())
-        .unwrap_or_default()
 }
 
 /// Records each watched resource's level (disks: the worst).

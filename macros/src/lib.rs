@@ -2,7 +2,9 @@
 //! `#[steward::io_bound(path = param)]` and `#[steward::cpu_bound]`.
 //!
 //! Both keep the function's signature and run it through the process-wide
-//! `steward::global()`. What steward can fail with (no drive limiter, a
+//! `steward::global()`; both take `async fn` and synchronous `fn` (a
+//! synchronous `#[io_bound]` function blocks its thread while it waits for
+//! a permit). What steward can fail with (no drive limiter, a
 //! panicking job) comes back through the function's own `Result`, so the
 //! function returns `Result<T, E>` with `E: From<steward::Error>`:
 //! `steward::Error` itself, `std::io::Error`, `anyhow::Error`, or an error
@@ -14,13 +16,23 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type, parse_macro_input};
 
-/// Runs an `async fn` holding an IO permit on the drive of one of its
+/// Runs a function holding an IO permit on the drive of one of its
 /// parameters (a path: `&Path`, `PathBuf`, `&str`, …) for its whole body.
+///
+/// An `async fn` awaits the permit. A synchronous `fn` **blocks its
+/// thread** until a permit is free (`Drives::acquire_blocking`): call it
+/// from threads that may block (a `#[cpu_bound]` body, `spawn_blocking`, a
+/// plain thread), never from inside an async task.
 ///
 /// ```ignore
 /// #[steward::io_bound(path = file)]
 /// async fn read(file: &std::path::Path) -> std::io::Result<Vec<u8>> {
 ///     tokio::fs::read(file).await
+/// }
+///
+/// #[steward::io_bound(path = file)]
+/// fn read_now(file: &std::path::Path) -> std::io::Result<Vec<u8>> {
+///     std::fs::read(file)
 /// }
 /// ```
 #[proc_macro_attribute]
@@ -54,12 +66,6 @@ pub fn cpu_bound(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand_io_bound(attr: TokenStream2, function: ItemFn) -> syn::Result<TokenStream2> {
     let parameter = parse_path_argument(attr)?;
-    if function.sig.asyncness.is_none() {
-        return Err(syn::Error::new(
-            function.sig.fn_token.span(),
-            "#[io_bound] needs an `async fn`: waiting for an IO permit must not block a thread",
-        ));
-    }
     if !has_parameter(&function, &parameter) {
         return Err(syn::Error::new(
             parameter.span(),
@@ -74,10 +80,14 @@ fn expand_io_bound(attr: TokenStream2, function: ItemFn) -> syn::Result<TokenStr
         block,
     } = function;
     let permit = Ident::new("__steward_io_permit", Span::mixed_site());
+    let acquire = match sig.asyncness {
+        Some(_) => quote! { acquire(&#parameter).await },
+        None => quote! { acquire_blocking(&#parameter) },
+    };
     Ok(quote! {
         #(#attrs)*
         #vis #sig {
-            let #permit = ::steward::global()?.drives().acquire(&#parameter).await.map_err(::steward::Error::from)?;
+            let #permit = ::steward::global()?.drives().#acquire.map_err(::steward::Error::from)?;
             #block
         }
     })

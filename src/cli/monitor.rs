@@ -140,6 +140,8 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    // The receiver may still hold the reading just printed as unseen.
+    let mut last_printed = first.sequence;
     if let Err(error) = screen.reading(first) {
         return error.exit_code();
     }
@@ -164,8 +166,9 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
                 let reading = readings.borrow_and_update().clone();
-                match reading {
+                match reading.filter(|reading| reading.sequence > last_printed) {
                     Some(reading) => {
+                        last_printed = reading.sequence;
                         printed += 1;
                         screen.reading(reading)
                     }

@@ -42,6 +42,12 @@ async fn checksum(data: Vec<u8>) -> Result<u64, Error> {
 }
 
 #[io_bound(path = file)]
+fn read_blocking(file: &Path, entered: &std::sync::mpsc::Sender<()>) -> std::io::Result<Vec<u8>> {
+    let _ = entered.send(());
+    std::fs::read(file)
+}
+
+#[io_bound(path = file)]
 async fn read_counting_in_flight(file: &Path) -> std::io::Result<(Vec<u8>, usize)> {
     let in_flight = steward::global()?.drives().drive(file)?.stats().in_flight;
     Ok((tokio::fs::read(file).await?, in_flight))
@@ -84,4 +90,45 @@ async fn io_bound_holds_a_permit_on_the_path_s_drive_for_its_body() {
     assert_eq!(bytes, b"payload");
     assert!(in_flight >= 1, "the body ran holding a permit");
     assert!(drive.stats().completed > before, "and released it");
+}
+
+#[test]
+fn a_sync_io_bound_fn_blocks_until_its_drive_has_a_permit_and_holds_it_for_its_body() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    use_one_worker_global();
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("io-bound-sync-{}", std::process::id()));
+    std::fs::write(&file, b"payload").unwrap();
+    let drives = steward::global().unwrap().drives().clone();
+    let drive = drives.drive(&file).unwrap();
+    // Take every permit of the drive: the function must wait.
+    let limit = drive.stats().limit;
+    let held: Vec<_> = (0..limit)
+        .map(|_| drive.try_acquire().expect("a free permit"))
+        .collect();
+    let (entered, body_ran) = mpsc::channel();
+    let reader = {
+        let file = file.clone();
+        std::thread::spawn(move || read_blocking(&file, &entered))
+    };
+    // Bounded: the waiter shows up in the drive's statistics.
+    let mut waited = Duration::ZERO;
+    while drive.stats().waiting == 0 {
+        assert!(waited < Duration::from_secs(30), "the call never waited");
+        std::thread::sleep(Duration::from_millis(1));
+        waited += Duration::from_millis(1);
+    }
+    assert!(
+        body_ran.try_recv().is_err(),
+        "the body ran without a permit"
+    );
+    let completed = drive.stats().completed;
+    drop(held);
+    body_ran
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the body runs once a permit is free");
+    assert_eq!(reader.join().unwrap().unwrap(), b"payload");
+    assert_eq!(drive.stats().in_flight, 0, "and its permit is released");
+    assert!(drive.stats().completed > completed);
 }

@@ -192,54 +192,195 @@ impl Drop for TmpfsMount {
     }
 }
 
+/// Waits, bounded, until `path`'s drive is mounted at `mount_point`: a
+/// mount made by another process is seen once the watch thread has woken.
+async fn until_on(drives: &Drives, path: &Path, mount_point: &Path) {
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        while drives.drive(path).unwrap().mount_point() != mount_point {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        seen.is_ok(),
+        "{} is still on {}, not on {}",
+        path.display(),
+        drives.drive(path).unwrap().mount_point().display(),
+        mount_point.display()
+    );
+}
+
 #[actix_rt::test]
-async fn a_tmpfs_mounted_after_start_gets_a_limiter_of_its_own() {
-    if !is_root() {
-        println!("skipped: mounting a tmpfs needs root");
-        return;
-    }
+#[ignore = "needs root: mounts a tmpfs"]
+async fn a_mount_below_cached_paths_sends_them_to_its_own_drive() {
     let steward = Steward::builder().start().unwrap();
     let drives = steward.drives();
     let disk = disk_dir("tmpfs");
     let point = disk.join("mnt data");
     std::fs::create_dir_all(&point).unwrap();
-    let before = drives.drive(&point).unwrap();
+    // Cached before the mount: the mount point, a path below it, and a
+    // sibling whose name extends the mount point's.
+    let below = point.join("file");
+    let sibling = disk.join("mnt data2");
+    std::fs::create_dir_all(&sibling).unwrap();
+    let before = drives.drive(&below).unwrap();
+    for path in [&point, &below, &sibling] {
+        assert_eq!(
+            drives.drive(path).unwrap().mount_point(),
+            before.mount_point()
+        );
+    }
 
     let status = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
         .arg(&point)
         .status()
         .unwrap();
-    if !status.success() {
-        println!("skipped: mount -t tmpfs failed here ({status})");
-        return;
-    }
-    let _mounted = TmpfsMount(point.clone());
-    let after = drives.drive(point.join("file")).unwrap();
+    assert!(status.success(), "mount -t tmpfs: {status}");
+    let mounted = TmpfsMount(point.clone());
+    // A path never seen is right at once (its walk looks at the cached
+    // directory afresh); the cached ones once the watch has seen the
+    // change.
+    let fresh = drives.drive(point.join("never seen")).unwrap();
     assert_eq!(
-        after.mount_point(),
+        fresh.mount_point(),
         point,
-        "the new mount (with a space in its name) is found"
+        "the new mount (with a space in its name)"
     );
-    assert_ne!(after.mount_point(), before.mount_point());
-    let permit = drives.acquire(point.join("file")).await.unwrap();
+    until_on(drives, &below, &point).await;
+    until_on(drives, &point, &point).await;
+    assert_eq!(
+        drives.drive(&sibling).unwrap().mount_point(),
+        before.mount_point()
+    );
+    let permit = drives.acquire(&below).await.unwrap();
+    assert_eq!(permit.mount_point(), point);
     assert_eq!(
         before.stats().in_flight,
         0,
         "the permit is the tmpfs drive's"
     );
     drop(permit);
+
+    drop(mounted);
+    until_on(drives, &below, before.mount_point()).await;
     steward.shutdown().await.unwrap();
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let uid = status.lines().find(|line| line.starts_with("Uid:"))?;
-            uid.split_whitespace().nth(1).map(|euid| euid == "0")
-        })
-        .unwrap_or(false)
+/// `/dev/shm` (tmpfs) and a directory on the disk the build is on: two
+/// drives, or the test cannot say anything.
+fn shm_and_disk(name: &str, drives: &Drives) -> (PathBuf, PathBuf) {
+    let shm = shm_dir(name).expect("/dev/shm exists here");
+    let disk = disk_dir(name);
+    assert_ne!(
+        drives.drive(&shm).unwrap().mount_point(),
+        drives.drive(&disk).unwrap().mount_point(),
+        "{} and /dev/shm are on one drive here",
+        disk.display()
+    );
+    (shm, disk)
+}
+
+#[actix_rt::test]
+async fn paths_through_a_symlink_land_on_the_drive_it_points_to_even_once_re_pointed() {
+    let steward = Steward::builder().start().unwrap();
+    let drives = steward.drives();
+    let (shm, disk) = shm_and_disk("symlink", drives);
+    let on_disk = drives.drive(&disk).unwrap().mount_point().to_path_buf();
+    let shm_drive = Path::new("/dev/shm");
+    std::fs::create_dir_all(disk.join("plain")).unwrap();
+    std::fs::write(shm.join("data"), b"on tmpfs").unwrap();
+    let link = disk.join("to-shm");
+    std::os::unix::fs::symlink(&shm, &link).unwrap();
+    let file_link = disk.join("plain/shm-file");
+    std::os::unix::fs::symlink(shm.join("data"), &file_link).unwrap();
+
+    // Twice each: the second answer comes from the cache.
+    for _ in 0..2 {
+        assert_eq!(
+            drives.drive(disk.join("plain/new")).unwrap().mount_point(),
+            on_disk
+        );
+        assert_eq!(
+            drives.drive(link.join("data")).unwrap().mount_point(),
+            shm_drive
+        );
+        assert_eq!(
+            drives.drive(link.join("new")).unwrap().mount_point(),
+            shm_drive
+        );
+        // A symlink in a cached directory is not taken for the directory.
+        assert_eq!(drives.drive(&file_link).unwrap().mount_point(), shm_drive);
+        let permit = drives.acquire(link.join("data")).await.unwrap();
+        assert_eq!(permit.mount_point(), shm_drive);
+    }
+    // `..` after a symlink goes up from where it points, not lexically.
+    let up = link.join("../plain/new");
+    assert_eq!(drives.drive(&up).unwrap().mount_point(), shm_drive);
+
+    // Re-pointed to the disk, with no mount change: seen at once.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(disk.join("plain"), &link).unwrap();
+    assert_eq!(
+        drives.drive(link.join("data")).unwrap().mount_point(),
+        on_disk
+    );
+    let permit = drives.acquire(link.join("data")).await.unwrap();
+    assert_eq!(permit.mount_point(), on_disk);
+    drop(permit);
+    steward.shutdown().await.unwrap();
+    std::fs::remove_dir_all(shm).unwrap();
+}
+
+#[actix_rt::test]
+async fn a_known_path_keeps_its_drive_and_relative_paths_follow_the_working_directory() {
+    let steward = Steward::builder().start().unwrap();
+    let drives = steward.drives();
+    let (shm, disk) = shm_and_disk("known", drives);
+    let file = shm.join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let first = drives.acquire(&file).await.unwrap();
+    assert_eq!(first.mount_point(), Path::new("/dev/shm"));
+    drop(first);
+    let resolved = drives.path_resolutions();
+    for _ in 0..100 {
+        let permit = drives.acquire(&file).await.unwrap();
+        assert_eq!(permit.mount_point(), Path::new("/dev/shm"));
+    }
+    assert_eq!(drives.drive(&file).unwrap().stats().completed, 101);
+    assert_eq!(
+        drives.path_resolutions(),
+        resolved,
+        "a known path is found in the cache, with no system call"
+    );
+    // A new file in a known directory: one (short) walk.
+    drop(drives.acquire(shm.join("new")).await.unwrap());
+    assert_eq!(drives.path_resolutions(), resolved + 1);
+    // Through a symlink: resolved at every use.
+    let link = disk.join("shm-file");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            drives.acquire(&link).await.unwrap().mount_point(),
+            Path::new("/dev/shm")
+        );
+    }
+    assert_eq!(drives.path_resolutions(), resolved + 4);
+    // The working directory is the package's, on the disk.
+    let relative = drives.drive("Cargo.toml").unwrap();
+    assert_eq!(
+        relative.mount_point(),
+        drives.drive(&disk).unwrap().mount_point()
+    );
+    // Forgetting costs the next use a walk, and changes no answer.
+    drives.forget_paths();
+    assert_eq!(
+        drives.drive(&file).unwrap().mount_point(),
+        Path::new("/dev/shm")
+    );
+    steward.shutdown().await.unwrap();
+    std::fs::remove_dir_all(shm).unwrap();
 }
 
 /// A small deterministic generator, so a failure can be replayed.

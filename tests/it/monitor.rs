@@ -356,3 +356,392 @@ async fn concurrent_refreshes_share_one_fresh_sample() {
     assert_eq!((a.sequence, b.sequence), (c.sequence, c.sequence));
     steward.shutdown().await.unwrap();
 }
+
+/// The busy share of all cores between two reads of `/proc/stat`'s `cpu`
+/// line, as sysinfo counts it (idle and iowait are idle).
+fn busy_percent(before: &[u64], after: &[u64]) -> f64 {
+    let delta: Vec<u64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    let total: u64 = delta.iter().take(8).sum();
+    let idle = delta[3] + delta[4];
+    (total - idle) as f64 / total as f64 * 100.0
+}
+
+fn proc_stat_cpu() -> Vec<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let line = stat.lines().next().unwrap();
+    line.split_whitespace()
+        .skip(1)
+        .map(|field| field.parse().unwrap())
+        .collect()
+}
+
+fn steward_cli() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_steward"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("STEWARD_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[test]
+fn monitor_once_reports_the_cpu_busy_over_a_real_interval() {
+    // Every core busy while it runs: a figure averaged since boot (what
+    // the first reading used to be) is far from this.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let (stop, spinners) = spin(cores);
+    let before = proc_stat_cpu();
+    let output = steward_cli()
+        .args(["monitor", "--once", "--json"])
+        .output()
+        .unwrap();
+    let after = proc_stat_cpu();
+    stop.store(true, Ordering::Relaxed);
+    for spinner in spinners {
+        spinner.join().unwrap();
+    }
+    assert!(output.status.success());
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let cpu = &line["reading"]["cpu"];
+    let reported = cpu["usage_percent"].as_f64().unwrap();
+    let measured = busy_percent(&before, &after);
+    println!("steward monitor --once: cpu {reported:.1}%; /proc/stat over its run: {measured:.1}%");
+    assert!(
+        (reported - measured).abs() <= 15.0,
+        "steward says {reported:.1}% busy, /proc/stat {measured:.1}% over the same run"
+    );
+    let cores: Vec<f64> = cpu["per_core_percent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|core| core.as_f64().unwrap())
+        .collect();
+    assert!(cores.iter().all(|&core| core > 0.0), "per core: {cores:?}");
+}
+
+#[test]
+fn monitor_prints_each_reading_once() {
+    let output = steward_cli()
+        .args(["monitor", "--json", "--interval", "200", "--count", "3"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let sequences: Vec<u64> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|line| line["reading"]["sequence"].as_u64())
+        .collect();
+    assert_eq!(sequences.len(), 3, "{sequences:?}");
+    assert!(
+        sequences.windows(2).all(|pair| pair[0] < pair[1]),
+        "a reading printed twice: {sequences:?}"
+    );
+}
+
+/// `df -P /`'s Use% and its Used and Available bytes.
+fn df_root() -> (f64, u64, u64) {
+    let output = std::process::Command::new("df")
+        .args(["-P", "-B1", "/"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    // Filesystem 1-blocks Used Available Capacity Mounted-on
+    let fields: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    let percent = fields[4].trim_end_matches('%').parse().unwrap();
+    (
+        percent,
+        fields[2].parse().unwrap(),
+        fields[3].parse().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_root_disk_s_used_share_is_df_s() {
+    let steward = Steward::builder().start().unwrap();
+    let reading = first_reading(steward.monitor()).await;
+    let (df_percent, df_used, df_available) = df_root();
+    let root = reading.disk("/").expect("the root disk is read");
+    println!(
+        "/: steward {:.2}% ({} used, {} available), df {df_percent}% ({df_used}, {df_available})",
+        root.used_percent(),
+        root.used_bytes,
+        root.available_bytes
+    );
+    // df rounds up; files change a little between the two reads.
+    assert!(
+        (root.used_percent() - df_percent).abs() <= 1.0,
+        "steward {:.2}% vs df {df_percent}%",
+        root.used_percent()
+    );
+    let near = |a: u64, b: u64| a.abs_diff(b) <= 256 << 20;
+    assert!(near(root.used_bytes, df_used) && near(root.available_bytes, df_available));
+    assert!(root.total_bytes >= root.used_bytes + root.available_bytes);
+    steward.shutdown().await.unwrap();
+}
+
+/// The alerts about `resource` that arrive on `alerts` until `monitor`
+/// has published `samples` more readings.
+async fn alerts_over_samples(
+    monitor: &Monitor,
+    alerts: &mut tokio::sync::broadcast::Receiver<Alert>,
+    resource: &Resource,
+    samples: u64,
+) -> Vec<Alert> {
+    let mut readings = monitor.readings();
+    let from = readings
+        .borrow_and_update()
+        .as_ref()
+        .map_or(0, |reading| reading.sequence);
+    tokio::time::timeout(
+        BOUND,
+        readings.wait_for(|r| r.as_ref().is_some_and(|r| r.sequence >= from + samples)),
+    )
+    .await
+    .expect("the readings in time")
+    .unwrap();
+    let mut seen = Vec::new();
+    while let Ok(alert) = alerts.try_recv() {
+        if &alert.resource == resource {
+            seen.push(alert);
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_thresholds_on_a_running_monitor_raise_and_clear_one_alert_each() {
+    use steward::config::{DiskLevels, FreeLevels};
+    let steward = Steward::builder()
+        .monitor_interval(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    let monitor = steward.monitor();
+    let mut alerts = monitor.subscribe();
+    first_reading(monitor).await;
+    let root = Resource::Disk("/".into());
+    let root_at = |warning, critical| {
+        Thresholds::default().with_disk(
+            "/",
+            DiskLevels {
+                percent: Levels::new(warning, critical),
+                free: FreeLevels::default(),
+            },
+        )
+    };
+    let backwards = root_at(50.0, 40.0);
+    assert!(matches!(
+        monitor.set_thresholds(backwards).await,
+        Err(steward::MonitorError::Config(_))
+    ));
+
+    // Any use at all is a warning now.
+    monitor.set_thresholds(root_at(0.01, 100.0)).await.unwrap();
+    let raised = alerts_over_samples(monitor, &mut alerts, &root, 4).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(
+        (raised[0].previous, raised[0].level),
+        (Level::Healthy, Level::Warning)
+    );
+    assert_eq!(monitor.availability().level_of(&root), Level::Warning);
+
+    monitor.set_thresholds(root_at(99.9, 100.0)).await.unwrap();
+    let cleared = alerts_over_samples(monitor, &mut alerts, &root, 6).await;
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(
+        (cleared[0].previous, cleared[0].level),
+        (Level::Warning, Level::Healthy)
+    );
+    steward.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_needing_ten_times_the_memory_is_rejected_not_deferred() {
+    let steward = Steward::builder().start().unwrap();
+    let monitor = steward.monitor();
+    let total = first_reading(monitor).await.memory.total_bytes;
+    let answer = monitor.admits(&WorkloadProfile::new(10 * total, 1.0, 0));
+    match answer {
+        steward::monitor::Admission::Reject {
+            reason:
+                steward::monitor::RejectReason::Memory {
+                    total_bytes,
+                    needed_bytes,
+                },
+        } => {
+            assert_eq!((total_bytes, needed_bytes), (total, 10 * total));
+        }
+        other => panic!("not rejected for memory: {other:?}"),
+    }
+    steward.shutdown().await.unwrap();
+}
+
+#[test]
+#[ignore = "needs root and setpriv (util-linux); spins every core for about a second"]
+fn cpu_pressure_is_seen_in_the_samples_without_cap_sys_resource() {
+    use std::io::BufRead;
+    // Without CAP_SYS_RESOURCE the kernel takes 2 s trigger windows only.
+    let mut child = std::process::Command::new("setpriv")
+        .args([
+            "--bounding-set=-sys_resource",
+            "--inh-caps=-sys_resource",
+            "--",
+            env!("CARGO_BIN_EXE_steward"),
+            "monitor",
+            "--json",
+            "--interval",
+            "200",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("setpriv runs");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            let started = Instant::now();
+            if sender.send((line, started)).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str, predicate: &dyn Fn(&serde_json::Value) -> bool| loop {
+        let (line, at) = receiver
+            .recv_timeout(BOUND)
+            .unwrap_or_else(|_| panic!("no {what} in time"));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if predicate(&value) {
+            return (value, at);
+        }
+    };
+    next("first reading", &|line| line.get("reading").is_some());
+    let (stop, spinners) = spin(4);
+    let started = Instant::now();
+    let (alert, seen_at) = next("cpu pressure alert", &|line| {
+        line["alert"]["resource"]["pressure"] == "cpu" && line["alert"]["level"] != "healthy"
+    });
+    stop.store(true, Ordering::Relaxed);
+    for spinner in spinners {
+        spinner.join().unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    println!(
+        "cpu pressure reported {:?} after 4 threads began spinning, without CAP_SYS_RESOURCE: {}",
+        seen_at.duration_since(started),
+        alert["alert"]
+    );
+    assert_ne!(
+        alert["alert"]["value"], alert["alert"]["threshold"],
+        "raised from the sampled share, not by a kernel trigger"
+    );
+}
+
+/// A small ext4 image mounted (loop) at a directory, and bind-mounted at a
+/// second one; unmounted when dropped (if not already).
+struct LoopDisk {
+    points: Vec<std::path::PathBuf>,
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        for point in self.points.iter().rev() {
+            let _ = std::process::Command::new("umount").arg(point).status();
+        }
+    }
+}
+
+fn run(command: &str, args: &[&std::ffi::OsStr]) {
+    let status = std::process::Command::new(command)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|err| panic!("{command}: {err}"));
+    assert!(status.success(), "{command} {args:?}: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root, mkfs.ext4 and a loop device: mounts a disk image"]
+async fn a_bind_mounted_disk_is_one_disk_and_its_unmounting_clears_its_alert() {
+    use std::ffi::OsStr;
+    use steward::config::{DiskLevels, FreeLevels};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("loop-disk-{}", std::process::id()));
+    let (image, point, bound) = (dir.join("image"), dir.join("d"), dir.join("bound/deeper"));
+    std::fs::create_dir_all(&point).unwrap();
+    std::fs::create_dir_all(&bound).unwrap();
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    run("mkfs.ext4", &[OsStr::new("-q"), image.as_os_str()]);
+    run(
+        "mount",
+        &[
+            OsStr::new("-o"),
+            OsStr::new("loop"),
+            image.as_os_str(),
+            point.as_os_str(),
+        ],
+    );
+    let mut disk = LoopDisk {
+        points: vec![point.clone()],
+    };
+    run(
+        "mount",
+        &[OsStr::new("--bind"), point.as_os_str(), bound.as_os_str()],
+    );
+    disk.points.push(bound.clone());
+
+    // Any use of that disk at all is a warning.
+    let thresholds = Thresholds::default().with_disk(
+        &point,
+        DiskLevels {
+            percent: Levels::new(0.001, 100.0),
+            free: FreeLevels::default(),
+        },
+    );
+    let steward = Steward::builder()
+        .monitor_interval(Duration::from_millis(200))
+        .thresholds(thresholds)
+        .start()
+        .unwrap();
+    let monitor = steward.monitor();
+    let mut alerts = monitor.subscribe();
+    let reading = first_reading(monitor).await;
+    let ours: Vec<_> = reading
+        .disks
+        .iter()
+        .filter(|d| d.is_mounted_at(&point) || d.is_mounted_at(&bound))
+        .collect();
+    assert_eq!(ours.len(), 1, "one reading for the device: {ours:?}");
+    assert_eq!(
+        ours[0].mount_point, point,
+        "named by its shortest mount point"
+    );
+    assert_eq!(ours[0].mount_points, [point.clone(), bound.clone()]);
+    let resource = Resource::Disk(point.clone());
+    let raised = alerts_over_samples(monitor, &mut alerts, &resource, 3).await;
+    assert_eq!(
+        raised.len(),
+        1,
+        "one alert, not one per mount point: {raised:?}"
+    );
+
+    drop(disk); // unmounts both
+    let cleared = alerts_over_samples(monitor, &mut alerts, &resource, 3).await;
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(
+        (cleared[0].previous, cleared[0].level, cleared[0].value),
+        (
+            Level::Warning,
+            Level::Healthy,
+            steward::monitor::Measure::Unmounted
+        )
+    );
+    steward.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -29,7 +29,8 @@ pub enum GroupError {
         resource: String,
     },
     /// A member failed to initialize (after its retries); the members
-    /// already up were cleaned up, newest dependency first.
+    /// already up were cleaned up, newest dependency first, and the failed
+    /// one closed without its cleanup.
     #[error("resource {resource:?} failed to initialize: {source}")]
     Initialize {
         /// The member that failed.

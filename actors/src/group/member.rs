@@ -18,6 +18,8 @@ use crate::resource::{Managed, Resource, ResourceError, ResourceSupervisorBuilde
 pub(super) trait Member: Send + Sync {
     fn initialize(&self) -> BoxFuture<'static, Result<(), ResourceError>>;
     fn close(&self, timeout: Duration) -> BoxFuture<'static, Result<(), ResourceError>>;
+    /// Closes without `cleanup`: its start failed.
+    fn discard(&self) -> BoxFuture<'static, ()>;
     fn state(&self) -> State;
     fn as_any(&self) -> &dyn Any;
 }
@@ -31,6 +33,11 @@ impl<R: Resource> Member for Managed<R> {
     fn close(&self, timeout: Duration) -> BoxFuture<'static, Result<(), ResourceError>> {
         let managed = self.clone();
         async move { managed.close(timeout).await }.boxed()
+    }
+
+    fn discard(&self) -> BoxFuture<'static, ()> {
+        let managed = self.clone();
+        async move { managed.discard().await }.boxed()
     }
 
     fn state(&self) -> State {

@@ -200,7 +200,7 @@ async fn independent_members_initialize_concurrently() {
 }
 
 #[actix_rt::test]
-async fn a_failure_cleans_up_what_came_up_and_names_the_member() {
+async fn a_failure_cleans_up_what_came_up_but_not_the_member_that_failed_and_names_it() {
     let fixture = Fixture::new();
     let cache_fails = Arc::new(AtomicBool::new(true));
     let builder = fixture.add(ResourceGroup::builder("svc"), "db", &[]);
@@ -223,20 +223,31 @@ async fn a_failure_cleans_up_what_came_up_and_names_the_member() {
     );
     assert!(err.to_string().contains("cache refused"), "{err}");
     let log = fixture.entries();
-    assert_eq!(
-        log,
-        ["init db", "fail cache", "cleanup cache", "cleanup db"]
-    );
+    // OTP's rule: the member whose start failed is not cleaned up.
+    assert_eq!(log, ["init db", "fail cache", "cleanup db"]);
     assert_eq!(group.state(), State::Error);
     assert_eq!(group.health().state, State::Closed);
+    // Closed without its cleanup, not left in `Error` for a later drop
+    // of its handle to clean up.
+    let cache = group.get::<Service>("cache").unwrap();
+    assert_eq!(cache.state(), State::Closed);
 
     // The backend is back: a second initialize starts every member afresh.
     cache_fails.store(false, Ordering::SeqCst);
     timeout(BOUND, group.initialize()).await.unwrap().unwrap();
     assert_eq!(group.health().state, State::Ready);
     let log = fixture.entries();
-    assert_eq!(log[4..], ["init db", "init cache", "init api"]);
+    assert_eq!(log[3..], ["init db", "init cache", "init api"]);
     group.cleanup(Duration::from_secs(1)).await.unwrap();
+    let cache_cleanups = fixture
+        .entries()
+        .iter()
+        .filter(|entry| *entry == "cleanup cache")
+        .count();
+    assert_eq!(
+        cache_cleanups, 1,
+        "only the cache that came up is cleaned up"
+    );
 }
 
 #[actix_rt::test]

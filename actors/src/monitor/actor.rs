@@ -1,6 +1,6 @@
 //! The `MonitorActor` and its messages.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::fut::wrap_future;
@@ -16,14 +16,21 @@ use super::error::MonitorError;
 use super::evaluator::Evaluator;
 use super::psi::{PsiTrigger, Watcher};
 use super::readings::Reading;
-use super::sampler::Sampler;
+use super::sampler::Sampled;
+use super::sampling::SamplingThread;
 use crate::Shutdown;
-use crate::panic_message::panic_message;
+use crate::config::Thresholds;
 
 /// Takes a fresh reading now; replies with it once it is published.
 #[derive(Debug, Clone, Copy, Default, Message)]
 #[rtype(result = "Result<Arc<Reading>, MonitorError>")]
 pub struct Refresh;
+
+/// Judges readings against new thresholds from the next sample on (they
+/// are validated by [`Monitor::set_thresholds`](super::Monitor::set_thresholds)).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SetThresholds(pub Thresholds);
 
 /// Sends every later [`Alert`] to `0` too (until it disconnects).
 #[derive(Debug, Message)]
@@ -54,7 +61,7 @@ pub(crate) struct Outlets {
 /// levels and the subscribers; samples every interval on a blocking
 /// thread and publishes each reading to the handle's cache.
 pub struct MonitorActor {
-    sampler: Arc<Mutex<Sampler>>,
+    sampler: SamplingThread,
     evaluator: Evaluator,
     outlets: Outlets,
     recipients: Vec<Recipient<Alert>>,
@@ -86,13 +93,14 @@ const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl MonitorActor {
     pub(crate) fn new(
+        sampler: SamplingThread,
         evaluator: Evaluator,
         outlets: Outlets,
         interval: Duration,
         psi: Option<Watcher>,
     ) -> Self {
         Self {
-            sampler: Arc::new(Mutex::new(Sampler::new())),
+            sampler,
             evaluator,
             outlets,
             recipients: Vec::new(),
@@ -123,12 +131,12 @@ impl MonitorActor {
             return;
         }
         self.sampling = Some(Instant::now());
-        let sampled = wrap_future(sample(Arc::clone(&self.sampler)));
-        ctx.spawn(sampled.map(|result, act: &mut Self, _| {
+        let sampled = wrap_future(self.sampler.sample());
+        ctx.spawn(sampled.map(|result, act: &mut Self, ctx| {
             act.sampling = None;
             match result {
-                Ok(reading) => {
-                    act.apply(reading);
+                Ok(sampled) => {
+                    act.apply(sampled, ctx);
                 }
                 Err(err) => {
                     tracing::warn!(target: "steward::monitor", %err, "sample failed");
@@ -137,19 +145,17 @@ impl MonitorActor {
         }));
     }
 
-    /// Judges and publishes `reading` unless a newer one was.
-    fn apply(&mut self, reading: Reading) -> Arc<Reading> {
-        let reading = Arc::new(reading);
+    /// Judges and publishes a reading unless a newer one was.
+    fn apply(&mut self, Sampled { reading, at }: Sampled, ctx: &mut Context<Self>) {
         if reading.sequence <= self.last_applied {
-            return reading;
+            return;
         }
         self.last_applied = reading.sequence;
-        let alerts = self.evaluator.observe(&reading);
-        self.outlets
-            .readings
-            .send_replace(Some(Arc::clone(&reading)));
+        let alerts = self.evaluator.observe(&reading, at);
+        self.outlets.readings.send_replace(Some(Arc::new(reading)));
         self.publish(alerts);
-        reading
+        // The sampled stalls may have raised (or extended) a pressure hold.
+        self.arm_pressure_timer(ctx);
     }
 
     fn stall(&mut self, stall: PressureStall, ctx: &mut Context<Self>) {
@@ -206,26 +212,6 @@ impl MonitorActor {
     }
 }
 
-/// Takes a reading on a blocking thread.
-async fn sample(sampler: Arc<Mutex<Sampler>>) -> Result<Reading, MonitorError> {
-    tokio::task::spawn_blocking(move || {
-        // A panic inside sysinfo poisons the lock; the sampler is still
-        // usable, and the next sample refreshes everything.
-        sampler
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .sample()
-    })
-    .await
-    .map_err(|err| MonitorError::Sample {
-        message: if err.is_panic() {
-            panic_message(&*err.into_panic())
-        } else {
-            "the sampling task was cancelled".to_owned()
-        },
-    })
-}
-
 impl actix::Actor for MonitorActor {
     type Context = Context<Self>;
 
@@ -260,6 +246,15 @@ impl Handler<Refresh> for MonitorActor {
                 }),
             }
         })
+    }
+}
+
+impl Handler<SetThresholds> for MonitorActor {
+    type Result = ();
+
+    fn handle(&mut self, SetThresholds(thresholds): SetThresholds, _: &mut Self::Context) {
+        tracing::info!(target: "steward::monitor", "thresholds changed; applied from the next sample");
+        self.evaluator.set_thresholds(thresholds);
     }
 }
 

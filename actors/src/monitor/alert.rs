@@ -69,6 +69,9 @@ pub enum Measure {
     FreeBytes(u64),
     /// Percent of wall time some (or all) tasks stalled on the resource.
     StallPercent(f64),
+    /// The disk is no longer mounted: the value of the alert that clears a
+    /// vanished disk's level.
+    Unmounted,
 }
 
 impl fmt::Display for Measure {
@@ -77,6 +80,7 @@ impl fmt::Display for Measure {
             Measure::UsedPercent(percent) => write!(f, "{percent:.1}% used"),
             Measure::FreeBytes(bytes) => write!(f, "{bytes} bytes free"),
             Measure::StallPercent(percent) => write!(f, "{percent:.1}% stalled"),
+            Measure::Unmounted => f.write_str("unmounted"),
         }
     }
 }
@@ -85,10 +89,12 @@ impl fmt::Display for Measure {
 /// the level holds.
 ///
 /// `threshold` is the one of the new level, or for a return to
-/// [`Level::Healthy`] the warning threshold now cleared. For pressure, the
-/// kernel reports only that a trigger's stall share was reached: the
-/// value of a rise is that share; the value of a clear is the latest
-/// sampled `some avg10`.
+/// [`Level::Healthy`] the warning threshold now cleared. A disk that is no
+/// longer mounted clears its level with the value [`Measure::Unmounted`].
+/// For pressure, the value of a rise seen in the sampled stall counters is
+/// the share they measured; a kernel trigger reports only that its share
+/// was reached, so the value of a rise it raised is that share; the value
+/// of a clear is the latest sampled `some avg10`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, actix::Message)]
 #[rtype(result = "()")]
 pub struct Alert {

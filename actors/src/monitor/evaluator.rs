@@ -2,20 +2,22 @@
 //! driven by the actor, tested on sequences of readings.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::{Instant, SystemTime};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Thresholds;
 
 use super::alert::{Alert, Level, Measure, Resource};
 use super::availability::Availability;
 use super::psi::{PressureKind, PsiTrigger};
-use super::readings::{PressureReadings, Reading};
+use super::readings::{DiskReading, PressureReadings, Reading};
+use super::stalls::StallHistory;
 use super::thresholds::{Figures, Gauge, Hysteresis, Rule};
 
 /// How long a pressure level holds after its trigger's last event, in
-/// windows: the kernel signals at most once per window while the stall
-/// lasts, so two quiet windows mean it has passed.
+/// windows (or sample intervals, for a stall seen in samples, when those
+/// are longer): the kernel signals at most once per window while the
+/// stall lasts, so two quiet windows mean it has passed.
 const QUIET_WINDOWS: u32 = 2;
 
 /// Every resource's level, from the readings and pressure events so far.
@@ -23,9 +25,16 @@ const QUIET_WINDOWS: u32 = 2;
 pub(crate) struct Evaluator {
     thresholds: Thresholds,
     hysteresis: Hysteresis,
+    /// The thresholds changed: each resource's gauges are rebuilt at the
+    /// next reading, starting from its level.
+    rules_changed: bool,
     polled: BTreeMap<Resource, Polled>,
     pressure: BTreeMap<PressureKind, Pressured>,
     last_pressure: PressureReadings,
+    /// The triggers judged on the sampled stall counters too.
+    sampled_triggers: Vec<PsiTrigger>,
+    stalls: StallHistory,
+    interval: Duration,
 }
 
 /// A resource judged on samples by one or more gauges.
@@ -37,26 +46,37 @@ struct Polled {
     governing: usize,
 }
 
-/// A resource judged on PSI events.
+/// A resource judged on PSI events and sampled stalls.
 #[derive(Debug, Default)]
 struct Pressured {
     level: Level,
-    /// Per raised level: until when it holds, and its trigger's share.
-    holds: BTreeMap<Level, (Instant, f64)>,
+    /// Per raised level: until when it holds, and what raised it.
+    holds: BTreeMap<Level, Hold>,
+}
+
+/// A raised pressure level's hold.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    until: Instant,
+    /// The stall share seen (a trigger event reports only its own).
+    value: f64,
+    /// The trigger's share.
+    threshold: f64,
 }
 
 impl Evaluator {
-    pub(crate) fn new(thresholds: Thresholds) -> Self {
-        let hysteresis = Hysteresis {
-            margin_percent: thresholds.hysteresis_percent,
-            clear_after_samples: thresholds.clear_after_samples,
-        };
+    /// An evaluator of readings taken every `interval`.
+    pub(crate) fn new(thresholds: Thresholds, interval: Duration) -> Self {
         Self {
+            hysteresis: hysteresis_of(&thresholds),
             thresholds,
-            hysteresis,
+            rules_changed: false,
             polled: BTreeMap::new(),
             pressure: BTreeMap::new(),
             last_pressure: PressureReadings::default(),
+            sampled_triggers: Vec::new(),
+            stalls: StallHistory::default(),
+            interval,
         }
     }
 
@@ -67,11 +87,35 @@ impl Evaluator {
         }
     }
 
-    /// Judges one reading; returns the alerts of the levels it changed.
-    pub(crate) fn observe(&mut self, reading: &Reading) -> Vec<Alert> {
+    /// Judges `triggers` on the stall counters of every reading too, and
+    /// watches their kinds.
+    pub(crate) fn sample_pressure(&mut self, triggers: Vec<PsiTrigger>) {
+        self.watch_pressure(triggers.iter().map(|trigger| trigger.kind));
+        self.sampled_triggers = triggers;
+    }
+
+    /// New thresholds, judged from the next reading on. Each resource
+    /// keeps its level, and the new gauges start from it, so a level
+    /// changes (and alerts) only when the next readings cross the new
+    /// thresholds, with the usual hysteresis.
+    pub(crate) fn set_thresholds(&mut self, thresholds: Thresholds) {
+        self.hysteresis = hysteresis_of(&thresholds);
+        self.thresholds = thresholds;
+        self.rules_changed = true;
+    }
+
+    /// Judges one reading, whose pressure counters were read at `now`;
+    /// returns the alerts of the levels it changed.
+    pub(crate) fn observe(&mut self, reading: &Reading, now: Instant) -> Vec<Alert> {
+        let mut alerts = self.observe_polled(reading);
+        alerts.extend(self.observe_stalls(reading, now));
+        alerts
+    }
+
+    fn observe_polled(&mut self, reading: &Reading) -> Vec<Alert> {
         self.last_pressure = reading.pressure;
         let memory = &reading.memory;
-        let mut observed: Vec<(Resource, Figures)> = vec![
+        let observed: Vec<(Resource, Figures)> = vec![
             (
                 Resource::Memory,
                 Figures {
@@ -88,37 +132,44 @@ impl Evaluator {
                 },
             ),
         ];
+        let mut disks: Vec<(Resource, Figures, &DiskReading)> = Vec::new();
         for disk in &reading.disks {
-            observed.push((
+            disks.push((
                 Resource::Disk(disk.mount_point.clone()),
                 Figures {
                     used_percent: disk.used_percent(),
                     free_bytes: disk.available_bytes,
                     total_bytes: disk.total_bytes,
                 },
+                disk,
             ));
         }
-        // A disk no longer mounted is no longer watched.
-        self.polled.retain(|resource, _| {
-            !matches!(resource, Resource::Disk(_)) || observed.iter().any(|(r, _)| r == resource)
-        });
-        let mut alerts = Vec::new();
-        for (resource, figures) in observed {
-            let polled = match self.polled.get_mut(&resource) {
-                Some(polled) => polled,
-                None => {
-                    let gauges = self
-                        .rules_for(&resource)
-                        .into_iter()
-                        .map(Gauge::new)
-                        .collect();
-                    self.polled.entry(resource.clone()).or_insert(Polled {
-                        gauges,
-                        level: Level::Healthy,
-                        governing: 0,
-                    })
-                }
+        let mut alerts = self.forget_vanished_disks(&disks, reading.taken_at);
+        let rebuild = std::mem::take(&mut self.rules_changed);
+        let observed = observed
+            .into_iter()
+            .map(|(resource, figures)| (resource, figures, None))
+            .chain(
+                disks
+                    .into_iter()
+                    .map(|(resource, figures, disk)| (resource, figures, Some(disk))),
+            );
+        for (resource, figures, disk) in observed {
+            let rules = match (rebuild, self.polled.contains_key(&resource)) {
+                (false, true) => None,
+                _ => Some(self.rules_for(&resource, disk)),
             };
+            let polled = self.polled.entry(resource.clone()).or_insert(Polled {
+                gauges: Vec::new(),
+                level: Level::Healthy,
+                governing: 0,
+            });
+            if let Some(rules) = rules {
+                polled.gauges = rules
+                    .into_iter()
+                    .map(|rule| Gauge::starting_at(rule, polled.level))
+                    .collect();
+            }
             if let Some(alert) =
                 polled.observe(&resource, &figures, &self.hysteresis, reading.taken_at)
             {
@@ -128,12 +179,51 @@ impl Evaluator {
         alerts
     }
 
-    fn rules_for(&self, resource: &Resource) -> Vec<Rule> {
+    /// Stops watching the disks no longer mounted; one that was not
+    /// healthy sends its clearing alert.
+    fn forget_vanished_disks(
+        &mut self,
+        mounted: &[(Resource, Figures, &DiskReading)],
+        at: SystemTime,
+    ) -> Vec<Alert> {
+        let vanished: Vec<Resource> = self
+            .polled
+            .keys()
+            .filter(|resource| matches!(resource, Resource::Disk(_)))
+            .filter(|resource| !mounted.iter().any(|(r, _, _)| r == *resource))
+            .cloned()
+            .collect();
+        let mut alerts = Vec::new();
+        for resource in vanished {
+            let Some(polled) = self.polled.remove(&resource) else {
+                continue;
+            };
+            if polled.level == Level::Healthy {
+                continue;
+            }
+            let threshold = polled
+                .gauges
+                .get(polled.governing)
+                .and_then(|gauge| gauge.rule().lowest_threshold())
+                .unwrap_or(Measure::Unmounted);
+            alerts.push(Alert {
+                resource,
+                level: Level::Healthy,
+                previous: polled.level,
+                value: Measure::Unmounted,
+                threshold,
+                at,
+            });
+        }
+        alerts
+    }
+
+    fn rules_for(&self, resource: &Resource, disk: Option<&DiskReading>) -> Vec<Rule> {
         let thresholds = &self.thresholds;
         let (percent, free) = match resource {
             Resource::Memory => (thresholds.memory, thresholds.memory_free),
             Resource::Cpu => return vec![Rule::UsedPercent(thresholds.cpu)],
-            Resource::Disk(mount_point) => disk_levels(thresholds, mount_point),
+            Resource::Disk(mount_point) => disk_levels(thresholds, mount_point, disk),
             Resource::Pressure(_) => return Vec::new(),
         };
         let mut rules = vec![Rule::UsedPercent(percent)];
@@ -143,6 +233,22 @@ impl Evaluator {
         rules
     }
 
+    /// Judges the sampled stall counters against every sampled trigger.
+    fn observe_stalls(&mut self, reading: &Reading, now: Instant) -> Vec<Alert> {
+        self.stalls.push(now, reading.pressure);
+        let reached: Vec<(PsiTrigger, f64)> = self
+            .sampled_triggers
+            .iter()
+            .filter_map(|trigger| Some((*trigger, self.stalls.reached(trigger)?)))
+            .collect();
+        let mut alerts = Vec::new();
+        for (trigger, share) in reached {
+            let quiet = trigger.window.max(self.interval) * QUIET_WINDOWS;
+            alerts.extend(self.raise(&trigger, share, now + quiet, now, reading.taken_at));
+        }
+        alerts
+    }
+
     /// A PSI trigger fired at `now` (`at` on the wall clock).
     pub(crate) fn stall(
         &mut self,
@@ -150,14 +256,32 @@ impl Evaluator {
         now: Instant,
         at: SystemTime,
     ) -> Option<Alert> {
-        let share = trigger.stall_percent();
         let until = now + trigger.window * QUIET_WINDOWS;
+        self.raise(trigger, trigger.stall_percent(), until, now, at)
+    }
+
+    /// Holds `trigger`'s level until `until`; alerts if that raises the
+    /// kind's level. A kernel event and a sampled stall of one episode
+    /// share the hold: whichever comes first raises the level, once.
+    fn raise(
+        &mut self,
+        trigger: &PsiTrigger,
+        value: f64,
+        until: Instant,
+        now: Instant,
+        at: SystemTime,
+    ) -> Option<Alert> {
         let pressured = self.pressure.entry(trigger.kind).or_default();
-        let hold = pressured
-            .holds
-            .entry(trigger.level)
-            .or_insert((until, share));
-        *hold = (hold.0.max(until), share);
+        let fresh = Hold {
+            until,
+            value,
+            threshold: trigger.stall_percent(),
+        };
+        let hold = pressured.holds.entry(trigger.level).or_insert(fresh);
+        *hold = Hold {
+            until: hold.until.max(until),
+            ..fresh
+        };
         self.settle(trigger.kind, now, at)
     }
 
@@ -174,27 +298,27 @@ impl Evaluator {
     pub(crate) fn next_pressure_expiry(&self) -> Option<Instant> {
         self.pressure
             .values()
-            .flat_map(|p| p.holds.values().map(|(until, _)| *until))
+            .flat_map(|p| p.holds.values().map(|hold| hold.until))
             .min()
     }
 
     fn settle(&mut self, kind: PressureKind, now: Instant, at: SystemTime) -> Option<Alert> {
         let pressured = self.pressure.get_mut(&kind)?;
-        pressured.holds.retain(|_, (until, _)| *until > now);
-        let (level, share) = pressured
+        pressured.holds.retain(|_, hold| hold.until > now);
+        let (level, hold) = pressured
             .holds
             .iter()
             .next_back()
-            .map_or((Level::Healthy, None), |(level, (_, share))| {
-                (*level, Some(*share))
+            .map_or((Level::Healthy, None), |(level, hold)| {
+                (*level, Some(*hold))
             });
         let previous = pressured.level;
         if level == previous {
             return None;
         }
         pressured.level = level;
-        let (value, threshold) = match share {
-            Some(share) => (share, share),
+        let (value, threshold) = match hold {
+            Some(hold) => (hold.value, hold.threshold),
             None => {
                 let sampled = match kind {
                     PressureKind::Memory => self.last_pressure.memory,
@@ -226,14 +350,26 @@ impl Evaluator {
     }
 }
 
-/// A disk's own thresholds, or the common ones.
+fn hysteresis_of(thresholds: &Thresholds) -> Hysteresis {
+    Hysteresis {
+        margin_percent: thresholds.hysteresis_percent,
+        clear_after_samples: thresholds.clear_after_samples,
+    }
+}
+
+/// A disk's own thresholds (set for any of its mount points, its name
+/// first), or the common ones.
 fn disk_levels(
     thresholds: &Thresholds,
-    mount_point: &Path,
+    name: &Path,
+    disk: Option<&DiskReading>,
 ) -> (crate::config::Levels, crate::config::FreeLevels) {
-    thresholds
-        .disks
-        .get(mount_point)
+    let aliases = disk
+        .into_iter()
+        .flat_map(|disk| disk.mount_points.iter().map(PathBuf::as_path));
+    std::iter::once(name)
+        .chain(aliases)
+        .find_map(|point| thresholds.disks.get(point))
         .map_or((thresholds.disk, thresholds.disk_free), |disk| {
             (disk.percent, disk.free)
         })

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::{Level, Resource};
 use super::availability::Availability;
 use super::error::MonitorError;
-use super::readings::Reading;
+use super::readings::{DiskReading, Reading};
 
 /// Bytes in a gigabyte (decimal, as disk and cloud sizes are quoted).
 const GB: f64 = 1e9;
@@ -102,6 +102,11 @@ pub enum Admission {
         /// Why.
         reason: DeferReason,
     },
+    /// Never on this machine: the job needs more than it has at all.
+    Reject {
+        /// What it has too little of.
+        reason: RejectReason,
+    },
 }
 
 impl Admission {
@@ -109,6 +114,69 @@ impl Admission {
     #[must_use]
     pub fn is_admit(&self) -> bool {
         matches!(self, Admission::Admit)
+    }
+
+    /// Whether the job can never start here (waiting would not help).
+    #[must_use]
+    pub fn is_reject(&self) -> bool {
+        matches!(self, Admission::Reject { .. })
+    }
+}
+
+/// Why a job can never be admitted on this machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The job may use more memory than the machine has.
+    Memory {
+        /// The machine's memory.
+        total_bytes: u64,
+        /// The job's maximum.
+        needed_bytes: u64,
+    },
+    /// The job may use more than all the cores (above 100 percent).
+    Cpu {
+        /// The job's maximum, in percent of all cores.
+        needed_percent: f64,
+    },
+    /// The job needs more space free than the disk could ever have free
+    /// for it (what is used plus what is available: the rest is reserved
+    /// for root).
+    Disk {
+        /// The disk.
+        mount_point: PathBuf,
+        /// Used plus available.
+        capacity_bytes: u64,
+        /// What must stay free.
+        needed_bytes: u64,
+    },
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RejectReason::Memory {
+                total_bytes,
+                needed_bytes,
+            } => write!(
+                f,
+                "{needed_bytes} bytes of memory needed, the machine has {total_bytes}"
+            ),
+            RejectReason::Cpu { needed_percent } => write!(
+                f,
+                "{needed_percent:.1}% of the CPU needed, more than all the cores"
+            ),
+            RejectReason::Disk {
+                mount_point,
+                capacity_bytes,
+                needed_bytes,
+            } => write!(
+                f,
+                "{needed_bytes} bytes must stay free on {}, which can hold {capacity_bytes} at most",
+                mount_point.display()
+            ),
+        }
     }
 }
 
@@ -190,42 +258,89 @@ impl fmt::Display for DeferReason {
 }
 
 /// Whether `profile` fits the machine as `reading` and `availability`
-/// show it.
+/// show it: rejected if it could never fit, deferred if it does not fit
+/// now.
 pub(crate) fn admit(
     profile: &WorkloadProfile,
     reading: Option<&Reading>,
     availability: &Availability,
 ) -> Admission {
-    match check(profile, reading, availability) {
+    let Some(reading) = reading else {
+        return Admission::Defer {
+            reason: DeferReason::NoReading,
+        };
+    };
+    let disk = disk_of(profile, reading);
+    if let Err(reason) = fits_at_all(profile, reading, disk.as_ref().ok().copied()) {
+        return Admission::Reject { reason };
+    }
+    let disk = match disk {
+        Ok(disk) => disk,
+        Err(reason) => return Admission::Defer { reason },
+    };
+    match fits_now(profile, reading, disk, availability) {
         Ok(()) => Admission::Admit,
         Err(reason) => Admission::Defer { reason },
     }
 }
 
-fn check(
+/// The disk the job writes to.
+fn disk_of<'a>(
     profile: &WorkloadProfile,
-    reading: Option<&Reading>,
-    availability: &Availability,
-) -> Result<(), DeferReason> {
-    let reading = reading.ok_or(DeferReason::NoReading)?;
-    let disk = match &profile.disk {
+    reading: &'a Reading,
+) -> Result<&'a DiskReading, DeferReason> {
+    match &profile.disk {
         Some(mount_point) => reading
             .disk(mount_point)
             .ok_or_else(|| DeferReason::UnknownDisk {
                 mount_point: mount_point.clone(),
-            })?,
-        None => match reading
+            }),
+        None => reading
             .disk("/")
             .or_else(|| reading.disks.iter().max_by_key(|d| d.available_bytes))
-        {
-            Some(disk) => disk,
-            None => {
-                return Err(DeferReason::UnknownDisk {
-                    mount_point: PathBuf::from("/"),
-                });
-            }
-        },
-    };
+            .ok_or_else(|| DeferReason::UnknownDisk {
+                mount_point: PathBuf::from("/"),
+            }),
+    }
+}
+
+/// Whether the job could fit the machine at all.
+fn fits_at_all(
+    profile: &WorkloadProfile,
+    reading: &Reading,
+    disk: Option<&DiskReading>,
+) -> Result<(), RejectReason> {
+    let total_bytes = reading.memory.total_bytes;
+    if profile.max_memory_bytes > total_bytes {
+        return Err(RejectReason::Memory {
+            total_bytes,
+            needed_bytes: profile.max_memory_bytes,
+        });
+    }
+    if profile.max_cpu_percent > 100.0 {
+        return Err(RejectReason::Cpu {
+            needed_percent: profile.max_cpu_percent,
+        });
+    }
+    if let Some(disk) = disk
+        && profile.min_free_disk_bytes > disk.capacity_bytes()
+    {
+        return Err(RejectReason::Disk {
+            mount_point: disk.mount_point.clone(),
+            capacity_bytes: disk.capacity_bytes(),
+            needed_bytes: profile.min_free_disk_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Whether the job fits what is free now.
+fn fits_now(
+    profile: &WorkloadProfile,
+    reading: &Reading,
+    disk: &DiskReading,
+    availability: &Availability,
+) -> Result<(), DeferReason> {
     let needed = [
         Resource::Memory,
         Resource::Cpu,

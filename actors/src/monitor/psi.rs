@@ -11,22 +11,24 @@
 //! Without `CAP_SYS_RESOURCE`, Linux 5.19+ accepts only windows that are
 //! multiples of 2 s; a refused trigger is retried with its window rounded
 //! up and its stall share kept ([`PsiStatus::active`] shows what was
-//! armed).
+//! armed). The monitor also judges every trigger, as configured, on the
+//! sampled `total` counters (see `stalls`), so a coarse kernel window
+//! does not delay detection beyond about one sample interval.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{PipeReader, PipeWriter, Write};
-use std::os::fd::AsFd;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::PollFlags;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Level;
 use super::error::MonitorError;
+use crate::priority_watch::{self, PriorityWatch};
 
 /// The shortest trigger window the kernel accepts.
 pub const MIN_WINDOW: Duration = Duration::from_millis(500);
@@ -305,6 +307,21 @@ pub struct PsiStatus {
     pub unavailable: Vec<(PsiTrigger, String)>,
 }
 
+/// The triggers that can be judged on the sampled stall counters: the
+/// valid ones whose pressure file can be read.
+pub(crate) fn sampleable(triggers: &[PsiTrigger]) -> Vec<PsiTrigger> {
+    let readable: Vec<PressureKind> = PressureKind::ALL
+        .into_iter()
+        .filter(|kind| triggers.iter().any(|t| t.kind == *kind))
+        .filter(|kind| Pressure::read(*kind).is_ok())
+        .collect();
+    triggers
+        .iter()
+        .filter(|trigger| trigger.validate().is_ok() && readable.contains(&trigger.kind))
+        .copied()
+        .collect()
+}
+
 /// Registered trigger files, waiting for a watcher.
 #[derive(Debug)]
 pub(crate) struct Registered {
@@ -333,7 +350,7 @@ pub(crate) fn register(triggers: &[PsiTrigger]) -> Registered {
             .iter()
             .map(|(_, why)| why.as_str())
             .collect();
-        tracing::info!(target: "steward::monitor", ?reasons, "PSI triggers unavailable; relying on polling for those resources");
+        tracing::info!(target: "steward::monitor", ?reasons, "PSI triggers unavailable; relying on the sampled stall counters for those resources");
     }
     Registered { status, files }
 }
@@ -405,10 +422,7 @@ fn register_one(trigger: &PsiTrigger) -> Result<(PsiTrigger, File), MonitorError
 }
 
 /// Keeps the watcher thread alive; dropping it ends the thread.
-#[derive(Debug)]
-pub(crate) struct Watcher {
-    _stop: PipeWriter,
-}
+pub(crate) type Watcher = PriorityWatch;
 
 /// Starts the thread that waits on `registered`'s triggers and calls
 /// `on_event` for each event. `None` when there is nothing to wait on or
@@ -420,63 +434,22 @@ where
     if registered.files.is_empty() {
         return None;
     }
-    let started = std::io::pipe().and_then(|(reader, writer)| {
-        std::thread::Builder::new()
-            .name("steward-psi".to_owned())
-            .spawn(move || wait_loop(registered.files, &reader, &on_event))
-            .map(|_| writer)
-    });
-    match started {
-        Ok(writer) => Some(Watcher { _stop: writer }),
+    let on_ready = move |trigger: &PsiTrigger, revents: PollFlags, at: Instant| {
+        // A trigger the kernel dropped reports POLLERR (with POLLPRI).
+        if revents.intersects(PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            tracing::warn!(target: "steward::monitor", %trigger, "PSI trigger failed; relying on the sampled stall counters");
+            return false;
+        }
+        if revents.contains(PollFlags::POLLPRI) {
+            on_event(*trigger, at);
+        }
+        true
+    };
+    match priority_watch::spawn("steward-psi", registered.files, on_ready) {
+        Ok(watch) => Some(watch),
         Err(err) => {
-            tracing::warn!(target: "steward::monitor", %err, "cannot start the PSI thread; relying on polling");
+            tracing::warn!(target: "steward::monitor", %err, "cannot start the PSI thread; relying on the sampled stall counters");
             None
         }
-    }
-}
-
-fn wait_loop(
-    mut files: Vec<(PsiTrigger, File)>,
-    stop: &PipeReader,
-    on_event: &dyn Fn(PsiTrigger, Instant),
-) {
-    while !files.is_empty() {
-        let mut fds: Vec<PollFd<'_>> = files
-            .iter()
-            .map(|(_, file)| PollFd::new(file.as_fd(), PollFlags::POLLPRI))
-            .collect();
-        fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(err) => {
-                tracing::warn!(target: "steward::monitor", %err, "waiting on PSI triggers failed; relying on polling");
-                return;
-            }
-        }
-        let now = Instant::now();
-        let events: Vec<PollFlags> = fds
-            .iter()
-            .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
-            .collect();
-        drop(fds);
-        if events.last().is_some_and(|stop| !stop.is_empty()) {
-            // The monitor dropped its end: it is gone.
-            return;
-        }
-        files = files
-            .into_iter()
-            .zip(events)
-            .filter_map(|(entry, revents)| {
-                let trigger = &entry.0;
-                if revents.intersects(PollFlags::POLLERR | PollFlags::POLLNVAL) {
-                    tracing::warn!(target: "steward::monitor", %trigger, "PSI trigger failed; relying on polling");
-                    return None;
-                }
-                if revents.contains(PollFlags::POLLPRI) {
-                    on_event(*trigger, now);
-                }
-                Some(entry)
-            })
-            .collect();
     }
 }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::psi::Pressure;
+use crate::drive::DeviceNumber;
 
 /// One sample of the system and of this process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +25,7 @@ pub struct Reading {
     pub memory: MemoryReading,
     /// Swap of the machine.
     pub swap: SwapReading,
-    /// Each mounted disk, by mount point.
+    /// Each disk (a device, mounted once or more), by mount point.
     pub disks: Vec<DiskReading>,
     /// This process.
     pub process: ProcessReading,
@@ -33,20 +34,21 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// The disk mounted at `mount_point`, if it was sampled.
+    /// The disk mounted at `mount_point` (any of its mount points), if it
+    /// was sampled.
     #[must_use]
     pub fn disk(&self, mount_point: impl AsRef<std::path::Path>) -> Option<&DiskReading> {
         let mount_point = mount_point.as_ref();
-        self.disks.iter().find(|d| d.mount_point == mount_point)
+        self.disks.iter().find(|d| d.is_mounted_at(mount_point))
     }
 }
 
 /// CPU busy time since the previous sample.
 ///
-/// sysinfo measures CPU usage between two refreshes and skips refreshes
-/// less than 200 ms apart: a sample taken sooner repeats the previous
-/// figures. In the first sample, the total covers the time since boot and
-/// the per-core figures are 0.
+/// Always measured over a real interval of at least 200 ms: the first
+/// sample waits one such interval, and a sample sooner than 200 ms after
+/// the previous one waits out the rest (sysinfo skips CPU refreshes closer
+/// together).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CpuReading {
     /// Busy share of all cores together, 0 to 100.
@@ -97,25 +99,48 @@ pub struct SwapReading {
     pub free_bytes: u64,
 }
 
-/// One mounted disk.
+/// One disk: a device, however many places it is mounted at.
+///
+/// The figures are `df`'s: [`used_percent`](Self::used_percent) is
+/// `used / (used + available)`, so the blocks reserved for root count
+/// neither as used nor as available.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiskReading {
-    /// Where it is mounted.
+    /// Where it is mounted: the shortest of its mount points (that is not
+    /// hidden by a later mount). Its alerts and thresholds go by this name.
     pub mount_point: PathBuf,
-    /// Its size.
+    /// Every place the device is mounted (bind mounts), shortest first.
+    pub mount_points: Vec<PathBuf>,
+    /// The device.
+    pub device: DeviceNumber,
+    /// Its size (`f_blocks`).
     pub total_bytes: u64,
-    /// Space this process could still use.
+    /// In use (`f_blocks - f_bfree`): `df`'s Used.
+    pub used_bytes: u64,
+    /// Space an unprivileged process could still use (`f_bavail`): `df`'s
+    /// Available.
     pub available_bytes: u64,
 }
 
 impl DiskReading {
-    /// The share not available, 0 to 100 (0 when the size is unknown).
+    /// The share in use, 0 to 100, as `df` computes Use%:
+    /// `used / (used + available)` (0 for an empty file system).
     #[must_use]
     pub fn used_percent(&self) -> f64 {
-        percent(
-            self.total_bytes.saturating_sub(self.available_bytes),
-            self.total_bytes,
-        )
+        percent(self.used_bytes, self.capacity_bytes())
+    }
+
+    /// The most this process could ever have free on it: what is used and
+    /// what is available (the rest is reserved for root).
+    #[must_use]
+    pub fn capacity_bytes(&self) -> u64 {
+        self.used_bytes.saturating_add(self.available_bytes)
+    }
+
+    /// Whether the disk is mounted at `path` (any of its mount points).
+    #[must_use]
+    pub fn is_mounted_at(&self, path: &std::path::Path) -> bool {
+        self.mount_point == path || self.mount_points.iter().any(|point| point == path)
     }
 }
 
@@ -127,7 +152,7 @@ pub struct ProcessReading {
     /// Resident memory.
     pub rss_bytes: u64,
     /// CPU time since the previous sample, in percent of one core (above
-    /// 100 when several cores worked); 0 in the first sample.
+    /// 100 when several cores worked).
     pub cpu_percent: f64,
 }
 

@@ -1,35 +1,43 @@
-//! The sampler: owns sysinfo's `System` and `Disks` and takes readings.
+//! The sampler: owns sysinfo's `System` and takes readings.
 //! Every call blocks on `/proc` and `statvfs`: run it on a blocking
 //! thread, never on an arbiter.
 
-use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
 use sysinfo::{
-    CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Pid, ProcessRefreshKind,
-    ProcessesToUpdate, System,
+    CpuRefreshKind, MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System,
 };
 
+use super::disks;
 use super::psi::{Pressure, PressureKind};
 use super::readings::{
-    CpuReading, DiskReading, LoadAverage, MemoryReading, PressureReadings, ProcessReading, Reading,
-    SwapReading,
+    CpuReading, LoadAverage, MemoryReading, PressureReadings, ProcessReading, Reading, SwapReading,
 };
 
 /// Takes readings of the machine and of this process.
 ///
-/// CPU figures are measured between two samples, and sysinfo silently
+/// CPU figures are measured between two refreshes, and sysinfo silently
 /// skips CPU refreshes less than [`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`]
-/// (200 ms on Linux) apart. So a sample that comes sooner first waits out
-/// the rest of that interval (on its blocking thread): every reading's CPU
-/// figures are fresh, never a repeat. This process's CPU share is 0 in the
-/// first sample.
+/// (200 ms on Linux) apart. So the first sample refreshes the CPU figures,
+/// waits that interval and refreshes them again, and a later sample that
+/// comes sooner than 200 ms after the previous one waits out the rest of
+/// the interval (on its thread): every reading's CPU figures, this
+/// process's included, are measured over a real interval, never a repeat
+/// and never the average since boot.
 pub struct Sampler {
     system: System,
-    disks: Disks,
     pid: Pid,
     sequence: u64,
+    /// When the CPU figures were last refreshed, taken just after
+    /// sysinfo's own mark so that waiting 200 ms from it is enough.
     last_cpu_refresh: Option<Instant>,
+}
+
+/// A reading and when its pressure figures were read (monotonic).
+#[derive(Debug)]
+pub(crate) struct Sampled {
+    pub(crate) reading: Reading,
+    pub(crate) at: Instant,
 }
 
 impl std::fmt::Debug for Sampler {
@@ -53,7 +61,6 @@ impl Sampler {
     pub fn new() -> Self {
         Self {
             system: System::new(),
-            disks: Disks::new(),
             pid: Pid::from_u32(std::process::id()),
             sequence: 0,
             last_cpu_refresh: None,
@@ -61,42 +68,65 @@ impl Sampler {
     }
 
     /// Takes one reading. Blocking: a few hundred microseconds of `/proc`
-    /// reads and one `statvfs` per mounted file system, after a wait of up
-    /// to 200 ms when the previous sample was that recent.
+    /// reads and one `stat` and `statvfs` per disk, after a wait of up to
+    /// 200 ms: the first sample always waits that long, a later one when
+    /// the previous sample was that recent.
     pub fn sample(&mut self) -> Reading {
+        self.sample_timed().reading
+    }
+
+    /// A fresh sampler that goes on numbering after this one: for when a
+    /// panic inside sysinfo left this one's state in doubt.
+    pub(crate) fn renewed(&self) -> Self {
+        Self {
+            sequence: self.sequence,
+            ..Self::new()
+        }
+    }
+
+    pub(crate) fn sample_timed(&mut self) -> Sampled {
+        if self.last_cpu_refresh.is_none() {
+            // sysinfo's first refresh has nothing to measure against: its
+            // figures would be the average since boot.
+            self.refresh_cpu();
+        }
         if let Some(last) = self.last_cpu_refresh {
             let since = last.elapsed();
             if since < sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
                 std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL - since);
             }
         }
-        self.last_cpu_refresh = Some(Instant::now());
-        self.system
-            .refresh_cpu_specifics(CpuRefreshKind::nothing().with_cpu_usage());
+        self.refresh_cpu();
         self.system
             .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
-        // After the CPU refresh: the process's share is computed against
-        // the same CPU interval (sysinfo does not refresh the CPUs twice
-        // within 200 ms).
-        self.system.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&[self.pid]),
-            false,
-            ProcessRefreshKind::nothing().with_memory().with_cpu(),
-        );
-        self.disks
-            .refresh_specifics(true, DiskRefreshKind::nothing().with_storage());
+        let pressure = pressure();
+        let at = Instant::now();
         self.sequence += 1;
-        Reading {
+        let reading = Reading {
             sequence: self.sequence,
             taken_at: SystemTime::now(),
             cpu: self.cpu(),
             load: load_average(),
             memory: self.memory(),
             swap: self.swap(),
-            disks: self.disk_readings(),
+            disks: disks::read(),
             process: self.process(),
-            pressure: pressure(),
-        }
+            pressure,
+        };
+        Sampled { reading, at }
+    }
+
+    /// Refreshes the CPU figures and, against the same interval, this
+    /// process's share (sysinfo computes it from the CPUs' refresh).
+    fn refresh_cpu(&mut self) {
+        self.system
+            .refresh_cpu_specifics(CpuRefreshKind::nothing().with_cpu_usage());
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[self.pid]),
+            false,
+            ProcessRefreshKind::nothing().with_memory().with_cpu(),
+        );
+        self.last_cpu_refresh = Some(Instant::now());
     }
 
     fn cpu(&self) -> CpuReading {
@@ -127,27 +157,6 @@ impl Sampler {
             used_bytes: self.system.used_swap(),
             free_bytes: self.system.free_swap(),
         }
-    }
-
-    /// One reading per mount point (the first listed wins), sorted by
-    /// mount point. Read-only and empty file systems (a squashfs snap, an
-    /// ISO) are always "full" and say nothing about room to write: left
-    /// out.
-    fn disk_readings(&self) -> Vec<DiskReading> {
-        let mut by_mount = BTreeMap::new();
-        for disk in self.disks.list() {
-            if disk.is_read_only() || disk.total_space() == 0 {
-                continue;
-            }
-            by_mount
-                .entry(disk.mount_point().to_path_buf())
-                .or_insert_with(|| DiskReading {
-                    mount_point: disk.mount_point().to_path_buf(),
-                    total_bytes: disk.total_space(),
-                    available_bytes: disk.available_space(),
-                });
-        }
-        by_mount.into_values().collect()
     }
 
     fn process(&self) -> ProcessReading {

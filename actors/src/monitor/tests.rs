@@ -1,3 +1,7 @@
+mod disks;
+mod handle;
+mod running;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -5,6 +9,7 @@ use super::evaluator::{Evaluator, quiet_period};
 use super::thresholds::{Figures, Gauge, Hysteresis, Rule};
 use super::*;
 use crate::config::{DiskLevels, FreeLevels, Levels, Thresholds};
+use crate::drive::DeviceNumber;
 
 const GIB: u64 = 1 << 30;
 
@@ -114,11 +119,41 @@ fn reading(sequence: u64, memory_percent: f64, cpu_percent: f64) -> Reading {
     }
 }
 
+/// A disk with nothing reserved for root: used + available = total.
 fn disk(mount_point: &str, total_bytes: u64, available_bytes: u64) -> DiskReading {
     DiskReading {
         mount_point: PathBuf::from(mount_point),
+        mount_points: vec![PathBuf::from(mount_point)],
+        device: DeviceNumber {
+            major: 8,
+            minor: u32::try_from(mount_point.len()).unwrap(),
+        },
         total_bytes,
+        used_bytes: total_bytes - available_bytes,
         available_bytes,
+    }
+}
+
+/// An evaluator of readings a second apart.
+fn evaluator(thresholds: Thresholds) -> Evaluator {
+    Evaluator::new(thresholds, Duration::from_secs(1))
+}
+
+/// The monotonic time of the start of these tests: readings are judged
+/// `sequence` seconds after it.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+trait See {
+    /// Judges `reading` as read `sequence` seconds after [`epoch`].
+    fn see(&mut self, reading: &Reading) -> Vec<Alert>;
+}
+
+impl See for Evaluator {
+    fn see(&mut self, reading: &Reading) -> Vec<Alert> {
+        self.observe(reading, epoch() + Duration::from_secs(reading.sequence))
     }
 }
 
@@ -132,13 +167,13 @@ fn changes(alerts: &[Alert]) -> Vec<(Resource, Level, Level)> {
 
 #[test]
 fn alerts_go_out_only_when_a_level_changes() {
-    let mut evaluator = Evaluator::new(Thresholds::default());
+    let mut evaluator = evaluator(Thresholds::default());
     let cpu = [
         10.0, 86.0, 87.0, 88.0, 96.0, 97.0, 84.0, 85.5, 84.0, 50.0, 40.0,
     ];
     let mut all = Vec::new();
     for (i, &value) in cpu.iter().enumerate() {
-        all.extend(evaluator.observe(&reading(i as u64 + 1, 50.0, value)));
+        all.extend(evaluator.see(&reading(i as u64 + 1, 50.0, value)));
     }
     assert_eq!(
         changes(&all),
@@ -164,11 +199,11 @@ fn alerts_go_out_only_when_a_level_changes() {
 
 #[test]
 fn a_hovering_value_sends_one_alert() {
-    let mut evaluator = Evaluator::new(Thresholds::default());
+    let mut evaluator = evaluator(Thresholds::default());
     let mut alerts = Vec::new();
     for i in 0..50 {
         let memory = if i % 2 == 0 { 80.05 } else { 79.95 };
-        alerts.extend(evaluator.observe(&reading(i + 1, memory, 10.0)));
+        alerts.extend(evaluator.see(&reading(i + 1, memory, 10.0)));
     }
     assert_eq!(changes(&alerts), [(Resource::Memory, H, W)]);
 }
@@ -179,19 +214,19 @@ fn memory_takes_the_worst_of_percent_and_free_bytes() {
         memory_free: FreeLevels::new(4 * GIB, GIB),
         ..Thresholds::default()
     };
-    let mut evaluator = Evaluator::new(thresholds);
+    let mut evaluator = evaluator(thresholds);
     // 16 GiB total: 70% used leaves 4.8 GiB (healthy both ways); 75% used
     // leaves 4 GiB (free-bytes warning); 85% used is a percent warning too.
-    let alerts = evaluator.observe(&reading(1, 70.0, 0.0));
+    let alerts = evaluator.see(&reading(1, 70.0, 0.0));
     assert!(alerts.is_empty());
-    let alerts = evaluator.observe(&reading(2, 75.0, 0.0));
+    let alerts = evaluator.see(&reading(2, 75.0, 0.0));
     assert_eq!(changes(&alerts), [(Resource::Memory, H, W)]);
     assert_eq!(alerts[0].threshold, Measure::FreeBytes(4 * GIB));
     assert!(
-        evaluator.observe(&reading(3, 85.0, 0.0)).is_empty(),
+        evaluator.see(&reading(3, 85.0, 0.0)).is_empty(),
         "still warning"
     );
-    let alerts = evaluator.observe(&reading(4, 95.0, 0.0));
+    let alerts = evaluator.see(&reading(4, 95.0, 0.0));
     assert_eq!(changes(&alerts), [(Resource::Memory, W, C)]);
     assert_eq!(alerts[0].threshold, Measure::UsedPercent(90.0));
     assert_eq!(evaluator.availability().level_of(&Resource::Memory), C);
@@ -199,7 +234,7 @@ fn memory_takes_the_worst_of_percent_and_free_bytes() {
 }
 
 #[test]
-fn disks_use_their_own_thresholds_and_leave_when_unmounted() {
+fn disks_use_their_own_thresholds_and_clear_their_level_when_unmounted() {
     let thresholds = Thresholds::default().with_disk(
         "/data",
         DiskLevels {
@@ -207,11 +242,11 @@ fn disks_use_their_own_thresholds_and_leave_when_unmounted() {
             free: FreeLevels::default(),
         },
     );
-    let mut evaluator = Evaluator::new(thresholds);
+    let mut evaluator = evaluator(thresholds);
     let mut sample = reading(1, 10.0, 10.0);
     // Both disks 50% used: a warning on /data only.
     sample.disks.push(disk("/data", 10 * GIB, 5 * GIB));
-    let alerts = evaluator.observe(&sample);
+    let alerts = evaluator.see(&sample);
     assert_eq!(changes(&alerts), [(Resource::Disk("/data".into()), H, W)]);
     assert_eq!(
         alerts[0].to_string(),
@@ -221,7 +256,17 @@ fn disks_use_their_own_thresholds_and_leave_when_unmounted() {
     unmounted
         .disks
         .retain(|d| d.mount_point != std::path::Path::new("/data"));
-    assert!(evaluator.observe(&unmounted).is_empty());
+    // A vanished disk clears its level: subscribers are not left with a
+    // warning that nothing will ever clear.
+    let cleared = evaluator.see(&unmounted);
+    assert_eq!(changes(&cleared), [(Resource::Disk("/data".into()), W, H)]);
+    assert_eq!(cleared[0].value, Measure::Unmounted);
+    assert_eq!(cleared[0].threshold, Measure::UsedPercent(40.0));
+    assert_eq!(
+        cleared[0].to_string(),
+        "disk /data warning -> healthy: unmounted (threshold 40.0% used)"
+    );
+    assert!(evaluator.see(&reading(3, 10.0, 10.0)).is_empty(), "once");
     let availability = evaluator.availability();
     assert!(availability.is_healthy());
     assert!(
@@ -248,7 +293,7 @@ fn trigger(level: Level) -> PsiTrigger {
 
 #[test]
 fn pressure_events_raise_a_level_once_and_it_lapses_after_quiet_windows() {
-    let mut evaluator = Evaluator::new(Thresholds::default());
+    let mut evaluator = evaluator(Thresholds::default());
     evaluator.watch_pressure([PressureKind::Memory]);
     let start = Instant::now();
     let at = SystemTime::UNIX_EPOCH;
@@ -373,7 +418,7 @@ fn profiles_admit_only_what_fits() {
     assert_eq!(profile.min_free_disk_bytes, 10_000_000_000);
     let defer = |admission: Admission| match admission {
         Admission::Defer { reason } => reason,
-        Admission::Admit => panic!("admitted"),
+        other => panic!("not deferred: {other:?}"),
     };
 
     assert_eq!(
@@ -404,7 +449,52 @@ fn profiles_admit_only_what_fits() {
         defer(profile::admit(&elsewhere, Some(&sample), &healthy)),
         DeferReason::UnknownDisk { .. }
     ));
+    let reject = |admission: Admission| match admission {
+        Admission::Reject { reason } => reason,
+        other => panic!("not rejected: {other:?}"),
+    };
+    // 16 GiB of memory: ten times that can never fit, however idle.
+    let huge = WorkloadProfile::new(160 * GIB, 1.0, 0);
+    let why = reject(profile::admit(&huge, Some(&sample), &healthy));
+    assert_eq!(
+        why,
+        RejectReason::Memory {
+            total_bytes: 16 * GIB,
+            needed_bytes: 160 * GIB
+        }
+    );
+    assert_eq!(
+        why.to_string(),
+        format!(
+            "{} bytes of memory needed, the machine has {}",
+            160 * GIB,
+            16 * GIB
+        )
+    );
+    assert!(matches!(
+        reject(profile::admit(
+            &WorkloadProfile::new(1, 150.0, 0),
+            Some(&sample),
+            &healthy
+        )),
+        RejectReason::Cpu { .. }
+    ));
+    // / holds 100 GiB: 200 must-stay-free can never be.
+    assert!(matches!(
+        reject(profile::admit(
+            &WorkloadProfile::new(1, 1.0, 200 * GIB),
+            Some(&sample),
+            &healthy
+        )),
+        RejectReason::Disk { .. }
+    ));
+    // Never fitting is said even where a disk is unknown or pressure is
+    // critical now: waiting would not help.
     let critical = Availability::from_levels([(Resource::Pressure(PressureKind::Io), C)]);
+    assert!(
+        profile::admit(&huge.clone().on_disk("/nowhere"), Some(&sample), &critical).is_reject()
+    );
+
     assert_eq!(
         defer(profile::admit(&profile, Some(&sample), &critical)),
         DeferReason::Critical {

@@ -124,10 +124,18 @@ pub(crate) struct Gauge {
 }
 
 impl Gauge {
+    #[cfg(test)]
     pub(crate) fn new(rule: Rule) -> Self {
+        Self::starting_at(rule, Level::Healthy)
+    }
+
+    /// A gauge at `level` already: a resource's new thresholds start from
+    /// the level it has, so that they change it only as readings cross
+    /// them, with the same hysteresis.
+    pub(crate) fn starting_at(rule: Rule, level: Level) -> Self {
         Self {
             rule,
-            level: Level::Healthy,
+            level,
             below: 0,
         }
     }

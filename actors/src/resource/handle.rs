@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::{Addr, MailboxError, Recipient};
 use tokio::sync::{broadcast, watch};
 
-use super::messages::Subscribe;
+use super::messages::{Discard, Subscribe};
 use super::{
     CheckHealth, Close, Health, Initialize, ReportStatus, Resource, ResourceError, ResourceStatus,
     ResourceSupervisor,
@@ -216,6 +216,13 @@ impl<R: Resource> Managed<R> {
             }
             Err(_) => Err(self.closed()),
         }
+    }
+
+    /// Closes the resource without running `cleanup` (its start failed),
+    /// and waits until it is `Closed`.
+    pub(crate) async fn discard(&self) {
+        // A supervisor already gone has closed.
+        let _ = self.addr.send(Discard).await;
     }
 
     /// Runs `operation` on the resource under `policy`: an attempt while

@@ -29,6 +29,14 @@ pub struct Close {
     pub timeout: Duration,
 }
 
+/// Closes the resource without running `cleanup`: `Closing`, `Closed`.
+/// For a resource whose start failed, whose `initialize` is expected to
+/// have released what it took (OTP does not terminate a child whose start
+/// failed); a [`ResourceGroup`](crate::group::ResourceGroup) sends it.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Discard;
+
 /// Asks for a [`ResourceStatus`].
 #[derive(Debug, Clone, Copy, Default, Message)]
 #[rtype(result = "ResourceStatus")]
@@ -78,6 +86,14 @@ impl<R: Resource> Handler<Close> for ResourceSupervisor<R> {
         let (reply, receiver) = oneshot::channel();
         self.close(message.timeout, Some(reply), ctx);
         reply_later(receiver, self.status().name)
+    }
+}
+
+impl<R: Resource> Handler<Discard> for ResourceSupervisor<R> {
+    type Result = ();
+
+    fn handle(&mut self, _: Discard, ctx: &mut Context<Self>) {
+        self.discard(ctx);
     }
 }
 

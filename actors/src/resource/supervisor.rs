@@ -344,6 +344,22 @@ impl<R: Resource> ResourceSupervisor<R> {
         reply: Option<oneshot::Sender<Result<(), ResourceError>>>,
         ctx: &mut Context<Self>,
     ) {
+        self.close_with(timeout, reply, true, ctx);
+    }
+
+    /// Closes without running `cleanup`: for a resource whose start
+    /// failed (see [`Discard`](super::messages::Discard)).
+    pub(super) fn discard(&mut self, ctx: &mut Context<Self>) {
+        self.close_with(Duration::ZERO, None, false, ctx);
+    }
+
+    fn close_with(
+        &mut self,
+        timeout: Duration,
+        reply: Option<oneshot::Sender<Result<(), ResourceError>>>,
+        clean_up: bool,
+        ctx: &mut Context<Self>,
+    ) {
         let before = self.lifecycle.state();
         match before {
             State::Closed => {
@@ -373,7 +389,7 @@ impl<R: Resource> ResourceSupervisor<R> {
         for waiter in self.check_waiters.drain(..) {
             let _ = waiter.send(Err(closed.clone()));
         }
-        if before == State::Uninitialized {
+        if before == State::Uninitialized || !clean_up {
             // Nothing was ever brought up, so there is nothing to clean.
             self.closed(Ok(()), ctx);
             return;
