@@ -69,11 +69,16 @@ mod builder;
 mod error;
 mod handle;
 mod health;
+mod link;
 mod messages;
+mod operation;
 mod outcome;
+mod reconnect;
 mod scope;
+mod stats;
 mod status;
 mod supervisor;
+mod window;
 
 use std::future::Future;
 
@@ -83,6 +88,7 @@ pub use handle::Managed;
 pub use health::Health;
 pub use messages::{CheckHealth, Close, Initialize, ReportStatus};
 pub use scope::scoped;
+pub use stats::{LatencySummary, OperationCounts, OperationStats};
 pub use status::ResourceStatus;
 pub use supervisor::ResourceSupervisor;
 
@@ -118,6 +124,17 @@ pub trait Resource: Send + Sync + 'static {
     fn is_retryable(&self, error: &UserError) -> bool {
         let _ = error;
         true
+    }
+
+    /// Whether `error`, returned by an operation run through
+    /// [`Managed::operation`] or [`Managed::with_retry`], means the
+    /// connection is gone: the supervisor then reconnects (once, however
+    /// many operations report it) and the next attempt runs on the new
+    /// connection. The default says no: such errors are retried on the
+    /// same connection, as [`is_retryable`](Self::is_retryable) says.
+    fn is_disconnect(&self, error: &UserError) -> bool {
+        let _ = error;
+        false
     }
 }
 

@@ -13,6 +13,7 @@ mod monitor;
 #[cfg(feature = "observe")]
 mod observe;
 mod pool;
+mod reconnect;
 mod registry;
 mod start_contexts;
 mod subprocess_pool;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use actix::{Actor, ArbiterHandle};
 
+use super::handle::Published;
 use super::supervisor::Settings;
 use super::{Managed, Resource, ResourceError, ResourceSupervisor};
 use crate::retry::RetryPolicy;
@@ -103,15 +104,17 @@ impl<R: Resource> ResourceSupervisorBuilder<R> {
             Arc::clone(&self.resource),
             self.settings.clone(),
         );
-        let view = supervisor.view();
-        let failed = supervisor.failed_initializations();
+        let published = Published {
+            view: supervisor.view(),
+            failed_initializations: supervisor.failed_initializations(),
+            link: supervisor.link(),
+        };
         let addr = ResourceSupervisor::start_in_arbiter(arbiter, move |_| supervisor);
         Ok(Managed::new(
             self.name,
             addr,
             self.resource,
-            view,
-            failed,
+            published,
             self.settings.drop_close_timeout,
         ))
     }

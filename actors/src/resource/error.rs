@@ -26,13 +26,27 @@ pub enum ResourceError {
         /// Its state when asked.
         state: State,
     },
-    /// An operation run through [`Managed::with_retry`](super::Managed::with_retry) failed.
-    #[error("operation on resource {name:?} failed: {source}")]
+    /// An operation run through [`Managed::operation`](super::Managed::operation)
+    /// or [`Managed::with_retry`](super::Managed::with_retry) failed.
+    #[error("operation {operation:?} on resource {name:?} failed: {source}")]
     Operation {
         /// The resource.
         name: String,
+        /// The operation's name (`with_retry` for an unnamed one).
+        operation: Box<str>,
         /// What the last attempt came to.
         source: RetryError,
+    },
+    /// An operation run through [`Managed::operation`](super::Managed::operation)
+    /// outlived its timeout and was dropped.
+    #[error("operation {operation:?} on resource {name:?} timed out after {timeout:?}")]
+    OperationTimedOut {
+        /// The resource.
+        name: String,
+        /// The operation's name.
+        operation: Box<str>,
+        /// The timeout it was given.
+        timeout: Duration,
     },
     /// `cleanup` returned an error; the resource is closed regardless.
     #[error("resource {name:?} failed to clean up: {message}")]

@@ -1,20 +1,19 @@
 //! [`Managed`]: the handle of a supervised resource.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Addr, MailboxError, Recipient};
 use tokio::sync::{broadcast, watch};
 
+use super::link::Link;
 use super::messages::{Discard, Subscribe};
+use super::stats::Recorder;
 use super::{
     CheckHealth, Close, Health, Initialize, ReportStatus, Resource, ResourceError, ResourceStatus,
     ResourceSupervisor,
 };
-use crate::UserError;
 use crate::lifecycle::{State, StateChanged, StateView};
-use crate::retry::{Failure, RetryPolicy, with_retry};
 
 /// The handle of a resource owned by a [`ResourceSupervisor`].
 ///
@@ -23,12 +22,21 @@ use crate::retry::{Failure, RetryPolicy, with_retry};
 /// without [`close`](Self::close), the supervisor closes the resource
 /// itself (cleanup bounded by the builder's `drop_close_timeout`).
 pub struct Managed<R: Resource> {
-    name: Arc<str>,
-    addr: Addr<ResourceSupervisor<R>>,
-    resource: Arc<R>,
-    view: StateView,
+    pub(super) name: Arc<str>,
+    pub(super) addr: Addr<ResourceSupervisor<R>>,
+    pub(super) resource: Arc<R>,
+    pub(super) view: StateView,
     failed_initializations: watch::Receiver<u64>,
+    pub(super) link: Arc<Link>,
+    pub(super) recorder: Arc<Recorder>,
     _closer: Arc<CloseOnDrop<R>>,
+}
+
+/// What a supervisor publishes for its handles to read without a message.
+pub(super) struct Published {
+    pub(super) view: StateView,
+    pub(super) failed_initializations: watch::Receiver<u64>,
+    pub(super) link: Arc<Link>,
 }
 
 impl<R: Resource> Clone for Managed<R> {
@@ -39,6 +47,8 @@ impl<R: Resource> Clone for Managed<R> {
             resource: Arc::clone(&self.resource),
             view: self.view.clone(),
             failed_initializations: self.failed_initializations.clone(),
+            link: Arc::clone(&self.link),
+            recorder: Arc::clone(&self.recorder),
             _closer: Arc::clone(&self._closer),
         }
     }
@@ -74,8 +84,7 @@ impl<R: Resource> Managed<R> {
         name: String,
         addr: Addr<ResourceSupervisor<R>>,
         resource: Arc<R>,
-        view: StateView,
-        failed_initializations: watch::Receiver<u64>,
+        published: Published,
         drop_close_timeout: Duration,
     ) -> Self {
         let closer = Arc::new(CloseOnDrop {
@@ -86,8 +95,10 @@ impl<R: Resource> Managed<R> {
             name: name.into(),
             addr,
             resource,
-            view,
-            failed_initializations,
+            view: published.view,
+            failed_initializations: published.failed_initializations,
+            link: published.link,
+            recorder: Arc::new(Recorder::new()),
             _closer: closer,
         }
     }
@@ -225,78 +236,6 @@ impl<R: Resource> Managed<R> {
         let _ = self.addr.send(Discard).await;
     }
 
-    /// Runs `operation` on the resource under `policy`: an attempt while
-    /// the resource is not usable fails (retryably) with
-    /// [`ResourceError::NotReady`], so a recovery in progress is waited out
-    /// by the backoff; the resource's [`Resource::is_retryable`] judges
-    /// the operation's errors.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use steward_actors::resource::{Resource, ResourceSupervisor, RetryPolicy};
-    /// # use steward_actors::UserError;
-    /// # #[derive(Debug)] struct Api;
-    /// # impl Resource for Api {
-    /// #     async fn initialize(&self) -> Result<(), UserError> { Ok(()) }
-    /// #     async fn cleanup(&self) -> Result<(), UserError> { Ok(()) }
-    /// # }
-    /// # #[actix_rt::main]
-    /// # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
-    /// let api = ResourceSupervisor::builder("api", Api).start()?;
-    /// api.initialize().await?;
-    /// let answer = api.with_retry(|_api| async { Ok(7) }, &RetryPolicy::default()).await?;
-    /// assert_eq!(answer, 7);
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ResourceError::Operation`] with the last attempt's failure.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future drops the running attempt; nothing else runs.
-    pub async fn with_retry<T, F, Fut>(
-        &self,
-        mut operation: F,
-        policy: &RetryPolicy,
-    ) -> Result<T, ResourceError>
-    where
-        F: FnMut(Arc<R>) -> Fut,
-        Fut: Future<Output = Result<T, UserError>>,
-    {
-        let attempt = |_| {
-            let started = self
-                .resource()
-                .map(|resource| (Arc::clone(&resource), operation(resource)));
-            async move {
-                let (resource, running) = started.map_err(|error| match error {
-                    // Closed for good: no retry can help.
-                    ResourceError::NotReady {
-                        state: State::Closing | State::Closed,
-                        ..
-                    } => Failure::fatal(error),
-                    error => Failure::retryable(error),
-                })?;
-                running.await.map_err(|error| {
-                    if resource.is_retryable(&error) {
-                        Failure::retryable(error)
-                    } else {
-                        Failure::fatal(error)
-                    }
-                })
-            }
-        };
-        with_retry(attempt, policy)
-            .await
-            .map_err(|source| ResourceError::Operation {
-                name: self.name.to_string(),
-                source,
-            })
-    }
-
     /// Resolves when the resource has given up (an initialization or a
     /// recovery ended in `Error`) or closed: `Err` with the last error, or
     /// `Ok` once closed. What a parent supervisor watches.
@@ -320,7 +259,7 @@ impl<R: Resource> Managed<R> {
         }
     }
 
-    fn closed(&self) -> ResourceError {
+    pub(super) fn closed(&self) -> ResourceError {
         ResourceError::Closed {
             name: self.name.to_string(),
         }

@@ -47,6 +47,25 @@ pub struct ReportStatus;
 #[rtype(result = "()")]
 pub(super) struct Subscribe(pub(super) Recipient<StateChanged>);
 
+/// An operation found the connection of `generation` gone
+/// ([`Resource::is_disconnect`]): reconnect, or join the reconnect already
+/// running.
+#[derive(Debug, Message)]
+#[rtype(result = "ReconnectReply")]
+pub(super) struct Reconnect {
+    pub(super) generation: u64,
+    pub(super) reason: String,
+}
+
+/// The answer to a [`Reconnect`], given at once.
+#[derive(Debug)]
+pub(super) struct ReconnectReply {
+    /// Whether this report started the reconnect.
+    pub(super) started: bool,
+    /// The reconnect's outcome, when it is over.
+    pub(super) outcome: oneshot::Receiver<Result<(), ResourceError>>,
+}
+
 /// A reply that arrives once the supervisor has finished the work.
 fn reply_later<T: Send + 'static>(
     receiver: oneshot::Receiver<Result<T, ResourceError>>,
@@ -94,6 +113,16 @@ impl<R: Resource> Handler<Discard> for ResourceSupervisor<R> {
 
     fn handle(&mut self, _: Discard, ctx: &mut Context<Self>) {
         self.discard(ctx);
+    }
+}
+
+impl<R: Resource> Handler<Reconnect> for ResourceSupervisor<R> {
+    type Result = MessageResult<Reconnect>;
+
+    fn handle(&mut self, message: Reconnect, ctx: &mut Context<Self>) -> Self::Result {
+        let (reply, outcome) = oneshot::channel();
+        let started = self.reconnect(message.generation, &message.reason, reply, ctx);
+        MessageResult(ReconnectReply { started, outcome })
     }
 }
 

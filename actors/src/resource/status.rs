@@ -20,6 +20,8 @@ pub struct ResourceStatus {
     pub checks: u64,
     /// Initialization attempts made so far, recoveries included.
     pub initializations: u64,
+    /// Reconnects started after an operation found the connection gone.
+    pub reconnects: u64,
     /// Whether `cleanup` has run.
     pub cleaned_up: bool,
 }

@@ -9,7 +9,9 @@ use actix::prelude::*;
 use futures::FutureExt;
 use tokio::sync::{oneshot, watch};
 
+use super::link::Link;
 use super::outcome::{CheckCounter, CheckOutcome, Verdict};
+use super::reconnect::{Decision, decide};
 use super::{Health, Resource, ResourceError, ResourceStatus, ResourceSupervisorBuilder};
 use crate::lifecycle::{Lifecycle, State, StateView};
 use crate::panic_message::panic_message;
@@ -34,6 +36,8 @@ pub struct ResourceSupervisor<R: Resource> {
     /// parent supervisor tells a resource that gave up from one that is
     /// recovering.
     failed_initializations: watch::Sender<u64>,
+    /// The connection generation and reconnect flag the handles read.
+    link: Arc<Link>,
     /// The running initialization, and who waits for it.
     init: Option<SpawnHandle>,
     init_waiters: Vec<oneshot::Sender<Result<(), ResourceError>>>,
@@ -126,6 +130,7 @@ impl<R: Resource> ResourceSupervisor<R> {
             initializations: Arc::new(AtomicU64::new(0)),
             cleaned_up: false,
             failed_initializations: watch::Sender::new(0),
+            link: Arc::default(),
             init: None,
             init_waiters: Vec::new(),
             check: None,
@@ -143,6 +148,10 @@ impl<R: Resource> ResourceSupervisor<R> {
         self.failed_initializations.subscribe()
     }
 
+    pub(super) fn link(&self) -> Arc<Link> {
+        Arc::clone(&self.link)
+    }
+
     pub(super) fn lifecycle_mut(&mut self) -> &mut Lifecycle {
         &mut self.lifecycle
     }
@@ -156,8 +165,11 @@ impl<R: Resource> ResourceSupervisor<R> {
     /// Every move goes through here; the table makes an illegal one a
     /// bug, logged rather than raised (the actor must keep running).
     fn advance(&mut self, to: State, reason: impl Into<String>) {
-        if let Err(error) = self.lifecycle.advance(to, reason) {
-            tracing::error!(target: "steward::resource", resource = %self.name, %error, "supervisor bug");
+        match self.lifecycle.advance(to, reason) {
+            Ok(_) => self.link.set_state(to),
+            Err(error) => {
+                tracing::error!(target: "steward::resource", resource = %self.name, %error, "supervisor bug");
+            }
         }
     }
 
@@ -169,6 +181,7 @@ impl<R: Resource> ResourceSupervisor<R> {
             consecutive_failures: self.counter.consecutive_failures(),
             checks: self.checks,
             initializations: self.initializations.load(Ordering::Relaxed),
+            reconnects: self.link.reconnects(),
             cleaned_up: self.cleaned_up,
         }
     }
@@ -235,6 +248,9 @@ impl<R: Resource> ResourceSupervisor<R> {
         match &outcome {
             Ok(()) => {
                 self.counter.reset();
+                // Before `Ready`: an operation that sees `Ready` never tags
+                // the new connection with the old generation.
+                self.link.connected();
                 self.advance(State::Ready, "initialized");
                 self.start_ticker(ctx);
             }
@@ -244,9 +260,52 @@ impl<R: Resource> ResourceSupervisor<R> {
                 self.failed_initializations.send_modify(|n| *n += 1);
             }
         }
+        self.link.initialization_ended();
         for waiter in self.init_waiters.drain(..) {
             let _ = waiter.send(outcome.clone());
         }
+    }
+
+    /// An operation found the connection of `generation` gone: reconnect
+    /// once, however many operations report it. `reply` gets the
+    /// reconnect's outcome; the return says whether this report started
+    /// it.
+    pub(super) fn reconnect(
+        &mut self,
+        generation: u64,
+        reason: &str,
+        reply: oneshot::Sender<Result<(), ResourceError>>,
+        ctx: &mut Context<Self>,
+    ) -> bool {
+        let state = self.lifecycle.state();
+        match decide(state, generation, self.link.generation()) {
+            Decision::Start => {
+                tracing::warn!(target: "steward::resource", resource = %self.name, %reason, "connection lost; reconnecting");
+                if state == State::Ready {
+                    self.advance(State::Degraded, format!("disconnected: {reason}"));
+                }
+                self.last_error = Some(format!("disconnected: {reason}"));
+                self.advance(State::Error, "connection lost");
+                self.init_waiters.push(reply);
+                self.start_initializing("reconnecting", ctx);
+                self.link.reconnect_started();
+                return true;
+            }
+            Decision::Join => self.init_waiters.push(reply),
+            Decision::Replaced => {
+                let _ = reply.send(Ok(()));
+            }
+            Decision::NotReady(state) => {
+                let _ = reply.send(Err(ResourceError::NotReady {
+                    name: self.name.clone(),
+                    state,
+                }));
+            }
+            Decision::Closed => {
+                let _ = reply.send(Err(self.closed_error()));
+            }
+        }
+        false
     }
 
     // ----- health checks -----
@@ -376,6 +435,7 @@ impl<R: Resource> ResourceSupervisor<R> {
         }
         self.close_waiters.extend(reply);
         self.advance(State::Closing, "closing");
+        self.link.initialization_ended();
         for handle in [self.init.take(), self.check.take(), self.ticker.take()]
             .into_iter()
             .flatten()

@@ -2,7 +2,9 @@
 //! clock, and the failure matrix (in `tests/matrix.rs`).
 
 mod matrix;
+mod operations;
 mod scripted;
+mod stats;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -88,14 +89,42 @@ async fn run_attempt<O>(
     attempt: impl Future<Output = O>,
     timeout: Option<Duration>,
 ) -> Result<O, AttemptEnd> {
-    let caught = AssertUnwindSafe(attempt).catch_unwind();
+    let caught = std::pin::pin!(AssertUnwindSafe(attempt).catch_unwind());
     let outcome = match timeout {
-        Some(limit) => tokio::time::timeout(limit, caught)
+        Some(limit) => within(limit, caught)
             .await
-            .map_err(|_| AttemptEnd::TimedOut(limit))?,
+            .ok_or(AttemptEnd::TimedOut(limit))?,
         None => caught.await,
     };
     outcome.map_err(|payload| AttemptEnd::Panicked(panic_message(&*payload)))
+}
+
+/// Runs `future` for at most `limit`, counted from the first time it
+/// waits; `None` when the time ran out first.
+///
+/// A future that finishes on its first poll costs no clock read and no
+/// timer: tokio's `timeout` reads the clock when made and, in tokio 1.54,
+/// takes the time driver's lock when dropped even if its timer was never
+/// armed. Only a future that waits gets a timer, armed once; it is not
+/// polled twice in a row for it.
+pub(crate) async fn within<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(output) = futures::poll!(future.as_mut()) {
+        return Some(output);
+    }
+    let mut timer = std::pin::pin!(tokio::time::sleep(limit));
+    let mut just_polled = true;
+    std::future::poll_fn(move |cx| {
+        // The first time round the future was polled a moment ago (above):
+        // only the timer needs arming.
+        if !std::mem::take(&mut just_polled)
+            && let Poll::Ready(output) = future.as_mut().poll(cx)
+        {
+            return Poll::Ready(Some(output));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// Waits for `future` for at most `duration`.
