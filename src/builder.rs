@@ -34,6 +34,8 @@ pub struct StewardBuilder {
     config: Config,
     from_env: bool,
     monitor: MonitorOptions,
+    #[cfg(feature = "observe")]
+    observe: Option<(std::net::SocketAddr, bool)>,
 }
 
 impl StewardBuilder {
@@ -106,6 +108,25 @@ impl StewardBuilder {
         self
     }
 
+    /// Serves `/metrics`, `/status` and the dashboard on `addr`, a loopback
+    /// address, once started (see [`observe`](crate::observe));
+    /// [`Steward::observed_addrs`] tells the address bound (port 0 picks
+    /// one).
+    #[cfg(feature = "observe")]
+    pub fn observe(mut self, addr: impl Into<std::net::SocketAddr>) -> Self {
+        self.observe = Some((addr.into(), false));
+        self
+    }
+
+    /// [`observe`](Self::observe) on any address, loopback or not. The
+    /// endpoint has no authentication: serve beyond this host only where
+    /// the network is trusted or a firewall keeps others out.
+    #[cfg(feature = "observe")]
+    pub fn observe_public(mut self, addr: impl Into<std::net::SocketAddr>) -> Self {
+        self.observe = Some((addr.into(), true));
+        self
+    }
+
     /// The configuration this builder would start with, environment applied
     /// and validated.
     ///
@@ -130,11 +151,29 @@ impl StewardBuilder {
     /// and this call blocks until that thread is ready (bounded by the
     /// shutdown timeout).
     ///
+    /// With [`observe`](Self::observe), the endpoint is listening when
+    /// this returns.
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] for a bad configuration; [`Error::System`] when the
-    /// system thread cannot be started.
+    /// system thread cannot be started; [`Error::Observe`] when the
+    /// endpoint cannot start (steward is shut down again first).
     pub fn start(self) -> Result<Steward, Error> {
-        Steward::launch(self.build_config()?, self.monitor)
+        #[cfg(feature = "observe")]
+        if let Some((addr, public)) = self.observe {
+            // Refuse a public address before starting anything.
+            crate::observe::check_exposure(addr, public)?;
+        }
+        let steward = Steward::launch(self.build_config()?, self.monitor)?;
+        #[cfg(feature = "observe")]
+        if let Some((addr, public)) = self.observe
+            && let Err(err) = steward.start_endpoint(addr, public)
+        {
+            // The only handle: dropping it shuts steward down.
+            drop(steward);
+            return Err(err);
+        }
+        Ok(steward)
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod output;
 mod progress;
 mod quote;
 pub(crate) mod run;
+pub(crate) mod serve;
 mod walk;
 
 use std::num::NonZeroUsize;

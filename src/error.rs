@@ -64,6 +64,10 @@ pub enum Error {
     /// Starting or stopping steward's actor system failed.
     #[error(transparent)]
     System(#[from] SystemError),
+    /// The observation endpoint could not start.
+    #[cfg(feature = "observe")]
+    #[error(transparent)]
+    Observe(#[from] crate::observe::ObserveError),
 }
 
 /// Why starting or stopping steward's actor system failed.

@@ -15,6 +15,7 @@
 //! | [`config`] | [`Config`] and its environment variables |
 //! | [`parallel!`], [`try_parallel!`] | mixed async + CPU fan-out |
 //! | [`io_bound`], [`cpu_bound`], [`global`] | annotations running a function under its path's drive limit or on the CPU pool of the process-wide `Steward` |
+//! | [`observe`] | `/metrics`, `/status` and a live dashboard over HTTP (feature `observe`); [`Steward::status`], [`Steward::record_metrics`] |
 //! | [`Error`] | every concern's error, gathered |
 //! | [`prelude`] | the names most programs need |
 
@@ -22,6 +23,8 @@ mod block_on;
 mod builder;
 mod error;
 mod global;
+#[cfg(feature = "observe")]
+pub mod observe;
 mod parallel;
 mod signals;
 mod steward;
@@ -30,7 +33,7 @@ mod system_thread;
 pub use builder::StewardBuilder;
 pub use error::{Error, SystemError};
 pub use global::{global, set_global};
-pub use steward::{RuntimeContext, Steward};
+pub use steward::{RECENT_ALERTS, RuntimeContext, Steward, StewardStatus, SupervisorStatus};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Monitor,
     MonitorError, Registry, RegistryError, State, StateChanged, UserError, config, cpu, drive,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::ArbiterHandle;
 use steward_actors::monitor::MonitorOptions;
-use steward_actors::pool::{Manager, Pool, PoolBuilder};
+use steward_actors::pool::{Manager, Pool, PoolBuilder, PoolStatus};
 use steward_actors::subprocess_pool::SubprocessPool;
 use steward_actors::tracker::Tracker;
 use steward_actors::{Config, Cpu, Drives, Monitor, Registry};
@@ -65,9 +65,14 @@ pub(crate) struct Inner {
 /// Closes one pool at shutdown.
 type Closer = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// The pools to close at shutdown, in the order they were added.
+/// Reads one pool's status, for `/status` and the metrics (`None` once it
+/// cannot say).
+type StatusReader = Box<dyn Fn() -> Option<PoolStatus> + Send + Sync>;
+
+/// The pools to close at shutdown, in the order they were added, and how
+/// to read each one's status.
 #[derive(Default, Clone)]
-struct Pools(Arc<Mutex<Vec<Closer>>>);
+pub(crate) struct Pools(Arc<Mutex<Vec<Closer>>>, Arc<Mutex<Vec<StatusReader>>>);
 
 impl std::fmt::Debug for Pools {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +87,19 @@ impl Pools {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(closer);
+    }
+
+    fn add_status(&self, reader: StatusReader) {
+        self.1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(reader);
+    }
+
+    /// Every pool's status, in the order the pools were added.
+    pub(crate) fn statuses(&self) -> Vec<PoolStatus> {
+        let readers = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        readers.iter().filter_map(|read| read()).collect()
     }
 
     /// Closes every pool at once: each close is bounded by the pool's own
@@ -100,13 +118,20 @@ impl Pools {
 
 /// Steward's actors, by handle.
 #[derive(Debug, Clone)]
-struct Actors {
+pub(crate) struct Actors {
     monitor: Monitor,
     registry: Registry,
     drives: Drives,
     cpu: Cpu,
     tracker: Tracker,
     pools: Pools,
+    supervisors: status::Supervisors,
+    alerts: status::AlertLog,
+    #[cfg(feature = "observe")]
+    history: status::ReadingHistory,
+    sections: status::Sections,
+    #[cfg(feature = "observe")]
+    pub(crate) endpoints: crate::observe::Endpoints,
 }
 
 impl Actors {
@@ -114,6 +139,15 @@ impl Actors {
     /// close pools, clean up the tracker within most of the budget, drop
     /// services.
     async fn stop(&self, budget: std::time::Duration) {
+        #[cfg(feature = "observe")]
+        self.endpoints.stop_all(budget.mul_f64(0.1)).await;
+        // Supervised children stop while what they use still works.
+        if tokio::time::timeout(budget.mul_f64(0.1), self.supervisors.stop_all())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "steward", "supervisors did not stop in their share of the shutdown budget");
+        }
         self.monitor.shutdown().await;
         self.drives.shutdown().await;
         self.cpu.shutdown().await;
@@ -215,7 +249,17 @@ impl Steward {
             cpu,
             tracker: Tracker::start_in(&arbiter),
             pools: Pools::default(),
+            supervisors: status::Supervisors::default(),
+            alerts: status::AlertLog::default(),
+            #[cfg(feature = "observe")]
+            history: status::ReadingHistory::default(),
+            sections: status::Sections::default(),
+            #[cfg(feature = "observe")]
+            endpoints: crate::observe::Endpoints::default(),
         };
+        actors.alerts.follow(&actors.monitor, &arbiter);
+        #[cfg(feature = "observe")]
+        actors.history.follow(&actors.monitor, &arbiter);
         let steward = Self {
             inner: Arc::new(Inner {
                 config,
@@ -313,6 +357,11 @@ impl Steward {
 
     /// Closes `pool` at shutdown, with the pools steward started.
     pub fn close_on_shutdown<M: Manager>(&self, pool: &Pool<M>) {
+        let reading = pool.clone();
+        self.inner
+            .actors
+            .pools
+            .add_status(Box::new(move || Some(reading.status())));
         let pool = pool.clone();
         self.inner.actors.pools.add(Box::new(move || {
             let pool = pool.clone();
@@ -352,6 +401,11 @@ impl Steward {
     ) -> Result<SubprocessPool, Error> {
         let pool = SubprocessPool::new(name, max_concurrent);
         pool.start(self.tracker(), &self.inner.arbiter).await?;
+        let reading = pool.clone();
+        self.inner
+            .actors
+            .pools
+            .add_status(Box::new(move || reading.status().ok()));
         let closing = pool.clone();
         self.on_pool_shutdown(move || {
             let pool = closing.clone();
@@ -395,7 +449,9 @@ impl Steward {
         self.inner.shutdown.initialized()
     }
 
-    /// Stops steward, in order: stop the monitor, stop admitting work (IO
+    /// Stops steward, in order: stop the observation endpoints and the
+    /// supervisors started through steward (a tenth of the timeout each),
+    /// stop the monitor, stop admitting work (IO
     /// waiters and queued CPU jobs fail with `Closed`), close the pools
     /// started or registered through steward, stop every tracked process, task and
     /// custom resource (`cleanup_all` within 80% of the timeout), drop
@@ -485,6 +541,11 @@ impl Steward {
 }
 
 impl Steward {
+    #[cfg(feature = "observe")]
+    pub(crate) fn actors(&self) -> &Actors {
+        &self.inner.actors
+    }
+
     pub(crate) fn inner_arc(&self) -> Arc<Inner> {
         Arc::clone(&self.inner)
     }
@@ -566,5 +627,9 @@ impl Drop for Inner {
     }
 }
 
+mod status;
+#[cfg(feature = "observe")]
+pub(crate) use status::HistoryPoint;
+pub use status::{RECENT_ALERTS, StewardStatus, SupervisorStatus};
 #[cfg(test)]
 mod tests;

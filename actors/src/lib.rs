@@ -14,6 +14,7 @@
 //! | [`group`] | named resources with dependencies: initialized in order (independent ones concurrently), cleaned up in reverse |
 //! | [`pool`] | supervised pools of expensive resources: no mailbox hop for an idle one, a circuit breaker while the backend is down |
 //! | [`subprocess_pool`] | bounded concurrent subprocess runs, each child tracked |
+//! | [`observe`] | the actors' figures recorded through the `metrics` facade; the table of every metric |
 //! | [`retry`] | `RetryPolicy` (exponential backoff, seeded jitter, attempt timeout), `with_retry`, `with_timeout` |
 //!
 //! Use the registry to share services across an application; take an IO
@@ -34,6 +35,7 @@
 //! [`UserError`] is what application callbacks return; [`Shutdown`] is the
 //! message every actor handles to stop.
 
+mod metric;
 mod panic_message;
 mod priority_watch;
 mod shutdown;
@@ -45,6 +47,7 @@ pub mod drive;
 pub mod group;
 pub mod lifecycle;
 pub mod monitor;
+pub mod observe;
 pub mod pool;
 pub mod registry;
 pub mod resource;

@@ -45,6 +45,8 @@ pub(crate) struct MonitorArgs {
     /// Disk warning and critical thresholds, percent used.
     #[arg(long, num_args = 2, value_names = ["WARN", "CRIT"])]
     disk: Option<Vec<f64>>,
+    #[command(flatten)]
+    serve: super::serve::ServeArgs,
 }
 
 /// The alerts the live screen keeps under the table.
@@ -118,6 +120,9 @@ async fn watch(steward: &Steward, args: &MonitorArgs) -> ExitCode {
         Ok(interrupt) => interrupt,
         Err(code) => return code,
     };
+    if let Err(code) = super::serve::start(steward, &args.serve).await {
+        return code;
+    }
     let monitor = steward.monitor();
     let mut alerts = monitor.subscribe();
     let mut readings = monitor.readings();

@@ -10,6 +10,8 @@ mod cli_run;
 mod cli_support;
 mod drive;
 mod monitor;
+#[cfg(feature = "observe")]
+mod observe;
 mod pool;
 mod reconnect;
 mod registry;
