@@ -267,6 +267,100 @@ async fn a_mount_below_cached_paths_sends_them_to_its_own_drive() {
     steward.shutdown().await.unwrap();
 }
 
+/// Runs `command` with `args`, which must succeed; its stdout.
+fn run(command: &str, args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(command)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("{command}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A loop device mounted at a directory; unmounted and detached when
+/// dropped.
+struct LoopMount {
+    device: String,
+    point: PathBuf,
+}
+
+impl LoopMount {
+    /// Attaches `image` to `device` (a free one if `None`) and mounts it
+    /// at `point`.
+    fn new(image: &Path, device: Option<&str>, point: &Path) -> Self {
+        let device = match device {
+            Some(device) => {
+                run("losetup", &[device.as_ref(), image.as_os_str()]);
+                device.to_owned()
+            }
+            None => run(
+                "losetup",
+                &["--find".as_ref(), "--show".as_ref(), image.as_os_str()],
+            ),
+        };
+        let mounted = Self {
+            device,
+            point: point.to_path_buf(),
+        };
+        run("mount", &[mounted.device.as_ref(), point.as_os_str()]);
+        mounted
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.point).status();
+        let _ = Command::new("losetup").arg("-d").arg(&self.device).status();
+    }
+}
+
+#[actix_rt::test]
+#[ignore = "needs root, mkfs.ext4 and a loop device: mounts two disk images"]
+async fn a_device_mounted_again_elsewhere_is_named_and_limited_by_its_new_mount_point() {
+    let dir = disk_dir("reused-device");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    let images = [dir.join("first.img"), dir.join("second.img")];
+    for point in [&first, &second] {
+        std::fs::create_dir_all(point).unwrap();
+    }
+    for image in &images {
+        std::fs::File::create(image)
+            .unwrap()
+            .set_len(16 << 20)
+            .unwrap();
+        run("mkfs.ext4", &["-q".as_ref(), image.as_os_str()]);
+    }
+    let config = Config::default().with_drive_limit(&second, 1);
+    let steward = Steward::builder().config(config).start().unwrap();
+    let drives = steward.drives();
+    let on_disk = drives.drive(&dir).unwrap().mount_point().to_path_buf();
+
+    let mounted = LoopMount::new(&images[0], None, &first);
+    until_on(drives, &first.join("file"), &first).await;
+    let device = mounted.device.clone();
+    drop(mounted);
+    until_on(drives, &first.join("file"), &on_disk).await;
+    // The same device node (the same device number), another file
+    // system, mounted at another place with a limit of its own.
+    let _mounted = LoopMount::new(&images[1], Some(&device), &second);
+    until_on(drives, &second.join("file"), &second).await;
+    let drive = drives.drive(second.join("file")).unwrap();
+    assert_eq!(
+        drive.stats().limit,
+        1,
+        "the limit set for {}",
+        second.display()
+    );
+    let permit = drives.acquire(second.join("file")).await.unwrap();
+    assert_eq!(permit.mount_point(), second);
+    drop(permit);
+    steward.shutdown().await.unwrap();
+}
+
 /// `/dev/shm` (tmpfs) and a directory on the disk the build is on: two
 /// drives, or the test cannot say anything.
 fn shm_and_disk(name: &str, drives: &Drives) -> (PathBuf, PathBuf) {

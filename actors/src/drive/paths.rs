@@ -82,8 +82,10 @@ impl PathCache {
 
     /// The mount table changed: every entry is stale.
     pub(crate) fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        // Flagged before the generation moves: whoever sees the new
+        // generation re-reads the table.
         self.table_changed.store(true, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
     }
 
