@@ -124,6 +124,14 @@ fn legal_moves(events: &mut broadcast::Receiver<StateChanged>) -> Vec<State> {
         .collect()
 }
 
+/// The moves of one reconnect that succeeded.
+const RECONNECTED: [State; 4] = [
+    State::Degraded,
+    State::Error,
+    State::Initializing,
+    State::Ready,
+];
+
 #[actix_rt::test]
 async fn concurrent_operations_share_one_reconnect_through_legal_moves() {
     tokio::time::pause();
@@ -140,15 +148,7 @@ async fn concurrent_operations_share_one_reconnect_through_legal_moves() {
     assert_eq!(line.inits.load(Ordering::SeqCst), 2, "one reconnect");
     assert_eq!(line.most_initializing.load(Ordering::SeqCst), 1);
 
-    assert_eq!(
-        legal_moves(&mut events),
-        [
-            State::Degraded,
-            State::Error,
-            State::Initializing,
-            State::Ready
-        ]
-    );
+    assert_eq!(legal_moves(&mut events), RECONNECTED);
     let stats = managed.stats();
     assert_eq!(stats.reconnects, 1);
     let call = &stats.operations["call"];
@@ -401,15 +401,7 @@ async fn a_check_of_the_connection_a_reconnect_replaced_does_not_judge_the_new_o
     .unwrap();
     assert!(answer.is_ok(), "{answer:?}");
     assert_eq!(resource.inits.load(Ordering::SeqCst), 2);
-    assert_eq!(
-        legal_moves(&mut events),
-        [
-            State::Degraded,
-            State::Error,
-            State::Initializing,
-            State::Ready
-        ]
-    );
+    assert_eq!(legal_moves(&mut events), RECONNECTED);
 
     // ...and then the old connection's check fails: its caller hears it,
     // but the new connection is not judged by it.
