@@ -139,11 +139,13 @@ impl Drives {
         self.router.drive(path.as_ref())
     }
 
-    /// Forgets every path's drive, so that each is resolved again at its
-    /// next use. The cache already forgets at every mount-table change;
-    /// this is for a program that replaces a directory on a cached path by
-    /// a symlink to another drive (or creates a symlink where a cached
-    /// path did not exist yet), which no mount change announces.
+    /// Forgets every path's drive, so that each is resolved again (and
+    /// the mount table read again) at its next use. The cache already
+    /// forgets at every mount-table change, once its watch thread has
+    /// woken; this is for a program that mounts something itself and uses
+    /// paths below it at once, or that replaces a directory on a cached
+    /// path by a symlink to another drive (or creates a symlink where a
+    /// cached path did not exist yet), which no mount change announces.
     pub fn forget_paths(&self) {
         self.router.forget_paths();
     }
