@@ -22,8 +22,15 @@
 //! a symlink may be re-pointed and the working directory may change. The
 //! one change the cache does not see is a component of a cached path
 //! replaced by a symlink (or created as one) with no mount change:
-//! [`Drives::forget_paths`] is for programs that do that. The details are
-//! in the `paths` module's notes.
+//! [`Drives::forget_paths`] is for programs that do that. A mount change
+//! is seen once that thread has woken, normally within microseconds;
+//! until then a path used before keeps its old drive, so a program that
+//! mounts something itself and at once uses a path it used before below
+//! it calls [`Drives::forget_paths`] after mounting. A device mounted
+//! again elsewhere (or its number reused by another file system, as a
+//! new tmpfs or a loop device attached to another image) gets a new
+//! limiter, named and limited by its new mount point. The details are in
+//! the `paths` module's notes.
 //!
 //! Taking a free permit touches only the drive's semaphore: no mailbox
 //! hop. Waiters queue in that semaphore, first come first served. The
@@ -121,7 +128,8 @@ impl Drives {
     ///
     /// A path seen before costs no system call (see [what a path
     /// costs](self#what-a-path-costs)); a [`Drive`] kept for a hot loop
-    /// costs not even the lookup.
+    /// costs not even the lookup, but stays the drive it was when the
+    /// mount table changes.
     ///
     /// # Errors
     ///
@@ -131,11 +139,13 @@ impl Drives {
         self.router.drive(path.as_ref())
     }
 
-    /// Forgets every path's drive, so that each is resolved again at its
-    /// next use. The cache already forgets at every mount-table change;
-    /// this is for a program that replaces a directory on a cached path by
-    /// a symlink to another drive (or creates a symlink where a cached
-    /// path did not exist yet), which no mount change announces.
+    /// Forgets every path's drive, so that each is resolved again (and
+    /// the mount table read again) at its next use. The cache already
+    /// forgets at every mount-table change, once its watch thread has
+    /// woken; this is for a program that mounts something itself and uses
+    /// paths below it at once, or that replaces a directory on a cached
+    /// path by a symlink to another drive (or creates a symlink where a
+    /// cached path did not exist yet), which no mount change announces.
     pub fn forget_paths(&self) {
         self.router.forget_paths();
     }

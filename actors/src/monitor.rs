@@ -22,7 +22,9 @@
 //! - An [`Alert`] goes out only when a resource's level changes: to
 //!   [`Monitor::subscribe`] receivers (tokio broadcast) and to actors
 //!   through [`Monitor::subscribe_recipient`]. A disk that is unmounted
-//!   while not healthy sends its clearing alert.
+//!   while not healthy sends its clearing alert; one whose name changes
+//!   (a shorter bind mount comes, or the one that named it goes) keeps
+//!   its level under the new name, with no alert.
 //! - Pressure: each [`PsiTrigger`] ("tasks stalled `stall` within
 //!   `window`") is judged on the change of the `total` stall counters of
 //!   `/proc/pressure/*` between samples, so a stall is seen within about

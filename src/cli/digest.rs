@@ -4,7 +4,6 @@
 //! is not the drive's bandwidth it uses).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -14,7 +13,6 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use sha2::{Digest as _, Sha256};
 use steward::Steward;
-use steward::drive::Drive;
 
 use super::on_own_thread;
 use super::output::os_error;
@@ -72,11 +70,13 @@ thread_local! {
 }
 
 /// Hashes files through steward's drive limits and CPU pool.
+///
+/// Each file's drive is looked up by its own path, never by its
+/// directory's: a symlink in a directory may point to another drive. The
+/// drives' path cache makes a path seen before cost no system call, and a
+/// new one in a known directory two `lstat`s.
 pub(crate) struct Hasher<'a> {
     steward: &'a Steward,
-    /// Drives by directory: files in one directory are on one drive, and
-    /// looking a drive up costs a `stat` and a `realpath`.
-    drives: RefCell<HashMap<PathBuf, Drive>>,
     /// Ends when the digest asked for last, and every one before it, is
     /// done (or dropped): where a stream waits for its turn.
     last_stream: RefCell<Option<Turn>>,
@@ -104,7 +104,6 @@ impl<'a> Hasher<'a> {
     pub(crate) fn new(steward: &'a Steward) -> Self {
         Self {
             steward,
-            drives: RefCell::new(HashMap::new()),
             last_stream: RefCell::new(None),
         }
     }
@@ -148,9 +147,10 @@ impl<'a> Hasher<'a> {
             Source::Stdin => return stream(previous, || Ok(io::stdin())).await,
             Source::Path(path) => path,
         };
-        let drive = self.drive(&path)?;
-        let permit = drive
-            .acquire()
+        let permit = self
+            .steward
+            .drives()
+            .acquire(&path)
             .await
             .map_err(|error| DigestError::Steward(error.to_string()))?;
         // The permit bounds concurrent reads on the file's drive; the
@@ -171,22 +171,6 @@ impl<'a> Hasher<'a> {
             Opened::Stream(Some(file)) => stream(previous, move || Ok(file)).await,
             Opened::Stream(None) => stream(previous, move || File::open(path)).await,
         }
-    }
-
-    fn drive(&self, path: &Path) -> Result<Drive, DigestError> {
-        let directory = path.parent().unwrap_or(Path::new(""));
-        if let Some(drive) = self.drives.borrow().get(directory) {
-            return Ok(drive.clone());
-        }
-        let drive = self
-            .steward
-            .drives()
-            .drive(path)
-            .map_err(|error| DigestError::Steward(error.to_string()))?;
-        self.drives
-            .borrow_mut()
-            .insert(directory.to_path_buf(), drive.clone());
-        Ok(drive)
     }
 }
 
@@ -256,4 +240,58 @@ fn hash_reader(mut reader: impl Read, buffer: &mut [u8]) -> io::Result<Digest> {
         hex: format!("{:x}", hasher.finalize()),
         bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use steward::Steward;
+
+    use super::{Hasher, Source};
+
+    /// A scratch directory on the disk the sources are on.
+    fn disk_dir(name: &str) -> PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join(format!("digest-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_file_is_read_under_its_own_drive_s_limit_beside_a_symlink_to_another() {
+        let steward = Steward::builder().start().unwrap();
+        let disk = disk_dir("symlink");
+        let shm = Path::new("/dev/shm").join(format!("steward-digest-{}", std::process::id()));
+        std::fs::create_dir_all(&shm).unwrap();
+        let (on_disk, on_shm) = (
+            steward.drives().drive(&disk).unwrap(),
+            steward.drives().drive(&shm).unwrap(),
+        );
+        assert_ne!(
+            on_disk.mount_point(),
+            on_shm.mount_point(),
+            "{} and /dev/shm are on one drive here",
+            disk.display()
+        );
+        std::fs::write(shm.join("data"), b"on tmpfs").unwrap();
+        // In one directory: a symlink to tmpfs, then a file on the disk.
+        std::os::unix::fs::symlink(shm.join("data"), disk.join("a-link")).unwrap();
+        std::fs::write(disk.join("b-file"), b"on the disk").unwrap();
+
+        let hasher = Hasher::new(&steward);
+        for name in ["a-link", "b-file"] {
+            hasher.digest(&Source::Path(disk.join(name))).await.unwrap();
+        }
+        assert_eq!(
+            (on_shm.stats().completed, on_disk.stats().completed),
+            (1, 1),
+            "one read on each drive"
+        );
+        steward.shutdown().await.unwrap();
+        std::fs::remove_dir_all(disk).unwrap();
+        std::fs::remove_dir_all(shm).unwrap();
+    }
 }

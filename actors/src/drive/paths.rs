@@ -82,13 +82,17 @@ impl PathCache {
 
     /// The mount table changed: every entry is stale.
     pub(crate) fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        // Flagged before the generation moves: whoever sees the new
+        // generation re-reads the table.
         self.table_changed.store(true, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
     }
 
-    /// Forgets every path (the mount table is not re-read).
+    /// Forgets every path, and has the mount table read again: for a
+    /// program that changed it itself and cannot wait for the watch.
     pub(crate) fn forget(&self) {
+        self.table_changed.store(true, Ordering::Release);
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actix::{Actor, Addr, ArbiterHandle};
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 use nix::poll::PollFlags;
 
 use super::limiter::DriveLimiter;
@@ -27,8 +28,15 @@ pub(super) struct Router {
     mounts: RwLock<Arc<MountTable>>,
     /// Limiters by drive: the source of truth.
     drives: DashMap<DriveKey, Drive>,
-    /// Limiters by the device `stat` reports.
-    by_device: DashMap<DeviceNumber, Drive>,
+    /// Limiters by the device `stat` reports, each with the path cache's
+    /// generation it was found in: a mount-table change makes it stale,
+    /// for a device number may come back as another file system mounted
+    /// elsewhere (an anonymous device of a new tmpfs, a loop device
+    /// attached to another image).
+    by_device: DashMap<DeviceNumber, (u64, Drive)>,
+    /// Limiters replaced because their mount point went away: still shut
+    /// down with the others.
+    retired: Mutex<Vec<Addr<DriveLimiter>>>,
     /// Drives by path: the fast path of `drive` and `acquire`.
     paths: Arc<PathCache>,
     /// The thread that drops `paths` when the mount table changes; taken
@@ -91,6 +99,7 @@ impl Router {
             mounts: RwLock::new(Arc::new(mounts)),
             drives: DashMap::new(),
             by_device: DashMap::new(),
+            retired: Mutex::new(Vec::new()),
             paths,
             mount_watch: Mutex::new(mount_watch),
             resolutions: AtomicU64::new(0),
@@ -152,7 +161,10 @@ impl Router {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
-        self.drives.iter().map(|d| d.limiter.clone()).collect()
+        let mut limiters: Vec<Addr<DriveLimiter>> =
+            self.drives.iter().map(|d| d.limiter.clone()).collect();
+        limiters.append(&mut self.retired.lock().unwrap_or_else(PoisonError::into_inner));
+        limiters
     }
 
     /// Resolves a path not in the cache, component by component, and
@@ -167,7 +179,7 @@ impl Router {
                 device,
                 directories,
             } => {
-                let drive = self.drive_of_device(&existing, device)?;
+                let drive = self.drive_of_device(&existing, device, generation)?;
                 let known = Known::Plain {
                     drive: drive.clone(),
                 };
@@ -191,19 +203,33 @@ impl Router {
             path: path.to_path_buf(),
             source: Arc::new(err),
         };
+        let generation = self.paths.generation();
         let (existing, device) = location::existing_ancestor(path).map_err(failed)?;
-        if let Some(drive) = self.by_device.get(&device) {
-            return Ok(drive.clone());
+        if let Some(drive) = self.known_device(device, generation) {
+            return Ok(drive);
         }
         let resolved = location::resolved(&existing).map_err(failed)?;
-        self.drive_of_device(&resolved, device)
+        self.drive_of_device(&resolved, device, generation)
+    }
+
+    /// The drive of `device` if it was found since the mount table last
+    /// changed (`generation`: read before `device` was).
+    fn known_device(&self, device: DeviceNumber, generation: u64) -> Option<Drive> {
+        let known = self.by_device.get(&device)?;
+        (known.0 == generation).then(|| known.1.clone())
     }
 
     /// The drive of `device`, which `stat` reported for `resolved` (an
-    /// absolute path without symlinks); its limiter is started if new.
-    fn drive_of_device(&self, resolved: &Path, device: DeviceNumber) -> Result<Drive, DriveError> {
-        if let Some(drive) = self.by_device.get(&device) {
-            return Ok(drive.clone());
+    /// absolute path without symlinks) in the path cache's `generation`;
+    /// its limiter is started if new.
+    fn drive_of_device(
+        &self,
+        resolved: &Path,
+        device: DeviceNumber,
+        generation: u64,
+    ) -> Result<Drive, DriveError> {
+        if let Some(drive) = self.known_device(device, generation) {
+            return Ok(drive);
         }
         if self.closed.load(Ordering::SeqCst) {
             return Err(DriveError::Closed {
@@ -220,7 +246,9 @@ impl Router {
                 mount_point: location.mount_point,
             });
         }
-        self.by_device.insert(device, drive.clone());
+        // Of an older generation if the table changed meanwhile: then
+        // never used.
+        self.by_device.insert(device, (generation, drive.clone()));
         Ok(drive)
     }
 
@@ -239,18 +267,38 @@ impl Router {
         (location, table)
     }
 
+    /// The drive of `location`: the one already started for its device,
+    /// unless the mount point that named it is no longer a mount of that
+    /// device (the device number now stands for another file system, or
+    /// the disk was mounted elsewhere): then a new one, named and limited
+    /// by where the device is mounted now.
     fn drive_for(&self, location: &Location, table: &MountTable) -> Drive {
-        self.drives
-            .entry(location.key)
-            .or_insert_with(|| {
-                let (name, limit) = self.settings_for(location, table);
-                let state = Arc::new(DriveState::new(name.clone(), location.device, limit));
-                let actor_state = Arc::clone(&state);
-                let limiter = DriveLimiter::start_in_arbiter(&self.arbiter, move |_| DriveLimiter::new(actor_state));
-                tracing::debug!(target: "steward::drive", mount_point = %name.display(), limit, "drive limiter started");
-                Drive { state, limiter }
-            })
-            .clone()
+        let start = || {
+            let (name, limit) = self.settings_for(location, table);
+            let state = Arc::new(DriveState::new(name.clone(), location.device, limit));
+            let actor_state = Arc::clone(&state);
+            let limiter = DriveLimiter::start_in_arbiter(&self.arbiter, move |_| {
+                DriveLimiter::new(actor_state)
+            });
+            tracing::debug!(target: "steward::drive", mount_point = %name.display(), limit, "drive limiter started");
+            Drive { state, limiter }
+        };
+        match self.drives.entry(location.key) {
+            Entry::Vacant(vacant) => vacant.insert(start()).clone(),
+            Entry::Occupied(mut occupied) => {
+                if !still_mounted(occupied.get(), location.key, table) {
+                    let fresh = start();
+                    let old = occupied.insert(fresh.clone());
+                    tracing::debug!(target: "steward::drive", old = %old.state.mount_point.display(), new = %fresh.state.mount_point.display(), "drive mounted elsewhere; a new limiter");
+                    self.retired
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(old.limiter);
+                    return fresh;
+                }
+                occupied.get().clone()
+            }
+        }
     }
 
     /// A drive's name and limit, the same whichever of its mounts is used
@@ -286,4 +334,16 @@ impl Router {
         }
         (mounts[0].to_path_buf(), limit)
     }
+}
+
+/// Whether the mount point that names `drive` is still a mount of its
+/// disk in `table` (the default bucket always is).
+fn still_mounted(drive: &Drive, key: DriveKey, table: &MountTable) -> bool {
+    let DriveKey::Device(disk) = key else {
+        return true;
+    };
+    table.mounts().iter().any(|mount| {
+        mount.mount_point == drive.state.mount_point
+            && (mount.device == disk || location::whole_disk(mount.device) == disk)
+    })
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Thresholds;
+use crate::drive::DeviceNumber;
 
 use super::alert::{Alert, Level, Measure, Resource};
 use super::availability::Availability;
@@ -44,6 +45,8 @@ struct Polled {
     level: Level,
     /// The gauge that set the level: its figures go in the alert.
     governing: usize,
+    /// A disk's device: the disk, whatever mount point names it.
+    device: Option<DeviceNumber>,
 }
 
 /// A resource judged on PSI events and sampled stalls.
@@ -144,7 +147,7 @@ impl Evaluator {
                 disk,
             ));
         }
-        let mut alerts = self.forget_vanished_disks(&disks, reading.taken_at);
+        let (mut alerts, renamed) = self.forget_vanished_disks(&disks, reading.taken_at);
         let rebuild = std::mem::take(&mut self.rules_changed);
         let observed = observed
             .into_iter()
@@ -155,7 +158,11 @@ impl Evaluator {
                     .map(|(resource, figures, disk)| (resource, figures, Some(disk))),
             );
         for (resource, figures, disk) in observed {
-            let rules = match (rebuild, self.polled.contains_key(&resource)) {
+            // A renamed disk's thresholds may go by its new name.
+            let rules = match (
+                rebuild || renamed.contains(&resource),
+                self.polled.contains_key(&resource),
+            ) {
                 (false, true) => None,
                 _ => Some(self.rules_for(&resource, disk)),
             };
@@ -163,6 +170,7 @@ impl Evaluator {
                 gauges: Vec::new(),
                 level: Level::Healthy,
                 governing: 0,
+                device: disk.map(|disk| disk.device),
             });
             if let Some(rules) = rules {
                 polled.gauges = rules
@@ -180,12 +188,15 @@ impl Evaluator {
     }
 
     /// Stops watching the disks no longer mounted; one that was not
-    /// healthy sends its clearing alert.
+    /// healthy sends its clearing alert. A disk whose name changed (a
+    /// shorter bind mount came, or the one that named it went) is still
+    /// mounted: it keeps its level under its new name, with no alert.
+    /// Returns the alerts and the new names.
     fn forget_vanished_disks(
         &mut self,
         mounted: &[(Resource, Figures, &DiskReading)],
         at: SystemTime,
-    ) -> Vec<Alert> {
+    ) -> (Vec<Alert>, Vec<Resource>) {
         let vanished: Vec<Resource> = self
             .polled
             .keys()
@@ -194,10 +205,19 @@ impl Evaluator {
             .cloned()
             .collect();
         let mut alerts = Vec::new();
+        let mut renamed = Vec::new();
         for resource in vanished {
             let Some(polled) = self.polled.remove(&resource) else {
                 continue;
             };
+            let same_disk = mounted.iter().find(|(name, _, disk)| {
+                polled.device == Some(disk.device) && !self.polled.contains_key(name)
+            });
+            if let Some((name, _, _)) = same_disk {
+                self.polled.insert(name.clone(), polled);
+                renamed.push(name.clone());
+                continue;
+            }
             if polled.level == Level::Healthy {
                 continue;
             }
@@ -215,7 +235,7 @@ impl Evaluator {
                 at,
             });
         }
-        alerts
+        (alerts, renamed)
     }
 
     fn rules_for(&self, resource: &Resource, disk: Option<&DiskReading>) -> Vec<Rule> {

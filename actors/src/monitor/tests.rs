@@ -277,6 +277,46 @@ fn disks_use_their_own_thresholds_and_clear_their_level_when_unmounted() {
     );
 }
 
+#[test]
+fn a_disk_renamed_by_a_bind_mount_keeps_its_level_and_alerts_nothing() {
+    let mut evaluator = evaluator(Thresholds::default());
+    // 96% used, mounted at /srv/data: critical.
+    let full = |sequence, points: &[&str]| {
+        let mut sample = reading(sequence, 10.0, 10.0);
+        let mut data = disk("/srv/data", 100 * GIB, 4 * GIB);
+        data.mount_point = PathBuf::from(points[0]);
+        data.mount_points = points.iter().map(PathBuf::from).collect();
+        sample.disks.push(data);
+        sample
+    };
+    let raised = evaluator.see(&full(1, &["/srv/data"]));
+    assert_eq!(
+        changes(&raised),
+        [(Resource::Disk("/srv/data".into()), H, C)]
+    );
+    // Bind-mounted at a shorter path, which now names it; then that bind
+    // mount goes again. Still the same disk, still full: no alert, not
+    // an "unmounted" clear followed by a new raise.
+    let renamed = evaluator.see(&full(2, &["/d", "/srv/data"]));
+    assert!(renamed.is_empty(), "{renamed:?}");
+    assert_eq!(
+        evaluator
+            .availability()
+            .level_of(&Resource::Disk("/d".into())),
+        C
+    );
+    let back = evaluator.see(&full(3, &["/srv/data"]));
+    assert!(back.is_empty(), "{back:?}");
+    // Emptied: it clears once, under its name now.
+    let mut emptied = full(4, &["/srv/data"]);
+    emptied.disks[1].used_bytes = 10 * GIB;
+    emptied.disks[1].available_bytes = 90 * GIB;
+    assert_eq!(
+        changes(&evaluator.see(&emptied)),
+        [(Resource::Disk("/srv/data".into()), C, H)]
+    );
+}
+
 fn trigger(level: Level) -> PsiTrigger {
     PsiTrigger::new(
         PressureKind::Memory,

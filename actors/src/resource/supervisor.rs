@@ -362,20 +362,30 @@ impl<R: Resource> ResourceSupervisor<R> {
                 Ok(Ok(outcome)) => outcome,
             }
         };
-        let handle = ctx.spawn(work.into_actor(self).map(|outcome, act, ctx| {
+        // The connection the check looks at: a reconnect may replace it
+        // while the check runs.
+        let generation = self.link.generation();
+        let handle = ctx.spawn(work.into_actor(self).map(move |outcome, act, ctx| {
             act.check = None;
-            act.checked(&outcome, ctx);
+            act.checked(&outcome, generation, ctx);
         }));
         self.check = Some(handle);
     }
 
-    fn checked(&mut self, outcome: &CheckOutcome, ctx: &mut Context<Self>) {
+    /// A check of the connection of `generation` ended with `outcome`.
+    fn checked(&mut self, outcome: &CheckOutcome, generation: u64, ctx: &mut Context<Self>) {
         self.checks += 1;
         for waiter in self.check_waiters.drain(..) {
             let _ = waiter.send(Ok(outcome.health()));
         }
         let state = self.lifecycle.state();
         if !state.is_usable() {
+            return;
+        }
+        if generation != self.link.generation() {
+            // It judged a connection that a reconnect has since replaced:
+            // its verdict says nothing about the new one.
+            tracing::debug!(target: "steward::resource", resource = %self.name, "a check of a replaced connection is not judged");
             return;
         }
         match self.counter.judge(state, outcome) {

@@ -111,6 +111,20 @@ fn a_mount_table_change_makes_every_entry_stale_even_one_resolved_before_it() {
 }
 
 #[test]
+fn forgetting_the_paths_has_the_mount_table_read_again() {
+    let cache = PathCache::default();
+    cache.watched_from_now();
+    let before = cache.generation();
+    cache.remember([OsStr::new("/data/file")], &Known::Indirect, before);
+    // A program that mounted something itself need not wait for the
+    // watch thread: the table it changed is read afresh too.
+    cache.forget();
+    assert!(cache.with(Path::new("/data/file"), |_| ()).is_none());
+    assert_ne!(cache.generation(), before);
+    assert!(cache.take_table_changed());
+}
+
+#[test]
 fn without_a_watch_on_the_mount_table_nothing_is_cached() {
     let cache = PathCache::default();
     cache.remember(

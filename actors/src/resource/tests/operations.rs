@@ -124,6 +124,14 @@ fn legal_moves(events: &mut broadcast::Receiver<StateChanged>) -> Vec<State> {
         .collect()
 }
 
+/// The moves of one reconnect that succeeded.
+const RECONNECTED: [State; 4] = [
+    State::Degraded,
+    State::Error,
+    State::Initializing,
+    State::Ready,
+];
+
 #[actix_rt::test]
 async fn concurrent_operations_share_one_reconnect_through_legal_moves() {
     tokio::time::pause();
@@ -140,15 +148,7 @@ async fn concurrent_operations_share_one_reconnect_through_legal_moves() {
     assert_eq!(line.inits.load(Ordering::SeqCst), 2, "one reconnect");
     assert_eq!(line.most_initializing.load(Ordering::SeqCst), 1);
 
-    assert_eq!(
-        legal_moves(&mut events),
-        [
-            State::Degraded,
-            State::Error,
-            State::Initializing,
-            State::Ready
-        ]
-    );
+    assert_eq!(legal_moves(&mut events), RECONNECTED);
     let stats = managed.stats();
     assert_eq!(stats.reconnects, 1);
     let call = &stats.operations["call"];
@@ -319,4 +319,99 @@ async fn operations_on_a_closed_resource_fail_at_once() {
             "{answer:?}"
         );
     }
+}
+
+/// A connection whose health check, once started, waits to be let go and
+/// then fails: a check that was running on a connection when it broke.
+#[derive(Debug)]
+struct SlowCheck {
+    broken: AtomicBool,
+    inits: AtomicU32,
+    check_started: tokio::sync::Notify,
+    check_may_end: tokio::sync::Semaphore,
+}
+
+impl Resource for SlowCheck {
+    async fn initialize(&self) -> Result<(), UserError> {
+        self.inits.fetch_add(1, Ordering::SeqCst);
+        self.broken.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn cleanup(&self) -> Result<(), UserError> {
+        Ok(())
+    }
+
+    async fn check_health(&self) -> Result<super::super::Health, UserError> {
+        self.check_started.notify_one();
+        let _released = self.check_may_end.acquire().await;
+        Err(UserError::msg(RESET))
+    }
+
+    fn is_disconnect(&self, error: &UserError) -> bool {
+        error.to_string() == RESET
+    }
+}
+
+#[actix_rt::test]
+async fn a_check_of_the_connection_a_reconnect_replaced_does_not_judge_the_new_one() {
+    let resource = Arc::new(SlowCheck {
+        broken: AtomicBool::new(false),
+        inits: AtomicU32::new(0),
+        check_started: tokio::sync::Notify::new(),
+        check_may_end: tokio::sync::Semaphore::new(0),
+    });
+    // One failed check is enough to send the resource to `Error` and
+    // recover it: a stale failure would show as a second initialize.
+    let managed = ResourceSupervisor::builder_shared("slow check", Arc::clone(&resource))
+        .without_health_checks()
+        .health_check_timeout(BOUND)
+        .failure_threshold(1)
+        .start()
+        .unwrap();
+    timeout(BOUND, managed.initialize()).await.unwrap().unwrap();
+    let mut events = managed.subscribe();
+
+    // A check starts on the first connection...
+    let check = actix_rt::spawn({
+        let managed = managed.clone();
+        async move { managed.check_health().await }
+    });
+    timeout(BOUND, resource.check_started.notified())
+        .await
+        .unwrap();
+    // ...the connection breaks, an operation reconnects...
+    resource.broken.store(true, Ordering::SeqCst);
+    let answer = timeout(
+        BOUND,
+        managed.operation(
+            "call",
+            BOUND,
+            |resource| async move {
+                if resource.broken.load(Ordering::SeqCst) {
+                    Err(UserError::msg(RESET))
+                } else {
+                    Ok(())
+                }
+            },
+            &patient(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(resource.inits.load(Ordering::SeqCst), 2);
+    assert_eq!(legal_moves(&mut events), RECONNECTED);
+
+    // ...and then the old connection's check fails: its caller hears it,
+    // but the new connection is not judged by it.
+    resource.check_may_end.add_permits(1);
+    let verdict = timeout(BOUND, check).await.unwrap().unwrap();
+    assert_eq!(verdict.unwrap(), super::super::Health::Unhealthy);
+    // A message round trip: the verdict has been handled by now.
+    let status = managed.status().await.unwrap();
+    assert_eq!(status.state, State::Ready, "{status:?}");
+    assert_eq!(legal_moves(&mut events), [], "no move after the reconnect");
+    assert_eq!(resource.inits.load(Ordering::SeqCst), 2, "no recovery");
+    managed.close(Duration::from_secs(1)).await.unwrap();
 }
