@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use steward_actors::config::{Config, Thresholds};
 use steward_actors::cpu::QueueBound;
+use steward_actors::tracker::Containment;
 
 use crate::{Error, Steward};
 
@@ -32,6 +33,7 @@ use crate::{Error, Steward};
 pub struct StewardBuilder {
     config: Config,
     from_env: bool,
+    containment: Containment,
 }
 
 impl StewardBuilder {
@@ -95,6 +97,14 @@ impl StewardBuilder {
         self
     }
 
+    /// How the tracker contains the processes it starts (default
+    /// [`Containment::Auto`]: a cgroup v2 per process where the program can
+    /// make them, process groups otherwise).
+    pub fn tracker_containment(mut self, containment: Containment) -> Self {
+        self.containment = containment;
+        self
+    }
+
     /// The configuration this builder would start with, environment applied
     /// and validated.
     ///
@@ -122,8 +132,9 @@ impl StewardBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] for a bad configuration; [`Error::System`] when the
-    /// system thread cannot be started.
+    /// system thread cannot be started; [`Error::Tracker`] when
+    /// [`Containment::Cgroup`] was asked for and cannot be had.
     pub fn start(self) -> Result<Steward, Error> {
-        Steward::launch(self.build_config()?)
+        Steward::launch(self.build_config()?, self.containment)
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn config(
     Ok(config)
 }
 
-/// Starts steward with `config` and its panic hook, runs `job`, then shuts
+/// Starts steward with `config`, runs `job`, then shuts
 /// steward down (bounded) whatever the job came to.
 pub(crate) async fn with_steward(
     config: Config,
@@ -48,7 +48,6 @@ pub(crate) async fn with_steward(
         Ok(steward) => steward,
         Err(error) => return report(&error),
     };
-    steward.install_panic_hook();
     let code = job(&steward).await;
     if let Err(error) = steward.shutdown().await {
         eprintln!("steward: shutdown: {error}");

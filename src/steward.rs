@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix::ArbiterHandle;
 use steward_actors::pool::{Manager, Pool, PoolBuilder};
 use steward_actors::subprocess_pool::SubprocessPool;
-use steward_actors::tracker::Tracker;
+use steward_actors::tracker::{Containment, Tracker};
 use steward_actors::{Config, Cpu, Drives, Monitor, Registry};
 use tokio::sync::OnceCell;
 
 use crate::block_on::block_on;
+use crate::signals::Released;
 use crate::system_thread::SystemThread;
 use crate::{Error, StewardBuilder, SystemError};
 
@@ -59,6 +60,8 @@ pub(crate) struct Inner {
     own_system: Option<SystemThread>,
     /// Set once shutdown has finished; later calls return its result.
     shutdown: OnceCell<Result<(), SystemError>>,
+    /// Released at shutdown: caught signals act as if never caught.
+    released: Released,
 }
 
 /// Closes one pool at shutdown.
@@ -160,21 +163,25 @@ impl Steward {
         Self::builder().from_env().start()
     }
 
-    pub(crate) fn launch(config: Config) -> Result<Self, Error> {
+    pub(crate) fn launch(config: Config, containment: Containment) -> Result<Self, Error> {
         // A System counts as running only where a runtime drives this
         // thread: `System::new()` alone sets a current System that nothing
         // runs until `block_on`/`run`, and actors put there would not start.
         let running = actix_rt::System::try_current()
             .filter(|_| tokio::runtime::Handle::try_current().is_ok());
-        Self::launch_in(config, running)
+        Self::launch_in(config, running, containment)
     }
 
     /// Starts on a `steward-system` thread even inside an actix System.
     pub(crate) fn launch_own_system(config: Config) -> Result<Self, Error> {
-        Self::launch_in(config, None)
+        Self::launch_in(config, None, Containment::Auto)
     }
 
-    fn launch_in(config: Config, running: Option<actix_rt::System>) -> Result<Self, Error> {
+    fn launch_in(
+        config: Config,
+        running: Option<actix_rt::System>,
+        containment: Containment,
+    ) -> Result<Self, Error> {
         let (arbiter, own_system) = match running {
             Some(system) => (system.arbiter().clone(), None),
             None => {
@@ -185,8 +192,14 @@ impl Steward {
         let started = Cpu::start_in(&arbiter, config.cpu_workers(), config.cpu_queue())
             .map_err(Error::from)
             .and_then(|cpu| Ok((cpu, Drives::start_in(&arbiter, &config)?)))
-            .and_then(|(cpu, drives)| Ok((cpu, drives, Monitor::start_in(&arbiter, &config)?)));
-        let (cpu, drives, monitor) = match started {
+            .and_then(|(cpu, drives)| Ok((cpu, drives, Monitor::start_in(&arbiter, &config)?)))
+            .and_then(|(cpu, drives, monitor)| {
+                let tracker = Tracker::builder()
+                    .containment(containment)
+                    .start_in(&arbiter)?;
+                Ok((cpu, drives, monitor, tracker))
+            });
+        let (cpu, drives, monitor, tracker) = match started {
             Ok(parts) => parts,
             Err(err) => {
                 // Nothing holds the actors yet: stopping our System (if
@@ -202,7 +215,7 @@ impl Steward {
             registry: Registry::start_in(&arbiter),
             drives,
             cpu,
-            tracker: Tracker::start_in(&arbiter),
+            tracker,
             pools: Pools::default(),
         };
         let steward = Self {
@@ -212,6 +225,7 @@ impl Steward {
                 arbiter,
                 own_system,
                 shutdown: OnceCell::new(),
+                released: Released::default(),
             }),
         };
         tracing::info!(
@@ -484,6 +498,10 @@ impl Steward {
 }
 
 impl Inner {
+    pub(crate) fn released(&self) -> &Released {
+        &self.released
+    }
+
     /// Stops the actors (not the System: the caller runs on it and is
     /// about to exit the process), bounded by the shutdown timeout.
     pub(crate) async fn stop_actors_for_exit(&self) -> Result<(), SystemError> {
@@ -505,6 +523,7 @@ impl Inner {
         let result = tokio::time::timeout(timeout, steps)
             .await
             .map_err(|_| SystemError::ShutdownTimedOut { timeout });
+        self.released.release();
         match &result {
             Ok(()) => tracing::info!(target: "steward", "steward shut down"),
             Err(err) => {
@@ -542,6 +561,7 @@ impl Drop for Inner {
         // shutdown to steward's arbiter. `shutdown().await` is the graceful
         // way.
         self.actors.tracker.kill_all_now();
+        self.released.release();
         tracing::debug!(target: "steward", "last handle dropped in async code; shutting down in the background");
         let actors = self.actors.clone();
         let budget = self.config.shutdown_timeout();

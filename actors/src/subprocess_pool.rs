@@ -3,8 +3,8 @@
 //!
 //! Built from steward's parts: a [`Pool`] of run slots gives the bound,
 //! first-come-first-served waiting, status and close; the tracker starts
-//! each child in its own process group, reaps it, and stops it (and its
-//! descendants) on close or shutdown.
+//! each child in its own cgroup (or process group), reaps it, and stops it
+//! (and its descendants) on close or shutdown.
 //!
 //! Like the seed's `ResourcePool`, it can be created first, shared (e.g.
 //! through the [`Registry`](crate::Registry)) and started later: a run
@@ -316,7 +316,7 @@ impl SubprocessPool {
     }
 
     /// Closes the pool: waiting runs fail with `Closed`, running children
-    /// are stopped (SIGTERM to their group, SIGKILL after 5 s), later runs
+    /// are stopped (SIGTERM to everything in their cgroup or group, SIGKILL after 5 s), later runs
     /// fail. Idempotent; an unstarted pool just becomes closed.
     ///
     /// # Cancel safety

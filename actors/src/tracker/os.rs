@@ -33,12 +33,12 @@ pub(crate) fn signal_process(raw: u32, signal: Signal) -> bool {
     pid(raw).is_some_and(|pid| kill(pid, signal).is_ok())
 }
 
-/// Makes this process the reaper of orphaned descendants, so a grandchild
-/// that calls `setsid` is still ours to reap. Process-wide, and harmless
-/// to set twice.
-pub(crate) fn become_subreaper() {
-    if let Err(err) = nix::sys::prctl::set_child_subreaper(true) {
-        tracing::warn!(target: "steward::tracker", %err, "cannot become child subreaper; orphaned grandchildren go to init");
+/// Makes this process the reaper of orphaned descendants (or stops it
+/// being one), so a grandchild that calls `setsid` is still ours to reap.
+/// Process-wide.
+pub(crate) fn set_subreaper(on: bool) {
+    if let Err(err) = nix::sys::prctl::set_child_subreaper(on) {
+        tracing::warn!(target: "steward::tracker", %err, on, "cannot change the child subreaper flag");
     }
 }
 
@@ -104,9 +104,7 @@ pub(crate) fn marked(matching: &Match) -> Vec<u32> {
     let me = std::process::id();
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| {
-            pid != me && environ(pid).is_some_and(|environ| has_mark(&environ, matching))
-        })
+        .filter(|&pid| pid != me && has_mark(pid, matching))
         .collect()
 }
 
@@ -114,10 +112,31 @@ fn environ(pid: u32) -> Option<Vec<u8>> {
     std::fs::read(Path::new("/proc").join(pid.to_string()).join("environ")).ok()
 }
 
-fn has_mark(environ: &[u8], matching: &Match) -> bool {
+fn environ_has_mark(environ: &[u8], matching: &Match) -> bool {
     environ
         .split(|&b| b == 0)
         .any(|entry| matching.matches(entry))
+}
+
+/// Whether process `pid` carries a matching mark (false if unreadable).
+pub(crate) fn has_mark(pid: u32, matching: &Match) -> bool {
+    environ(pid).is_some_and(|environ| environ_has_mark(&environ, matching))
+}
+
+/// Whether process `pid` (a zombie too) is in the cgroup v2 `dir` (a path
+/// relative to the cgroup2 mount, as `/proc/<pid>/cgroup` gives it) or
+/// below it.
+pub(crate) fn in_cgroup(pid: u32, dir: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|text| {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("0::"))
+            .any(|path| {
+                path == dir
+                    || path
+                        .strip_prefix(dir)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    })
 }
 
 /// Our direct children, from `/proc/self/task/*/children`.
@@ -139,7 +158,7 @@ pub(crate) fn marked_children(matching: &Match) -> Option<Vec<u32>> {
     let mut marked = Vec::new();
     for pid in children()? {
         match environ(pid).filter(|environ| !environ.is_empty()) {
-            Some(environ) if has_mark(&environ, matching) => marked.push(pid),
+            Some(environ) if environ_has_mark(&environ, matching) => marked.push(pid),
             Some(_) => {}
             // A zombie (or a child already reaped) has no environment, and
             // nothing below it: its own children were reparented to us and
