@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::containment::group;
 use super::custom::{CustomEntry, Resource};
-use super::error::{Kind, Rejected, TrackerError};
+use super::error::{Kind, Rejected, TrackerError, refusal};
 use super::options::Containment;
 use super::os;
 use super::process::ProcessEntry;
@@ -57,17 +57,8 @@ impl ResourceTracker {
         key: String,
         resource: Box<dyn Resource>,
     ) -> Result<(), Rejected<dyn Any + Send>> {
-        let error = if self.shared.is_closed() {
-            Some(TrackerError::Closed)
-        } else if self.custom.contains_key(&key) {
-            Some(TrackerError::DuplicateKey {
-                kind: Kind::Custom,
-                key: key.clone(),
-            })
-        } else {
-            None
-        };
-        if let Some(error) = error {
+        let taken = self.custom.contains_key(&key);
+        if let Some(error) = refusal(self.shared.is_closed(), taken, Kind::Custom, &key) {
             return Err(Rejected {
                 error,
                 item: Some(resource.into_value()),

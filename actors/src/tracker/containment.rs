@@ -65,6 +65,11 @@ pub(crate) trait Cell: Send + Sync + fmt::Debug {
     /// CPU, memory and pressure, where the kernel counts them. Blocking
     /// (small kernfs reads).
     fn usage(&self) -> Usage;
+    /// The reading kept once nothing runs: CPU and memory, no pressure
+    /// (fewer reads, on the path of every exit).
+    fn final_usage(&self) -> Usage {
+        self.usage()
+    }
     /// Removes the cell (the cgroup directory); false while it still holds
     /// a process.
     fn release(&self) -> bool;

@@ -104,6 +104,21 @@ pub enum TrackerError {
     },
 }
 
+/// Why a registration under `key` is refused, if it is: the tracker is
+/// closed, or an entry of `kind` holds the key.
+pub(crate) fn refusal(closed: bool, taken: bool, kind: Kind, key: &str) -> Option<TrackerError> {
+    if closed {
+        Some(TrackerError::Closed)
+    } else if taken {
+        Some(TrackerError::DuplicateKey {
+            kind,
+            key: key.to_owned(),
+        })
+    } else {
+        None
+    }
+}
+
 /// A registration refused, with what was offered handed back.
 pub struct Rejected<T: ?Sized> {
     /// Why.

@@ -93,6 +93,21 @@ impl Tracker {
         }
     }
 
+    /// Registers `item` with the tracker's runtime, or hands it back.
+    async fn with_runtime<T, R>(
+        &self,
+        item: T,
+        register: impl FnOnce(&Handle, T) -> Result<R, Rejected<T>>,
+    ) -> Result<R, Rejected<T>> {
+        match self.runtime().await {
+            Ok(runtime) => register(&runtime, item),
+            Err(error) => Err(Rejected {
+                error,
+                item: Some(Box::new(item)),
+            }),
+        }
+    }
+
     /// Starts `command` contained (its own cgroup, or its own process
     /// group) and tracks it under `key`; returns its pid. A key whose
     /// process has exited is reused.
@@ -294,13 +309,10 @@ impl Tracker {
         child: Child,
     ) -> Result<u32, Rejected<Child>> {
         let key = key.into();
-        match self.runtime().await {
-            Ok(runtime) => self.shared.register_process(&runtime, key, child),
-            Err(error) => Err(Rejected {
-                error,
-                item: Some(Box::new(child)),
-            }),
-        }
+        self.with_runtime(child, |runtime, child| {
+            self.shared.register_process(runtime, key, child)
+        })
+        .await
     }
 
     /// Stops the process under `key`: SIGTERM to every process of its
@@ -485,13 +497,10 @@ impl Tracker {
         handle: JoinHandle<T>,
     ) -> Result<(), Rejected<JoinHandle<T>>> {
         let key = key.into();
-        match self.runtime().await {
-            Ok(runtime) => self.shared.register_task(&runtime, key, handle),
-            Err(error) => Err(Rejected {
-                error,
-                item: Some(Box::new(handle)),
-            }),
-        }
+        self.with_runtime(handle, |runtime, handle| {
+            self.shared.register_task(runtime, key, handle)
+        })
+        .await
     }
 
     /// Aborts the task under `key` and waits, at most `timeout`, for it.

@@ -89,6 +89,20 @@ pub(crate) fn record(cell: &Arc<dyn Cell>, into: &Mutex<Usage>) -> Usage {
     *kept
 }
 
+/// Keeps `cell`'s last reading in `into` and removes the cell, if nothing
+/// of it runs any more; true if it is gone.
+pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>) -> bool {
+    if cell.is_released() {
+        return true;
+    }
+    let last = cell.final_usage();
+    let released = cell.release();
+    if released {
+        *into.lock().unwrap_or_else(PoisonError::into_inner) = last;
+    }
+    released
+}
+
 /// Starts, on the current runtime, the task that waits for (and so reaps)
 /// `child` the moment it exits, publishes its state, removes its cell if
 /// nothing of it is left, and hands the `Child` back on request.
@@ -112,13 +126,13 @@ pub(crate) fn watch(
                         Err(_) => ProcessState::Exited { code: None, signal: None },
                     };
                     pids.exited(pid);
-                    // Waiters first; the cell's reading and removal are two
-                    // kernfs calls, never a scan.
-                    state_tx.send_replace(state);
+                    // The cell goes first if nothing of it is left (a read
+                    // of cpu.stat and an rmdir, never a scan), so a waiter
+                    // that wakes finds the process done with.
                     if cell.until_empty(std::time::Duration::ZERO).await {
-                        record(&cell, &last_usage);
-                        cell.release();
+                        finish(&cell, &last_usage);
                     }
+                    state_tx.send_replace(state);
                 }
                 request = &mut requests => {
                     if let Ok(reply) = request {

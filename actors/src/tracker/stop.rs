@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::containment::Cell;
-use super::process::{ProcessEntry, record};
+use super::process::{ProcessEntry, finish};
 use super::status::{Ending, ProcessState, StopOutcome};
 
 /// How long a SIGKILLed process (or descendant) may take to disappear.
@@ -89,10 +89,9 @@ async fn release(entry: &ProcessEntry) -> bool {
     if !entry.cell.until_empty(Duration::ZERO).await {
         return false;
     }
-    record(&entry.cell, &entry.last_usage);
     let deadline = Instant::now() + RELEASE_WAIT;
     loop {
-        if entry.cell.release() {
+        if finish(&entry.cell, &entry.last_usage) {
             return true;
         }
         if Instant::now() >= deadline {

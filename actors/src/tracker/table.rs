@@ -19,7 +19,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::containment::{Cell, Container};
-use super::error::{Kind, Rejected, TrackerError};
+use super::error::{Kind, Rejected, TrackerError, refusal};
 use super::options::SpawnOptions;
 use super::pids::Pids;
 use super::process::{self, ProcessEntry};
@@ -179,20 +179,14 @@ impl Shared {
     /// A key is free for a process if nothing runs under it; an exited
     /// entry is replaced (its cell kept to be removed later).
     fn reserve(&self, key: &str) -> Result<(), TrackerError> {
-        if self.is_closed() {
-            return Err(TrackerError::Closed);
-        }
         let mut table = self.table();
         let taken = table.starting.contains(key)
             || table
                 .processes
                 .get(key)
                 .is_some_and(|entry| !entry.has_exited());
-        if taken {
-            return Err(TrackerError::DuplicateKey {
-                kind: Kind::Process,
-                key: key.to_owned(),
-            });
+        if let Some(error) = refusal(self.is_closed(), taken, Kind::Process, key) {
+            return Err(error);
         }
         if let Some(old) = table.processes.remove(key) {
             self.forget_group(old.cell.as_ref());
@@ -403,8 +397,7 @@ impl Shared {
             .map(|entry| (Arc::clone(&entry.cell), Arc::clone(&entry.last_usage)))
             .collect();
         for (cell, usage) in exited {
-            process::record(&cell, &usage);
-            cell.release();
+            process::finish(&cell, &usage);
         }
         let mut table = self.table();
         table.lingering.retain(|cell| !cell.release());
@@ -462,17 +455,8 @@ impl Shared {
         handle: JoinHandle<T>,
     ) -> Result<(), Rejected<JoinHandle<T>>> {
         let mut table = self.table();
-        let error = if self.is_closed() {
-            Some(TrackerError::Closed)
-        } else if table.tasks.contains_key(&key) {
-            Some(TrackerError::DuplicateKey {
-                kind: Kind::Task,
-                key: key.clone(),
-            })
-        } else {
-            None
-        };
-        if let Some(error) = error {
+        let taken = table.tasks.contains_key(&key);
+        if let Some(error) = refusal(self.is_closed(), taken, Kind::Task, &key) {
             return Err(Rejected {
                 error,
                 item: Some(Box::new(handle)),

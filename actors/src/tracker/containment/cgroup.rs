@@ -136,7 +136,7 @@ impl Container for CgroupTree {
             source: source.into(),
         };
         fs::create_dir(&path).map_err(failed)?;
-        let cell = CgroupCell::new(path, self.has_kill);
+        let cell = CgroupCell::new(path, self);
         for (_, file, value) in writes {
             fs::write(cell.path.join(file), value).map_err(failed)?;
         }
@@ -153,7 +153,7 @@ impl Container for CgroupTree {
         let moved = fs::create_dir(&path)
             .and_then(|()| fs::write(path.join("cgroup.procs"), pid.to_string()));
         match moved {
-            Ok(()) => Box::new(CgroupCell::new(path, self.has_kill)),
+            Ok(()) => Box::new(CgroupCell::new(path, self)),
             Err(error) => {
                 let _ = fs::remove_dir(&path);
                 tracing::warn!(target: "steward::tracker", pid, %error, "cannot move a registered child into a cgroup; it is contained by its process group only");
@@ -217,16 +217,23 @@ fn enter_before_exec(command: &mut Command, procs: OwnedFd) {
 pub(crate) struct CgroupCell {
     path: PathBuf,
     has_kill: bool,
+    /// Whether the memory controller is enabled for it (`memory.peak`).
+    memory: bool,
     released: AtomicBool,
 }
 
 impl CgroupCell {
-    fn new(path: PathBuf, has_kill: bool) -> Self {
+    fn new(path: PathBuf, tree: &CgroupTree) -> Self {
         Self {
             path,
-            has_kill,
+            has_kill: tree.has_kill,
+            memory: tree.controllers.iter().any(|c| c == "memory"),
             released: AtomicBool::new(false),
         }
+    }
+
+    fn read(&self, file: &str) -> Option<String> {
+        fs::read_to_string(self.path.join(file)).ok()
     }
 }
 
@@ -283,16 +290,29 @@ impl Cell for CgroupCell {
         if self.is_released() {
             return Usage::default();
         }
-        let read = |file: &str| fs::read_to_string(self.path.join(file)).ok();
-        let pressure = |file: &str| read(file).and_then(|text| Pressure::parse(&text).ok());
+        let pressure = |file: &str| self.read(file).and_then(|text| Pressure::parse(&text).ok());
         Usage {
-            cpu_usec: read("cpu.stat").and_then(|stat| cpu_usec(&stat)),
-            memory_peak_bytes: read("memory.peak").and_then(|peak| peak.trim().parse().ok()),
             pressure: Some(CellPressure {
                 cpu: pressure("cpu.pressure"),
                 memory: pressure("memory.pressure"),
                 io: pressure("io.pressure"),
             }),
+            ..self.final_usage()
+        }
+    }
+
+    fn final_usage(&self) -> Usage {
+        if self.is_released() {
+            return Usage::default();
+        }
+        Usage {
+            cpu_usec: self.read("cpu.stat").and_then(|stat| cpu_usec(&stat)),
+            memory_peak_bytes: self
+                .memory
+                .then(|| self.read("memory.peak"))
+                .flatten()
+                .and_then(|peak| peak.trim().parse().ok()),
+            pressure: None,
         }
     }
 
