@@ -74,6 +74,11 @@ impl Pids {
         lock(&self.live).remove(&pid);
     }
 
+    /// Whether `pid` is a tracked leader not yet reaped.
+    pub(crate) fn is_live(&self, pid: u32) -> bool {
+        lock(&self.live).contains_key(&pid)
+    }
+
     /// Pids a sweep must spare.
     pub(crate) fn owned(&self) -> Vec<u32> {
         lock(&self.owned).iter().copied().collect()

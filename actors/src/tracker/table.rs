@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use super::containment::{Cell, Container};
 use super::error::{Kind, Rejected, TrackerError, refusal};
 use super::options::SpawnOptions;
+use super::os;
 use super::pids::Pids;
 use super::process::{self, ProcessEntry};
 use super::status::{ProcessState, ProcessStatus, TaskStatus, Usage};
@@ -114,6 +115,9 @@ pub(crate) struct Shared {
     /// reaping down with it.
     runtime: OnceLock<Handle>,
     table: Mutex<Table>,
+    /// The process groups the watchdog was told to kill at the program's
+    /// death, and not yet told to forget.
+    told: Mutex<HashSet<u32>>,
     sequence: AtomicU64,
     closed: AtomicBool,
 }
@@ -144,6 +148,7 @@ impl Shared {
             watchdog,
             runtime: OnceLock::new(),
             table: Mutex::new(Table::default()),
+            told: Mutex::new(HashSet::new()),
             sequence: AtomicU64::new(0),
             closed: AtomicBool::new(false),
         }
@@ -303,6 +308,7 @@ impl Shared {
         let group = cell.group();
         self.pids.track(pid, group == Some(pid));
         if let (Some(group), Some(watchdog)) = (group, &self.watchdog) {
+            self.told().insert(group);
             watchdog.watch_group(group);
         }
         let last_usage = Arc::new(Mutex::new(Usage::default()));
@@ -333,10 +339,39 @@ impl Shared {
         exit
     }
 
-    /// Tells the watchdog a cell's group is gone.
+    fn told(&self) -> MutexGuard<'_, HashSet<u32>> {
+        self.told.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Tells the watchdog a cell's group is gone (its id may be reused).
     pub(crate) fn forget_group(&self, cell: &dyn Cell) {
-        if let (Some(group), Some(watchdog)) = (cell.group(), &self.watchdog) {
+        if let Some(group) = cell.group() {
+            self.forget(group);
+        }
+    }
+
+    fn forget(&self, group: u32) {
+        if self.told().remove(&group)
+            && let Some(watchdog) = &self.watchdog
+        {
             watchdog.forget_group(group);
+        }
+    }
+
+    /// Has the watchdog forget the groups whose leader was reaped and that
+    /// have no member left: their ids may be reused by any process.
+    /// Blocking (reads `/proc`), and only when there are such groups.
+    pub(crate) fn forget_empty_groups(&self) {
+        let candidates: Vec<u32> = self
+            .told()
+            .iter()
+            .copied()
+            .filter(|&group| !self.pids.is_live(group))
+            .collect();
+        for group in candidates {
+            if os::group_members(group).is_empty() {
+                self.forget(group);
+            }
         }
     }
 
@@ -406,11 +441,7 @@ impl Shared {
 
     /// The process groups the watchdog must know of.
     pub(crate) fn groups(&self) -> Vec<u32> {
-        self.table()
-            .processes
-            .values()
-            .filter_map(|entry| entry.cell.group())
-            .collect()
+        self.told().iter().copied().collect()
     }
 
     /// Everything for a status, without the lock held while reading the

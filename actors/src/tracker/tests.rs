@@ -379,3 +379,25 @@ async fn a_killed_watchdog_is_replaced() {
     tracker.shutdown().await;
     assert_eq!(tracker.watchdog_pid(), None, "stopped at shutdown");
 }
+
+#[actix_rt::test]
+async fn the_watchdog_forgets_a_group_once_it_is_gone() {
+    let tracker = tracker();
+    let mut sleeper = Command::new("sleep");
+    sleeper.arg(unique_sleep());
+    let sleeping = tracker.spawn("sleeping", sleeper).await.unwrap();
+    let quick = tracker.spawn("quick", Command::new("true")).await.unwrap();
+    assert!(tracker.shared.groups().contains(&sleeping));
+    // `quick` exited by itself and left no member: its id may be reused,
+    // so the watchdog must not kill it at the program's death.
+    eventually("the housekeeping forgets quick's group", || {
+        !tracker.shared.groups().contains(&quick)
+    })
+    .await;
+    assert!(tracker.shared.groups().contains(&sleeping), "still running");
+    tracker
+        .stop_process("sleeping", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(tracker.shared.groups().is_empty(), "stopped: forgotten");
+}

@@ -7,11 +7,12 @@
 //! thread (which dies with the program). It holds the read end of a pipe
 //! whose write end only the program has: std opens pipes close-on-exec, so
 //! no child inherits it. When the program is gone, however it went, the
-//! kernel closes that end and the watchdog reads EOF; then it kills the
-//! tracker's cgroup subtree with one write to `cgroup.kill` and removes
-//! the directories, or, with process-group containment, SIGKILLs the
-//! process groups the program told it of (`+<pgid>` lines, `-<pgid>` once
-//! stopped) and the processes carrying the tracker's marker.
+//! kernel closes that end and the watchdog reads EOF; then it SIGKILLs the
+//! process groups the program told it of (`+<pgid>` lines; `-<pgid>` once
+//! a group is stopped, or empty with its leader reaped, since its id may
+//! then be reused), and the tracker's cgroup subtree with one write to
+//! `cgroup.kill` (removing the directories), or, with process-group
+//! containment, the processes carrying the tracker's marker.
 //!
 //! It leads a process group of its own and ignores the terminal's signals
 //! (SIGINT, SIGHUP, SIGQUIT, SIGTSTP), so a Ctrl-C that reaches the
