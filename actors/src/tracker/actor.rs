@@ -204,9 +204,9 @@ fn housekeep(shared: &Shared) {
         let marker = os::Match::Any {
             var: shared.marker_var.clone(),
         };
-        let cgroup = format!("/steward-{}/{}", std::process::id(), shared.number);
-        let cgroup = (shared.container.kind() == Containment::Cgroup).then_some(cgroup.as_str());
-        let reaped = shared.pids.reap_orphans(&marker, cgroup);
+        let reaped = shared
+            .pids
+            .reap_orphans(&marker, shared.container.proc_path());
         if reaped > 0 {
             tracing::debug!(target: "steward::tracker", reaped, "reaped adopted orphans");
         }

@@ -42,6 +42,10 @@ pub(crate) trait Container: Send + Sync + fmt::Debug {
     fn kill_all(&self);
     /// Removes what the tracker made; after every cell is released.
     fn close(&self);
+    /// The tracker's cgroup as `/proc/<pid>/cgroup` names it (cgroup only).
+    fn proc_path(&self) -> Option<&str> {
+        None
+    }
     /// The directory the watchdog kills at the program's death (cgroup), or
     /// none (process groups: the watchdog is told of each group).
     fn watchdog_target(&self) -> Option<(PathBuf, PathBuf)>;

@@ -51,6 +51,8 @@ static PROGRAM_USERS: Mutex<usize> = Mutex::new(0);
 pub(crate) struct CgroupTree {
     program: PathBuf,
     dir: PathBuf,
+    /// `dir` as `/proc/<pid>/cgroup` names it.
+    proc_path: String,
     /// Controllers enabled for the process cgroups.
     controllers: Vec<String>,
     /// Whether `cgroup.kill` exists (Linux 5.14+).
@@ -65,8 +67,13 @@ impl CgroupTree {
     /// Why it cannot: no cgroup v2 mounted, the program's cgroup not found
     /// or not writable.
     pub(crate) fn create(tracker: u64) -> Result<Self, String> {
-        let base = own_cgroup()?;
+        let (base, own) = own_cgroup()?;
         let program = base.join(format!("steward-{}", std::process::id()));
+        let proc_path = format!(
+            "{}/steward-{}/{tracker}",
+            own.trim_end_matches('/'),
+            std::process::id()
+        );
         let mut users = PROGRAM_USERS.lock().unwrap_or_else(PoisonError::into_inner);
         match fs::create_dir(&program) {
             Ok(()) => {}
@@ -89,6 +96,7 @@ impl CgroupTree {
         Ok(Self {
             program,
             dir,
+            proc_path,
             controllers,
             has_kill,
         })
@@ -177,6 +185,10 @@ impl Container for CgroupTree {
 
     fn watchdog_target(&self) -> Option<(PathBuf, PathBuf)> {
         Some((self.dir.clone(), self.program.clone()))
+    }
+
+    fn proc_path(&self) -> Option<&str> {
+        Some(&self.proc_path)
     }
 }
 
@@ -413,8 +425,8 @@ fn enable_controllers(cgroup: &Path) -> Vec<String> {
 /// The program's own cgroup v2 directory: its `0::` line in
 /// `/proc/self/cgroup`, under the cgroup2 mount from
 /// `/proc/self/mountinfo` (`/sys/fs/cgroup` on a pure v2 host,
-/// `/sys/fs/cgroup/unified` on a hybrid one).
-fn own_cgroup() -> Result<PathBuf, String> {
+/// `/sys/fs/cgroup/unified` on a hybrid one); and that line's path.
+fn own_cgroup() -> Result<(PathBuf, String), String> {
     let cgroups = fs::read_to_string("/proc/self/cgroup")
         .map_err(|error| format!("cannot read /proc/self/cgroup: {error}"))?;
     let own = cgroups
@@ -427,7 +439,7 @@ fn own_cgroup() -> Result<PathBuf, String> {
     let relative = Path::new(own)
         .strip_prefix(&root)
         .map_err(|_| format!("the program's cgroup {own} is outside the mounted {root}"))?;
-    Ok(Path::new(&mount).join(relative))
+    Ok((Path::new(&mount).join(relative), own.to_owned()))
 }
 
 /// The root and mount point of the first cgroup2 mount in a mountinfo text.
