@@ -287,9 +287,9 @@ impl SubprocessPool {
         let run = self.inner.next_run.fetch_add(1, Ordering::Relaxed);
         let key = format!("{}/run-{run}", self.inner.name);
         let running = self.inner.running.enter(&key);
-        // The guard exists before the spawn is awaited: if this future is
-        // dropped after the tracker started the child, the guard's stop
-        // (queued behind the spawn in the same mailbox) still stops it.
+        // The guard exists before the spawn: the tracker starts and
+        // tracks the child at one poll, so if this future is dropped after
+        // that, the guard's stop finds it tracked and stops it.
         let process = started.tracker.process_guard(key.clone());
         let spawned = started.tracker.spawn_piped(key.clone(), command).await?;
         let child = PooledChild::new(key, spawned, process, running, slot);
