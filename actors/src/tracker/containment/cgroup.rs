@@ -145,15 +145,25 @@ impl Container for CgroupTree {
         };
         fs::create_dir(&path).map_err(failed)?;
         let cell = CgroupCell::new(path, self);
-        for (_, file, value) in writes {
-            fs::write(cell.path.join(file), value).map_err(failed)?;
+        let procs = writes
+            .into_iter()
+            .try_for_each(|(_, file, value)| fs::write(cell.path.join(file), value))
+            .and_then(|()| {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(cell.path.join("cgroup.procs"))
+            });
+        match procs {
+            Ok(procs) => {
+                enter_before_exec(command, procs.into());
+                Ok(Box::new(cell))
+            }
+            Err(error) => {
+                // Nothing was started in it: it goes now.
+                cell.release();
+                Err(failed(error))
+            }
         }
-        let procs = fs::OpenOptions::new()
-            .write(true)
-            .open(cell.path.join("cgroup.procs"))
-            .map_err(failed)?;
-        enter_before_exec(command, procs.into());
-        Ok(Box::new(cell))
     }
 
     fn adopt(&self, id: u64, pid: u32) -> Box<dyn Cell> {
