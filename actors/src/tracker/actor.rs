@@ -4,6 +4,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,12 +12,12 @@ use std::time::{Duration, Instant, SystemTime};
 use super::containment::group;
 use super::custom::{CustomEntry, Resource};
 use super::error::{Kind, Rejected, TrackerError, refusal};
-use super::options::Containment;
+use super::options::{Containment, SpawnOptions};
 use super::os;
 use super::process::ProcessEntry;
 use super::status::{CleanupOutcome, CleanupReport, Ending, StopOutcome, TrackerStatus};
 use super::stop::{self, KILL_WAIT};
-use super::table::Shared;
+use super::table::{Shared, SpawnedProcess};
 use super::task::TaskEntry;
 
 /// How often the housekeeping runs: the watchdog checked, cells of exited
@@ -115,6 +116,22 @@ impl ResourceTracker {
             .downcast::<T>()
             .map(|value| *value)
             .map_err(|_| wrong())
+    }
+
+    /// Spawns as the handle does, for a spawn that came through the
+    /// mailbox: the fork and exec on a blocking thread, not the arbiter;
+    /// the child still registered with the arbiter's runtime.
+    pub(crate) fn spawn_off_arbiter(
+        &self,
+        key: String,
+        command: std::process::Command,
+        options: SpawnOptions,
+    ) -> impl Future<Output = Result<SpawnedProcess, TrackerError>> + Send + 'static {
+        let runtime = tokio::runtime::Handle::current();
+        let shared = Arc::clone(&self.shared);
+        let spawning =
+            tokio::task::spawn_blocking(move || shared.spawn(&runtime, key, command, &options));
+        async move { spawning.await.unwrap_or(Err(TrackerError::Closed)) }
     }
 
     /// The whole status; the cells' readings are done by the returned

@@ -187,28 +187,20 @@ pub struct ReportStatus;
 pub(crate) struct CurrentRuntime;
 
 impl Handler<SpawnProcess> for ResourceTracker {
-    type Result = Result<u32, TrackerError>;
+    type Result = ResponseFuture<Result<u32, TrackerError>>;
 
     fn handle(&mut self, message: SpawnProcess, _: &mut Context<Self>) -> Self::Result {
-        let runtime = tokio::runtime::Handle::current();
-        self.shared
-            .spawn(
-                &runtime,
-                message.key,
-                message.command,
-                &SpawnOptions::default(),
-            )
-            .map(|spawned| spawned.pid)
+        let spawning =
+            self.spawn_off_arbiter(message.key, message.command, SpawnOptions::default());
+        Box::pin(async move { spawning.await.map(|spawned| spawned.pid) })
     }
 }
 
 impl Handler<SpawnPiped> for ResourceTracker {
-    type Result = Result<SpawnedProcess, TrackerError>;
+    type Result = ResponseFuture<Result<SpawnedProcess, TrackerError>>;
 
     fn handle(&mut self, message: SpawnPiped, _: &mut Context<Self>) -> Self::Result {
-        let runtime = tokio::runtime::Handle::current();
-        self.shared
-            .spawn(&runtime, message.key, message.command, &message.options)
+        Box::pin(self.spawn_off_arbiter(message.key, message.command, message.options))
     }
 }
 

@@ -401,3 +401,27 @@ async fn the_watchdog_forgets_a_group_once_it_is_gone() {
         .unwrap();
     assert!(tracker.shared.groups().is_empty(), "stopped: forgotten");
 }
+
+#[actix_rt::test]
+async fn a_spawn_sent_to_the_actor_is_tracked_too() {
+    let tracker = tracker();
+    let mut sleeper = Command::new("sleep");
+    let arg = unique_sleep();
+    sleeper.arg(&arg);
+    let pid = tracker
+        .address()
+        .send(SpawnProcess {
+            key: "sent".into(),
+            command: sleeper,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(running_with_arg(&arg), [pid]);
+    assert_eq!(tracker.status().await.unwrap().processes["sent"].pid, pid);
+    tracker
+        .stop_process("sent", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(running_with_arg(&arg).is_empty());
+}
