@@ -40,16 +40,18 @@
 //! but costs an extra exec per spawn, doubling its cost.
 //!
 //! The price, measured (`cargo bench --bench tracker`, 2 cores at a load
-//! average of 11 to 13): spawn + wait of `true` takes 1.7× a bare
-//! `tokio::process::Command` from one task and 4× from eight, against
-//! 0.75× and 1.2× with process groups. The kernel work per process is
-//! the cost: `mkdir` + `rmdir` of the cgroup (150 to 190 µs measured
-//! here), the migration (75 to 120 µs, under a lock every fork in the
-//! system takes for reading), and a `fork` instead of `posix_spawn`.
-//! `clone3(CLONE_INTO_CGROUP)` would remove the last two and cgroups kept
-//! for reuse the first; where spawn rate matters more than containment,
-//! [`Containment::ProcessGroup`] is the choice. Stopping a tree is faster
-//! with cgroups (4.5 ms against 6.9 ms for `sh` and two `sleep`s).
+//! average of 9 to 10): spawn + wait of `true` takes 1.2× a bare
+//! `tokio::process::Command` from one task and 3× from eight, against
+//! 0.75× and 1.07× with process groups. The kernel work per process is
+//! the cost: the migration (75 to 120 µs measured here, under the global
+//! cgroup lock), and a `fork` instead of `posix_spawn` (the program's page
+//! tables copied, and each page it writes afterwards faulting once). The
+//! `mkdir` + `rmdir` of a cgroup (150 to 190 µs) is mostly saved by
+//! reusing the empty cgroups of processes that exited by themselves.
+//! `clone3(CLONE_INTO_CGROUP)` would remove the rest; where spawn rate
+//! matters more than containment, [`Containment::ProcessGroup`] is the
+//! choice. Stopping a tree is faster with cgroups (4.5 ms against 6.9 ms
+//! for `sh` and two `sleep`s).
 //!
 //! ## Limits
 //!

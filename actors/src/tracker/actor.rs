@@ -215,6 +215,7 @@ fn housekeep(shared: &Shared) {
         watchdog.ensure_running(|| shared.groups());
     }
     shared.release_lingering();
+    shared.container.housekeep();
     shared.forget_empty_groups();
     // Orphans come to the program only while it is a subreaper.
     if nix::sys::prctl::get_child_subreaper().unwrap_or(false) {

@@ -42,6 +42,9 @@ pub(crate) trait Container: Send + Sync + fmt::Debug {
     fn kill_all(&self);
     /// Removes what the tracker made; after every cell is released.
     fn close(&self);
+    /// Periodic upkeep on a blocking thread (cgroups kept for reuse that
+    /// were not reused in time are removed).
+    fn housekeep(&self) {}
     /// The tracker's cgroup as `/proc/<pid>/cgroup` names it (cgroup only).
     fn proc_path(&self) -> Option<&str> {
         None
@@ -77,6 +80,12 @@ pub(crate) trait Cell: Send + Sync + fmt::Debug {
     /// Removes the cell (the cgroup directory); false while it still holds
     /// a process.
     fn release(&self) -> bool;
+    /// As [`release`](Self::release), but an empty cgroup without limits
+    /// may be kept a moment for the next spawn instead (a process that
+    /// exited by itself; never one that was stopped).
+    fn recycle(&self) -> bool {
+        self.release()
+    }
     /// Whether [`release`](Self::release) has succeeded.
     fn is_released(&self) -> bool;
     /// The process group the watchdog must know of (process groups only).

@@ -89,14 +89,19 @@ pub(crate) fn record(cell: &Arc<dyn Cell>, into: &Mutex<Usage>) -> Usage {
     *kept
 }
 
-/// Keeps `cell`'s last reading in `into` and removes the cell, if nothing
-/// of it runs any more; true if it is gone.
-pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>) -> bool {
+/// Keeps `cell`'s last reading in `into` and removes the cell (or, with
+/// `recycle`, keeps it for reuse), if nothing of it runs any more; true if
+/// it is gone.
+pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>, recycle: bool) -> bool {
     if cell.is_released() {
         return true;
     }
     let last = cell.final_usage();
-    let released = cell.release();
+    let released = if recycle {
+        cell.recycle()
+    } else {
+        cell.release()
+    };
     if released {
         *into.lock().unwrap_or_else(PoisonError::into_inner) = last;
     }
@@ -130,7 +135,7 @@ pub(crate) fn watch(
                     // of cpu.stat and an rmdir, never a scan), so a waiter
                     // that wakes finds the process done with.
                     if cell.until_empty(std::time::Duration::ZERO).await {
-                        finish(&cell, &last_usage);
+                        finish(&cell, &last_usage, true);
                     }
                     state_tx.send_replace(state);
                 }

@@ -91,7 +91,7 @@ async fn release(entry: &ProcessEntry) -> bool {
     }
     let deadline = Instant::now() + RELEASE_WAIT;
     loop {
-        if finish(&entry.cell, &entry.last_usage) {
+        if finish(&entry.cell, &entry.last_usage, false) {
             return true;
         }
         if Instant::now() >= deadline {

@@ -432,7 +432,7 @@ impl Shared {
             .map(|entry| (Arc::clone(&entry.cell), Arc::clone(&entry.last_usage)))
             .collect();
         for (cell, usage) in exited {
-            process::finish(&cell, &usage);
+            process::finish(&cell, &usage, false);
         }
         let mut table = self.table();
         table.lingering.retain(|cell| !cell.release());

@@ -13,6 +13,13 @@
 //! `cgroup.events`, then write `1` to `cgroup.kill` (the kernel kills
 //! every process of the cgroup and its descendants, racing no fork), and
 //! remove the directory.
+//!
+//! The cgroup of a process that exited by itself, without limits, is kept
+//! a moment (at most eight, at most a second) and given to the next spawn:
+//! `mkdir` and `rmdir` each take the kernel's global cgroup lock, and a
+//! spawn that finds one skips both. Its CPU time is counted from when it
+//! was taken; its pressure averages may still show the last seconds of the
+//! process before. A stopped process's cgroup is always removed.
 
 use std::fs;
 use std::io;
@@ -21,8 +28,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
@@ -42,6 +49,52 @@ const CONTROLLERS: [&str; 3] = ["cpu", "memory", "pids"];
 /// out unfrozen (a process in uninterruptible sleep delays a freeze).
 const FREEZE_WAIT: Duration = Duration::from_millis(100);
 
+/// At most this many empty cgroups are kept for reuse, each at most
+/// [`SPARE_FOR`]: a spawn that takes one skips a `mkdir` and an `rmdir`,
+/// each of which takes the kernel's global cgroup lock.
+const SPARES: usize = 8;
+const SPARE_FOR: Duration = Duration::from_secs(1);
+
+/// Empty, limit-free cgroups of processes that exited by themselves, kept
+/// a moment for the next spawn.
+#[derive(Debug, Default)]
+struct Spares(Mutex<Vec<(PathBuf, Instant)>>);
+
+impl Spares {
+    fn cells(&self) -> MutexGuard<'_, Vec<(PathBuf, Instant)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take(&self) -> Option<PathBuf> {
+        self.cells().pop().map(|(path, _)| path)
+    }
+
+    /// Keeps `path` if there is room; false if not.
+    fn put(&self, path: &Path) -> bool {
+        let mut cells = self.cells();
+        if cells.len() >= SPARES {
+            return false;
+        }
+        cells.push((path.to_owned(), Instant::now()));
+        true
+    }
+
+    /// Removes those kept longer than `older_than` (all, with zero).
+    fn expire(&self, older_than: Duration) {
+        let expired: Vec<PathBuf> = {
+            let mut cells = self.cells();
+            let (old, fresh): (Vec<_>, Vec<_>) = cells
+                .drain(..)
+                .partition(|(_, kept)| kept.elapsed() >= older_than);
+            *cells = fresh;
+            old.into_iter().map(|(path, _)| path).collect()
+        };
+        for path in expired {
+            let _ = fs::remove_dir(path);
+        }
+    }
+}
+
 /// How many trackers of this program use `steward-<pid>`: the last one out
 /// removes it. The lock also orders its creation and removal.
 static PROGRAM_USERS: Mutex<usize> = Mutex::new(0);
@@ -57,6 +110,9 @@ pub(crate) struct CgroupTree {
     controllers: Vec<String>,
     /// Whether `cgroup.kill` exists (Linux 5.14+).
     has_kill: bool,
+    /// Empty cgroups kept for reuse; only where the memory controller is
+    /// off (`memory.peak` cannot be reset for a new process).
+    spares: Option<Arc<Spares>>,
 }
 
 impl CgroupTree {
@@ -92,6 +148,7 @@ impl CgroupTree {
         drop(users);
         let controllers = enable_controllers(&dir);
         let has_kill = dir.join("cgroup.kill").exists();
+        let spares = (!controllers.iter().any(|c| c == "memory")).then(Arc::default);
         tracing::debug!(target: "steward::tracker", dir = %dir.display(), ?controllers, has_kill, "cgroup containment");
         Ok(Self {
             program,
@@ -99,6 +156,7 @@ impl CgroupTree {
             proc_path,
             controllers,
             has_kill,
+            spares,
         })
     }
 
@@ -138,13 +196,23 @@ impl Container for CgroupTree {
         {
             return Err(self.missing(key, controller));
         }
-        let path = self.dir.join(id.to_string());
         let failed = |source: io::Error| TrackerError::Spawn {
             key: key.to_owned(),
             source: source.into(),
         };
-        fs::create_dir(&path).map_err(failed)?;
-        let cell = CgroupCell::new(path, self);
+        let spare = self
+            .spares
+            .as_ref()
+            .filter(|_| writes.is_empty())
+            .and_then(|spares| spares.take());
+        let cell = match spare {
+            Some(path) => CgroupCell::reused(path, self),
+            None => {
+                let path = self.dir.join(id.to_string());
+                fs::create_dir(&path).map_err(failed)?;
+                CgroupCell::new(path, self, writes.is_empty())
+            }
+        };
         let procs = writes
             .into_iter()
             .try_for_each(|(_, file, value)| fs::write(cell.path.join(file), value))
@@ -171,7 +239,7 @@ impl Container for CgroupTree {
         let moved = fs::create_dir(&path)
             .and_then(|()| fs::write(path.join("cgroup.procs"), pid.to_string()));
         match moved {
-            Ok(()) => Box::new(CgroupCell::new(path, self)),
+            Ok(()) => Box::new(CgroupCell::new(path, self, false)),
             Err(error) => {
                 let _ = fs::remove_dir(&path);
                 tracing::warn!(target: "steward::tracker", pid, %error, "cannot move a registered child into a cgroup; it is contained by its process group only");
@@ -185,6 +253,9 @@ impl Container for CgroupTree {
     }
 
     fn close(&self) {
+        if let Some(spares) = &self.spares {
+            spares.expire(Duration::ZERO);
+        }
         let _ = fs::remove_dir(&self.dir);
         let mut users = PROGRAM_USERS.lock().unwrap_or_else(PoisonError::into_inner);
         *users = users.saturating_sub(1);
@@ -199,6 +270,12 @@ impl Container for CgroupTree {
 
     fn proc_path(&self) -> Option<&str> {
         Some(&self.proc_path)
+    }
+
+    fn housekeep(&self) {
+        if let Some(spares) = &self.spares {
+            spares.expire(SPARE_FOR);
+        }
     }
 }
 
@@ -241,17 +318,38 @@ pub(crate) struct CgroupCell {
     has_kill: bool,
     /// Whether the memory controller is enabled for it (`memory.peak`).
     memory: bool,
+    /// Where it goes once empty after its process exited by itself, if it
+    /// may be reused (no limits written to it).
+    spares: Option<Arc<Spares>>,
+    /// `usage_usec` when it was taken for this process (a reused cgroup
+    /// counts its earlier processes too).
+    cpu_base: u64,
+    /// Set when a stop begins: a stopped process's cgroup is removed,
+    /// never reused.
+    stopping: AtomicBool,
     released: AtomicBool,
 }
 
 impl CgroupCell {
-    fn new(path: PathBuf, tree: &CgroupTree) -> Self {
+    fn new(path: PathBuf, tree: &CgroupTree, reusable: bool) -> Self {
         Self {
             path,
             has_kill: tree.has_kill,
             memory: tree.controllers.iter().any(|c| c == "memory"),
+            spares: tree.spares.clone().filter(|_| reusable),
+            cpu_base: 0,
+            stopping: AtomicBool::new(false),
             released: AtomicBool::new(false),
         }
+    }
+
+    fn reused(path: PathBuf, tree: &CgroupTree) -> Self {
+        let mut cell = Self::new(path, tree, true);
+        cell.cpu_base = cell
+            .read("cpu.stat")
+            .and_then(|stat| cpu_usec(&stat))
+            .unwrap_or(0);
+        cell
     }
 
     fn read(&self, file: &str) -> Option<String> {
@@ -265,6 +363,7 @@ impl Cell for CgroupCell {
     }
 
     fn signal(&self, signal: Signal, _: bool) -> BoxFuture<'_, usize> {
+        self.stopping.store(true, Ordering::Release);
         Box::pin(async move {
             if self.is_released() {
                 return 0;
@@ -288,6 +387,7 @@ impl Cell for CgroupCell {
     }
 
     fn kill(&self, leader: u32, _: bool) -> usize {
+        self.stopping.store(true, Ordering::Release);
         if self.is_released() {
             return 0;
         }
@@ -300,6 +400,10 @@ impl Cell for CgroupCell {
     }
 
     fn until_empty(&self, within: Duration) -> BoxFuture<'_, bool> {
+        if self.is_released() {
+            // Gone, or handed to another process: nothing of ours is in it.
+            return Box::pin(std::future::ready(true));
+        }
         Box::pin(events::wait_for(&self.path, "populated", false, within))
     }
 
@@ -328,7 +432,10 @@ impl Cell for CgroupCell {
             return Usage::default();
         }
         Usage {
-            cpu_usec: self.read("cpu.stat").and_then(|stat| cpu_usec(&stat)),
+            cpu_usec: self
+                .read("cpu.stat")
+                .and_then(|stat| cpu_usec(&stat))
+                .map(|usec| usec.saturating_sub(self.cpu_base)),
             memory_peak_bytes: self
                 .memory
                 .then(|| self.read("memory.peak"))
@@ -350,6 +457,21 @@ impl Cell for CgroupCell {
             self.released.store(true, Ordering::Release);
         }
         removed
+    }
+
+    fn recycle(&self) -> bool {
+        if self.is_released() {
+            return true;
+        }
+        let kept = !self.stopping.load(Ordering::Acquire)
+            && self.spares.as_ref().is_some_and(|spares| {
+                events::is(&self.path, "populated", false) && spares.put(&self.path)
+            });
+        if kept {
+            self.released.store(true, Ordering::Release);
+            return true;
+        }
+        self.release()
     }
 
     fn is_released(&self) -> bool {
@@ -468,6 +590,34 @@ pub(crate) fn cgroup2_mount(mountinfo: &str) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn spares_are_bounded_reused_newest_first_and_expire() {
+        let root = std::env::temp_dir().join(format!("steward-spares-{}", std::process::id()));
+        let spares = super::Spares::default();
+        let mut dirs = Vec::new();
+        for n in 0..=super::SPARES {
+            let dir = root.join(n.to_string());
+            std::fs::create_dir_all(&dir).unwrap();
+            dirs.push(dir);
+        }
+        for dir in &dirs[..super::SPARES] {
+            assert!(spares.put(dir));
+        }
+        assert!(!spares.put(&dirs[super::SPARES]), "full");
+        assert_eq!(spares.take().as_ref(), Some(&dirs[super::SPARES - 1]));
+        spares.expire(Duration::from_secs(3600));
+        assert!(dirs[0].exists(), "young ones stay");
+        spares.expire(Duration::ZERO);
+        assert!(spares.take().is_none());
+        assert!(
+            dirs[..super::SPARES - 1].iter().all(|dir| !dir.exists()),
+            "removed"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn finds_the_cgroup2_mount_and_cpu_usage() {
         let mountinfo = "24 30 0:22 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw\n\

@@ -30,6 +30,15 @@ fn read(file: &File, name: &str) -> Option<bool> {
     field(std::str::from_utf8(&buffer[..read]).ok()?, name)
 }
 
+/// Whether `name` of `<cgroup>/cgroup.events` is `value` now (false if the
+/// cgroup is gone).
+pub(crate) fn is(cgroup: &Path, name: &str, value: bool) -> bool {
+    File::open(cgroup.join("cgroup.events"))
+        .ok()
+        .and_then(|file| read(&file, name))
+        .is_some_and(|now| now == value)
+}
+
 /// Waits, at most `within`, until `name` of `<cgroup>/cgroup.events` is
 /// `value`; true if it is.
 pub(crate) async fn wait_for(cgroup: &Path, name: &str, value: bool, within: Duration) -> bool {
