@@ -334,3 +334,37 @@ async fn cgroup_directories_are_removed_after_stop_and_after_shutdown() {
     assert!(!dir.exists(), "the tracker's cgroup is gone after shutdown");
     assert!(running_with_arg(&arg).is_empty());
 }
+
+#[actix_rt::test]
+#[ignore = "needs the memory, pids and cpu controllers delegated to the program's cgroup"]
+async fn limits_are_written_to_the_processes_cgroup() {
+    let tracker = tracker_with(Containment::Cgroup);
+    let options = SpawnOptions::default()
+        .memory_max(64 << 20)
+        .pids_max(8)
+        .cpu_max(CpuMax::new(10_000, 100_000));
+    let mut sleeper = Command::new("sleep");
+    sleeper.arg(unique_sleep());
+    tracker
+        .spawn_with("limited", sleeper, options)
+        .await
+        .unwrap();
+    let status = tracker.status().await.unwrap();
+    let Contained::Cgroup(path) = &status.processes["limited"].containment else {
+        panic!("not in a cgroup");
+    };
+    let read = |file: &str| std::fs::read_to_string(path.join(file)).unwrap();
+    assert_eq!(read("memory.max").trim(), (64_u64 << 20).to_string());
+    assert_eq!(read("pids.max").trim(), "8");
+    assert_eq!(read("cpu.max").trim(), "10000 100000");
+    assert!(
+        status.processes["limited"]
+            .usage
+            .memory_peak_bytes
+            .is_some()
+    );
+    tracker
+        .stop_process("limited", Duration::from_secs(5))
+        .await
+        .unwrap();
+}
