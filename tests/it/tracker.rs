@@ -282,14 +282,36 @@ fn stop_a_hundred_trees(steward: &Steward, arg: &str) {
             })
             .unwrap();
     }
-    assert!(
-        running_with_arg(arg).is_empty(),
-        "nothing of any tree lives"
-    );
+    let left: Vec<String> = running_with_arg(arg)
+        .into_iter()
+        .map(|pid| {
+            format!(
+                "{pid} ppid {:?} pgrp {:?} {:?} marked {}",
+                stat_field(pid, 1),
+                stat_field(pid, 2),
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default(),
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.windows(17).any(|w| w == b"_STEWARD_TRACKED_"))
+            )
+        })
+        .collect();
+    assert!(left.is_empty(), "nothing of any tree lives: {left:?}");
     let me = std::process::id();
-    poll_until("no zombie child is left", Duration::from_secs(10), || {
-        zombies_of(me).is_empty()
-    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !zombies_of(me).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let zombies: Vec<String> = zombies_of(me)
+        .into_iter()
+        .map(|pid| {
+            format!(
+                "{pid} pgrp {:?} sid {:?}",
+                stat_field(pid, 2),
+                stat_field(pid, 3)
+            )
+        })
+        .collect();
+    assert!(zombies.is_empty(), "zombies of ours: {zombies:?}");
     println!("ZOMBIES 0");
 }
 

@@ -326,8 +326,13 @@ impl Drained {
             let marker = os::Match::Any {
                 var: shared.marker_var.clone(),
             };
-            report.descendants_killed +=
-                group::sweep(marker, shared.pids.owned(), remaining()).await;
+            report.descendants_killed += group::sweep(
+                marker,
+                shared.pids.owned(),
+                remaining(),
+                Some(Arc::clone(&shared.pids)),
+            )
+            .await;
         }
         tracing::info!(target: "steward::tracker", ?report, "cleanup_all done");
         report

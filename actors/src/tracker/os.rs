@@ -48,6 +48,9 @@ pub(crate) struct ProcStat {
     pub(crate) state: char,
     pub(crate) ppid: u32,
     pub(crate) pgrp: u32,
+    /// When it started, in clock ticks since boot: with the pid, it names
+    /// one process (a pid alone may be reused).
+    pub(crate) start: u64,
 }
 
 pub(crate) fn stat(pid: u32) -> Option<ProcStat> {
@@ -58,7 +61,14 @@ pub(crate) fn stat(pid: u32) -> Option<ProcStat> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
-    Some(ProcStat { state, ppid, pgrp })
+    // session .. itrealvalue, then starttime.
+    let start = fields.nth(16)?.parse().ok()?;
+    Some(ProcStat {
+        state,
+        ppid,
+        pgrp,
+        start,
+    })
 }
 
 /// Which marks a scan looks for.
@@ -152,47 +162,23 @@ pub(crate) fn children() -> Option<Vec<u32>> {
     Some(children)
 }
 
-/// Our direct children whose mark matches; `None` when that cannot be
-/// known (a child's environment unreadable or empty, as while it exits).
-pub(crate) fn marked_children(matching: &Match) -> Option<Vec<u32>> {
-    let mut marked = Vec::new();
-    for pid in children()? {
-        match environ(pid).filter(|environ| !environ.is_empty()) {
-            Some(environ) if environ_has_mark(&environ, matching) => marked.push(pid),
-            Some(_) => {}
-            // A zombie (or a child already reaped) has no environment, and
-            // nothing below it: its own children were reparented to us and
-            // are listed themselves. Anything else is unknown.
-            None if stat(pid).is_none_or(|stat| stat.state == 'Z') => {}
-            None => return None,
-        }
-    }
-    Some(marked)
-}
-
-/// Whether any direct child of ours may carry a matching mark.
-///
-/// Once a tracked leader has exited, every descendant of its tree that is
-/// still alive hangs below one of our children: orphans are reparented to
-/// us, the subreaper. So when no child of ours is marked, nothing of the
-/// tree is left, and the full scan of `/proc` can be skipped. When that
-/// cannot be told (no subreaper flag, a child's environment unreadable or
-/// empty), the answer is yes.
-pub(crate) fn any_marked_child(matching: &Match) -> bool {
-    if !nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
-        return true;
-    }
-    marked_children(matching).is_none_or(|marked| !marked.is_empty())
-}
-
 /// Members of process group `pgid`, from `/proc/*/stat`.
 pub(crate) fn group_members(pgid: u32) -> Vec<u32> {
+    group_member_stats(pgid)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Live members of process group `pgid`, each with its start time.
+pub(crate) fn group_member_stats(pgid: u32) -> Vec<(u32, ProcStat)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| stat(pid).is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z'))
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .filter(|(_, stat)| stat.pgrp == pgid && stat.state != 'Z')
         .collect()
 }
 

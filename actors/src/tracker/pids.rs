@@ -47,10 +47,14 @@ pub(crate) struct Pids {
     /// Children whose exit status tokio owns (tracked, or handed back and
     /// not yet gone): never reaped here, never swept.
     owned: Mutex<HashSet<u32>>,
-    /// Process groups of tracked trees: zombies in them are ours.
-    groups: Mutex<HashSet<u32>>,
-    /// Orphans reparented to us, seen alive with our marker.
-    adopted: Mutex<HashSet<u32>>,
+    /// Process groups of tracked trees: zombies in them are ours. With each,
+    /// how many passes in a row found its leader gone and no child of ours
+    /// in it (forgotten at two).
+    groups: Mutex<HashMap<u32, u8>>,
+    /// Processes of tracked trees, by pid with their start time (a pid
+    /// alone may be reused): orphans seen alive with our marker, and those
+    /// a sweep killed. Reaped once they are zombies of ours.
+    adopted: Mutex<HashMap<u32, u64>>,
 }
 
 impl Pids {
@@ -59,7 +63,7 @@ impl Pids {
         lock(&self.live).insert(pid, own_group);
         lock(&self.owned).insert(pid);
         if own_group {
-            lock(&self.groups).insert(pid);
+            lock(&self.groups).insert(pid, 0);
         }
     }
 
@@ -77,6 +81,12 @@ impl Pids {
     /// Whether `pid` is a tracked leader not yet reaped.
     pub(crate) fn is_live(&self, pid: u32) -> bool {
         lock(&self.live).contains_key(&pid)
+    }
+
+    /// `pid` is of a tracked tree (a sweep killed it): reaped once it is a
+    /// zombie of ours.
+    pub(crate) fn adopt(&self, pid: u32, start: u64) {
+        lock(&self.adopted).insert(pid, start);
     }
 
     /// Pids a sweep must spare.
@@ -99,40 +109,67 @@ impl Pids {
     /// tree (see the module doc), and records marked live orphans. Blocking
     /// (reads `/proc` for our children only). Returns how many it reaped.
     pub(crate) fn reap_orphans(&self, marker: &os::Match, cgroup: Option<&str>) -> usize {
+        // Groups whose leader was already reaped before our children are
+        // read: every orphan their leader left is among those children.
+        let leaderless: HashSet<u32> = {
+            let live = lock(&self.live);
+            lock(&self.groups)
+                .keys()
+                .copied()
+                .filter(|group| !live.contains_key(group))
+                .collect()
+        };
         let Some(children) = os::children() else {
             return 0;
         };
         let owned = self.owned();
         let mut adopted = lock(&self.adopted);
-        let groups = lock(&self.groups).clone();
+        let groups: HashSet<u32> = lock(&self.groups).keys().copied().collect();
         let mut seen_groups = HashSet::new();
         let mut reaped = 0;
         for pid in children.into_iter().filter(|pid| !owned.contains(pid)) {
             let Some(stat) = os::stat(pid) else {
-                adopted.remove(&pid);
                 continue;
             };
             seen_groups.insert(stat.pgrp);
             if stat.state != 'Z' {
                 if os::has_mark(pid, marker) {
-                    adopted.insert(pid);
+                    adopted.insert(pid, stat.start);
                 }
                 continue;
             }
-            let ours = adopted.contains(&pid)
-                || groups.contains(&stat.pgrp)
-                || cgroup.is_some_and(|dir| os::in_cgroup(pid, dir));
+            let ours =
+                groups.contains(&stat.pgrp) || cgroup.is_some_and(|dir| os::in_cgroup(pid, dir));
             if ours && os::reap_if_zombie_child(pid) {
                 adopted.remove(&pid);
                 reaped += 1;
             }
         }
+        // Those adopted, once zombies of ours, and still the same process.
+        // (Also the ones the children listing missed: it is not reliable
+        // while threads come and go.)
+        adopted.retain(|&pid, &mut start| match os::stat(pid) {
+            Some(stat) if stat.start != start => false,
+            Some(stat) if stat.ppid == std::process::id() && stat.state == 'Z' => {
+                let done = os::reap_if_zombie_child(pid);
+                reaped += usize::from(done);
+                !done
+            }
+            Some(_) => true,
+            None => false,
+        });
         // Handed-back children that are gone no longer need sparing.
         lock(&self.owned).retain(|&pid| os::stat(pid).is_some());
         // A group whose leader is gone and of which no child of ours is
-        // left needs no more remembering.
-        let live = lock(&self.live);
-        lock(&self.groups).retain(|group| live.contains_key(group) || seen_groups.contains(group));
+        // left, two passes in a row, needs no more remembering.
+        lock(&self.groups).retain(|group, empty_passes| {
+            if leaderless.contains(group) && !seen_groups.contains(group) {
+                *empty_passes += 1;
+            } else {
+                *empty_passes = 0;
+            }
+            *empty_passes < 2
+        });
         reaped
     }
 }

@@ -113,6 +113,8 @@ pub(crate) struct CgroupTree {
     /// Empty cgroups kept for reuse; only where the memory controller is
     /// off (`memory.peak` cannot be reset for a new process).
     spares: Option<Arc<Spares>>,
+    /// Whether `steward-<pid>`'s user count was given back.
+    closed: AtomicBool,
 }
 
 impl CgroupTree {
@@ -157,6 +159,7 @@ impl CgroupTree {
             controllers,
             has_kill,
             spares,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -253,6 +256,9 @@ impl Container for CgroupTree {
     }
 
     fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
         if let Some(spares) = &self.spares {
             spares.expire(Duration::ZERO);
         }
@@ -276,6 +282,15 @@ impl Container for CgroupTree {
         if let Some(spares) = &self.spares {
             spares.expire(SPARE_FOR);
         }
+    }
+}
+
+impl Drop for CgroupTree {
+    /// A tracker dropped without a shutdown still gives back its use of
+    /// `steward-<pid>`; what its cgroup holds, its watchdog kills and
+    /// removes (it reads EOF as the tracker's state is dropped).
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

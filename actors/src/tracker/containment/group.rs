@@ -8,7 +8,7 @@
 //! escapes every stop. Signals go to a group only while its leader is
 //! unreaped, so its id cannot have been reused. No limits, no accounting.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -166,14 +166,30 @@ impl Cell for ProcessCell {
     }
 
     fn signal(&self, signal: Signal, leader_reaped: bool) -> BoxFuture<'_, usize> {
-        // Only while the leader is unreaped: its pid (the group's id)
-        // cannot have been reused.
-        let sent = !leader_reaped
-            && match self.group {
-                Some(group) => os::signal_group(group, signal),
-                None => os::signal_process(self.pid, signal),
+        Box::pin(async move {
+            // Only while the leader is unreaped: its pid (the group's id)
+            // cannot have been reused.
+            if leader_reaped {
+                return 0;
+            }
+            let Some(group) = self.group else {
+                return usize::from(os::signal_process(self.pid, signal));
             };
-        Box::pin(std::future::ready(usize::from(sent)))
+            // Every member now is of the tree, even one that calls setsid
+            // before the signal lands and dies outside the group: adopted
+            // (pid and start time), so its zombie is reaped once ours.
+            if let Some(pids) = self.pids.clone() {
+                let adopting = tokio::task::spawn_blocking(move || {
+                    for (pid, stat) in os::group_member_stats(group) {
+                        if pid != group {
+                            pids.adopt(pid, stat.start);
+                        }
+                    }
+                });
+                let _ = tokio::time::timeout(Duration::from_secs(1), adopting).await;
+            }
+            usize::from(os::signal_group(group, signal))
+        })
     }
 
     fn kill(&self, _: u32, leader_reaped: bool) -> usize {
@@ -195,7 +211,7 @@ impl Cell for ProcessCell {
         let spare = self.spare();
         Box::pin(async move {
             match (self.marker.clone(), self.group) {
-                (Some(marker), _) => sweep(marker, spare, budget).await,
+                (Some(marker), _) => sweep(marker, spare, budget, self.pids.clone()).await,
                 (None, Some(group)) => kill_group_members(group, spare, budget).await,
                 (None, None) => 0,
             }
@@ -245,18 +261,26 @@ async fn bounded(job: tokio::task::JoinHandle<usize>, budget: Duration) -> usize
 }
 
 /// SIGKILLs every live process whose marker matches (but `spare`) until
-/// none is left or `budget` runs out; reaps those that were adopted.
-/// Returns how many were killed.
-pub(crate) async fn sweep(matching: os::Match, spare: Vec<u32>, budget: Duration) -> usize {
+/// none is left or `budget` runs out, and reaps those that became our
+/// zombies; one killed while still another's child is handed to `pids`,
+/// to be reaped once it is ours. Returns how many were killed.
+///
+/// Always a full scan of `/proc`: `/proc/self/task/*/children` is not
+/// reliable while children exit and threads come and go, so "no child of
+/// ours is marked" cannot be trusted to mean "nothing is left".
+pub(crate) async fn sweep(
+    matching: os::Match,
+    spare: Vec<u32>,
+    budget: Duration,
+    pids: Option<Arc<Pids>>,
+) -> usize {
     let sweeping = tokio::task::spawn_blocking(move || {
-        if !os::any_marked_child(&matching) {
-            return 0;
-        }
         let now = Instant::now();
         let deadline = now
             .checked_add(budget)
             .unwrap_or(now + Duration::from_secs(3600));
-        let mut killed = HashSet::new();
+        // Killed pids with their start time (a pid alone may be reused).
+        let mut killed = HashMap::new();
         // A process in the middle of an exec shows no environment for a
         // moment: only two clean scans in a row end the sweep.
         let mut clean_scans = 0;
@@ -265,16 +289,19 @@ pub(crate) async fn sweep(matching: os::Match, spare: Vec<u32>, budget: Duration
             for pid in os::marked(&matching) {
                 if !spare.contains(&pid) {
                     found = true;
-                    if os::signal_process(pid, Signal::SIGKILL) {
-                        killed.insert(pid);
+                    let start = os::stat(pid).map(|stat| stat.start);
+                    if let Some(start) = start
+                        && os::signal_process(pid, Signal::SIGKILL)
+                    {
+                        killed.insert(pid, start);
                     }
                 }
             }
             // Killed ones linger until their parent reaps them; we are the
             // parent of those that were orphaned (we are a subreaper).
             let lingering = killed
-                .iter()
-                .filter(|&&pid| !os::reap_if_zombie_child(pid))
+                .keys()
+                .filter(|&&pid| os::stat(pid).is_some_and(|stat| stat.state != 'Z'))
                 .count();
             clean_scans = if found || lingering > 0 {
                 0
@@ -282,10 +309,22 @@ pub(crate) async fn sweep(matching: os::Match, spare: Vec<u32>, budget: Duration
                 clean_scans + 1
             };
             if clean_scans == 2 || Instant::now() >= deadline {
-                return killed.len();
+                break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        for (&pid, &start) in &killed {
+            let same = os::stat(pid).filter(|stat| stat.start == start);
+            let ours = same.is_some_and(|stat| stat.ppid == std::process::id());
+            if same.is_some() && !(ours && os::reap_if_zombie_child(pid)) {
+                // Still alive, or a zombie of another parent (which may
+                // die and leave it to us): the housekeeping reaps it.
+                if let Some(pids) = &pids {
+                    pids.adopt(pid, start);
+                }
+            }
+        }
+        killed.len()
     });
     bounded(sweeping, budget).await
 }
