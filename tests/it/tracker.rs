@@ -149,8 +149,8 @@ fn helper_process() {
 }
 
 /// Starts the helper with `spec`; returns it once it printed READY (or
-/// ended), with the thread draining its stdout.
-fn start_helper(spec: &str) -> (std::process::Child, std::thread::JoinHandle<usize>) {
+/// ended), with the thread draining its stdout, and whether it was READY.
+fn start_helper(spec: &str) -> (std::process::Child, std::thread::JoinHandle<usize>, bool) {
     let mut helper = Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",
@@ -165,13 +165,13 @@ fn start_helper(spec: &str) -> (std::process::Child, std::thread::JoinHandle<usi
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(helper.stdout.take().unwrap()).lines();
-    let _ready = lines
+    let ready = lines
         .by_ref()
         .map_while(Result::ok)
         .any(|line| line.contains("READY"));
     // Keep reading: a closed pipe would fail the helper's own output.
     let drain = std::thread::spawn(move || lines.count());
-    (helper, drain)
+    (helper, drain, ready)
 }
 
 fn signal(child: &std::process::Child, signal: Signal) {
@@ -184,11 +184,10 @@ fn signal(child: &std::process::Child, signal: Signal) {
 /// Returns its exit status.
 fn program_dies(containment: &str, death: &str) -> std::process::ExitStatus {
     let arg = unique_sleep();
-    let (mut helper, drain) = start_helper(&format!("{containment}:{death}:{arg}"));
-    assert!(
-        !running_with_arg(&arg).is_empty(),
-        "{death}: the helper got its tree running"
-    );
+    let (mut helper, drain, ready) = start_helper(&format!("{containment}:{death}:{arg}"));
+    // READY comes once the whole tree runs (the helper checks); after it,
+    // a returning or panicking helper may already be gone, its tree too.
+    assert!(ready, "{death}: the helper got its tree running");
     match death {
         "kill" => signal(&helper, Signal::SIGKILL),
         "term" => signal(&helper, Signal::SIGTERM),
@@ -343,7 +342,7 @@ fn orphans_of_our_own_children(steward: &Steward, arg: &str) {
 }
 
 fn helper_succeeds(spec: &str) {
-    let (mut helper, drain) = start_helper(spec);
+    let (mut helper, drain, _) = start_helper(spec);
     let status = helper.wait().unwrap();
     let _ = drain.join();
     assert!(status.success(), "{spec}: {status}");
@@ -372,7 +371,8 @@ fn orphans_of_the_applications_own_children_leave_no_zombie() {
 fn signals_after_shutdown_take_their_default_action() {
     use std::os::unix::process::ExitStatusExt;
     for (sent, number) in [(Signal::SIGINT, 2), (Signal::SIGTERM, 15)] {
-        let (mut helper, drain) = start_helper("process-group:after-shutdown:0");
+        let (mut helper, drain, ready) = start_helper("process-group:after-shutdown:0");
+        assert!(ready, "the helper shut steward down");
         signal(&helper, sent);
         let status = helper.wait().unwrap();
         let _ = drain.join();
