@@ -39,19 +39,20 @@
 //! attribute; a trampoline (`sh -c 'echo 0 > …; exec …'`) needs no unsafe
 //! but costs an extra exec per spawn, doubling its cost.
 //!
-//! The price, measured (`cargo bench --bench tracker`, 2 cores at a load
-//! average of 9 to 10): spawn + wait of `true` takes 1.2× a bare
-//! `tokio::process::Command` from one task and 3× from eight, against
-//! 0.75× and 1.07× with process groups. The kernel work per process is
-//! the cost: the migration (75 to 120 µs measured here, under the global
-//! cgroup lock), and a `fork` instead of `posix_spawn` (the program's page
-//! tables copied, and each page it writes afterwards faulting once). The
-//! `mkdir` + `rmdir` of a cgroup (150 to 190 µs) is mostly saved by
-//! reusing the empty cgroups of processes that exited by themselves.
-//! `clone3(CLONE_INTO_CGROUP)` would remove the rest; where spawn rate
-//! matters more than containment, [`Containment::ProcessGroup`] is the
-//! choice. Stopping a tree is faster with cgroups (4.5 ms against 6.9 ms
-//! for `sh` and two `sleep`s).
+//! The price, measured (`cargo bench --bench tracker`, 2 cores shared with
+//! other work, load average 5 to 10, several runs): spawn + wait of
+//! `true` takes 1.2 to 1.4× a bare `tokio::process::Command` from one task
+//! and 2.8 to 3× from eight, against 0.75 to 0.9× and 1.07 to 1.13× with
+//! process groups. The kernel work per process is the cost: the migration
+//! (75 to 120 µs measured here, under the global cgroup lock), and a
+//! `fork` instead of `posix_spawn` (the program's page tables copied, and
+//! each page it writes afterwards faulting once). The `mkdir` + `rmdir` of
+//! a cgroup (150 to 190 µs) is mostly saved by reusing the empty cgroups
+//! of processes that exited by themselves. `clone3(CLONE_INTO_CGROUP)`
+//! would remove the rest; where spawn rate matters more than containment,
+//! [`Containment::ProcessGroup`] is the choice. Stopping a tree is faster
+//! with cgroups: 4.3 ms against 14 ms for `sh` and two `sleep`s (the
+//! fallback scans `/proc` for what left the group).
 //!
 //! ## Limits
 //!
