@@ -18,8 +18,12 @@ struct Connection(&'static str);
 async fn main() -> Result<(), steward::Error> {
     let steward = Steward::start()?;
     steward.handle_signals().await?;
-    steward.install_panic_hook();
     let tracker = steward.tracker();
+    println!(
+        "containment: {}, watchdog pid: {:?}",
+        tracker.containment(),
+        tracker.watchdog_pid()
+    );
 
     let mut tree = Command::new("sh");
     tree.args(["-c", "sleep 300 & sleep 300 & wait"]);

@@ -6,6 +6,7 @@ use std::time::Duration;
 use steward_actors::config::{Config, Thresholds};
 use steward_actors::cpu::QueueBound;
 use steward_actors::monitor::MonitorOptions;
+use steward_actors::tracker::Containment;
 
 use crate::{Error, Steward};
 
@@ -36,6 +37,7 @@ pub struct StewardBuilder {
     monitor: MonitorOptions,
     #[cfg(feature = "observe")]
     observe: Option<(std::net::SocketAddr, bool)>,
+    containment: Containment,
 }
 
 impl StewardBuilder {
@@ -127,6 +129,14 @@ impl StewardBuilder {
         self
     }
 
+    /// How the tracker contains the processes it starts (default
+    /// [`Containment::Auto`]: a cgroup v2 per process where the program can
+    /// make them, process groups otherwise).
+    pub fn tracker_containment(mut self, containment: Containment) -> Self {
+        self.containment = containment;
+        self
+    }
+
     /// The configuration this builder would start with, environment applied
     /// and validated.
     ///
@@ -158,14 +168,16 @@ impl StewardBuilder {
     ///
     /// [`Error::Config`] for a bad configuration; [`Error::System`] when the
     /// system thread cannot be started; [`Error::Observe`] when the
-    /// endpoint cannot start (steward is shut down again first).
+    /// endpoint cannot start (steward is shut down again first);
+    /// [`Error::Tracker`] when [`Containment::Cgroup`] was asked for and
+    /// cannot be had.
     pub fn start(self) -> Result<Steward, Error> {
         #[cfg(feature = "observe")]
         if let Some((addr, public)) = self.observe {
             // Refuse a public address before starting anything.
             crate::observe::check_exposure(addr, public)?;
         }
-        let steward = Steward::launch(self.build_config()?, self.monitor)?;
+        let steward = Steward::launch(self.build_config()?, self.monitor, self.containment)?;
         #[cfg(feature = "observe")]
         if let Some((addr, public)) = self.observe
             && let Err(err) = steward.start_endpoint(addr, public)

@@ -96,7 +96,7 @@ pub(crate) fn config(
     Ok(config)
 }
 
-/// Starts steward with `config` and its panic hook, runs `job`, then shuts
+/// Starts steward with `config`, runs `job`, then shuts
 /// steward down (bounded) whatever the job came to.
 pub(crate) async fn with_steward(
     config: Config,
@@ -114,7 +114,6 @@ pub(crate) async fn with_steward_built(
         Ok(steward) => steward,
         Err(error) => return report(&error),
     };
-    steward.install_panic_hook();
     let code = job(&steward).await;
     if let Err(error) = steward.shutdown().await {
         stderr!("steward: shutdown: {error}");

@@ -8,7 +8,7 @@
 //! | [`registry`] | type-based dependency injection (re-exported from `steward-actors`) |
 //! | [`drive`] | per-drive IO limits |
 //! | [`cpu`] | the recursion-safe CPU pool |
-//! | [`tracker`] | child processes, tasks and custom resources, never leaked; [`Steward::handle_signals`], [`Steward::install_panic_hook`] |
+//! | [`tracker`] | child processes, tasks and custom resources, never leaked; [`Steward::handle_signals`] |
 //! | [`monitor`] | system readings, thresholds with hysteresis, alerts, availability, workload admission, PSI triggers |
 //! | [`pool`] | supervised pools of expensive resources, with a circuit breaker; [`Steward::start_pool`] |
 //! | [`lifecycle`] | the state machine of supervised resources |

@@ -1,6 +1,13 @@
-//! Process-level safety nets: SIGINT/SIGTERM into a shutdown, and a panic
-//! hook that kills every tracked process group.
+//! SIGINT and SIGTERM into a graceful shutdown, and, once steward has shut
+//! down, back to what they would have done had steward never caught them.
+//!
+//! There is no panic hook: a hook cannot know whether a panic will be
+//! caught (by tokio, which turns a task's panic into a `JoinError`, or by
+//! `catch_unwind`), so killing tracked processes from one kills them on
+//! panics that hurt nothing. What stops the trees when the program really
+//! dies, by a panic or anything else, is the tracker's watchdog.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -8,13 +15,35 @@ use tokio::sync::oneshot;
 
 use crate::{Error, Steward, SystemError};
 
+/// Set once steward has shut down: SIGINT and SIGTERM then take their
+/// default action (end the program) instead of going to tokio's handler,
+/// which stays installed for the life of the process and would swallow
+/// them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Released(Arc<AtomicBool>);
+
+impl Released {
+    /// From now on the signals steward caught act as if it never had.
+    pub(crate) fn release(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes `signal` take its default action once released.
+    fn register(&self, signal: i32) -> std::io::Result<()> {
+        signal_hook::flag::register_conditional_default(signal, Arc::clone(&self.0)).map(drop)
+    }
+}
+
 impl Steward {
     /// Turns the first SIGINT or SIGTERM into a graceful shutdown (every
     /// tracked process stopped), then exits the process with 130 or 143 as
     /// a shell would report it. Returns once the handlers are installed.
     ///
-    /// tokio keeps its handlers installed for the life of the process: after
-    /// steward has shut down, SIGINT and SIGTERM no longer end the program.
+    /// After steward has shut down (by this handler, or by
+    /// [`shutdown`](Self::shutdown)), SIGINT and SIGTERM take their default
+    /// action again, as if steward had never caught them: the program ends.
+    /// An application that wants to go on handling them itself after
+    /// steward's shutdown listens for them itself instead of calling this.
     ///
     /// # Examples
     ///
@@ -30,7 +59,17 @@ impl Steward {
     /// # Errors
     ///
     /// [`SystemError::Signals`] if the handlers cannot be installed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the handlers installed or not.
     pub async fn handle_signals(&self) -> Result<(), Error> {
+        let released = self.inner_arc().released().clone();
+        for signal in [libc_signal::SIGINT, libc_signal::SIGTERM] {
+            released
+                .register(signal)
+                .map_err(|err| SystemError::Signals(Arc::new(err)))?;
+        }
         let steward = Arc::downgrade(&self.inner_arc());
         let (installed, result) = oneshot::channel();
         self.arbiter().spawn(async move {
@@ -52,24 +91,11 @@ impl Steward {
             .map_err(|_| SystemError::StartFailed)?
             .map_err(Error::from)
     }
+}
 
-    /// Installs a panic hook that SIGKILLs every tracked process group and
-    /// marked descendant before a panic goes on, so a panic in `main` (or
-    /// any application thread) leaves no child behind. Panics on threads
-    /// whose panics are routinely caught (tokio workers and blocking
-    /// threads, where a panic becomes a `JoinError`; actix arbiters;
-    /// steward's own pool and system threads) kill nothing. The previous
-    /// hook still runs after it.
-    pub fn install_panic_hook(&self) {
-        let tracker = self.tracker().clone();
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !caught_by_a_runtime(std::thread::current().name()) {
-                tracker.kill_all_now();
-            }
-            previous(info);
-        }));
-    }
+/// The signal numbers, from signal-hook's re-export of libc's.
+mod libc_signal {
+    pub(super) use signal_hook::consts::signal::{SIGINT, SIGTERM};
 }
 
 async fn wait_and_exit(
@@ -93,36 +119,4 @@ async fn wait_and_exit(
         }
     }
     std::process::exit(code);
-}
-
-/// Whether a panic on a thread of this name is one a runtime catches.
-fn caught_by_a_runtime(thread: Option<&str>) -> bool {
-    thread.is_some_and(|name| {
-        [
-            "tokio-runtime-worker",
-            "actix-",
-            "steward-cpu-",
-            "steward-system",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_runtime_threads_count_as_caught() {
-        for name in [
-            "tokio-runtime-worker",
-            "actix-rt|system:0|arbiter:1",
-            "steward-cpu-3",
-            "steward-system",
-        ] {
-            assert!(super::caught_by_a_runtime(Some(name)), "{name}");
-        }
-        for name in [Some("main"), Some("my-app-worker"), None] {
-            assert!(!super::caught_by_a_runtime(name), "{name:?}");
-        }
-    }
 }

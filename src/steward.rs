@@ -8,11 +8,12 @@ use actix::ArbiterHandle;
 use steward_actors::monitor::MonitorOptions;
 use steward_actors::pool::{Manager, Pool, PoolBuilder, PoolStatus};
 use steward_actors::subprocess_pool::SubprocessPool;
-use steward_actors::tracker::Tracker;
+use steward_actors::tracker::{Containment, Tracker};
 use steward_actors::{Config, Cpu, Drives, Monitor, Registry};
 use tokio::sync::OnceCell;
 
 use crate::block_on::block_on;
+use crate::signals::Released;
 use crate::system_thread::SystemThread;
 use crate::{Error, StewardBuilder, SystemError};
 
@@ -60,6 +61,8 @@ pub(crate) struct Inner {
     own_system: Option<SystemThread>,
     /// Set once shutdown has finished; later calls return its result.
     shutdown: OnceCell<Result<(), SystemError>>,
+    /// Released at shutdown: caught signals act as if never caught.
+    released: Released,
 }
 
 /// Closes one pool at shutdown.
@@ -195,24 +198,29 @@ impl Steward {
         Self::builder().from_env().start()
     }
 
-    pub(crate) fn launch(config: Config, monitor: MonitorOptions) -> Result<Self, Error> {
+    pub(crate) fn launch(
+        config: Config,
+        monitor: MonitorOptions,
+        containment: Containment,
+    ) -> Result<Self, Error> {
         // A System counts as running only where a runtime drives this
         // thread: `System::new()` alone sets a current System that nothing
         // runs until `block_on`/`run`, and actors put there would not start.
         let running = actix_rt::System::try_current()
             .filter(|_| tokio::runtime::Handle::try_current().is_ok());
-        Self::launch_in(config, monitor, running)
+        Self::launch_in(config, monitor, running, containment)
     }
 
     /// Starts on a `steward-system` thread even inside an actix System.
     pub(crate) fn launch_own_system(config: Config) -> Result<Self, Error> {
-        Self::launch_in(config, MonitorOptions::default(), None)
+        Self::launch_in(config, MonitorOptions::default(), None, Containment::Auto)
     }
 
     fn launch_in(
         config: Config,
         monitor: MonitorOptions,
         running: Option<actix_rt::System>,
+        containment: Containment,
     ) -> Result<Self, Error> {
         let (arbiter, own_system) = match running {
             Some(system) => (system.arbiter().clone(), None),
@@ -230,8 +238,14 @@ impl Steward {
                     drives,
                     Monitor::start_with(&arbiter, &config, monitor)?,
                 ))
+            })
+            .and_then(|(cpu, drives, monitor)| {
+                let tracker = Tracker::builder()
+                    .containment(containment)
+                    .start_in(&arbiter)?;
+                Ok((cpu, drives, monitor, tracker))
             });
-        let (cpu, drives, monitor) = match started {
+        let (cpu, drives, monitor, tracker) = match started {
             Ok(parts) => parts,
             Err(err) => {
                 // Nothing holds the actors yet: stopping our System (if
@@ -247,7 +261,7 @@ impl Steward {
             registry: Registry::start_in(&arbiter),
             drives,
             cpu,
-            tracker: Tracker::start_in(&arbiter),
+            tracker,
             pools: Pools::default(),
             supervisors: status::Supervisors::default(),
             alerts: status::AlertLog::default(),
@@ -267,6 +281,7 @@ impl Steward {
                 arbiter,
                 own_system,
                 shutdown: OnceCell::new(),
+                released: Released::default(),
             }),
         };
         tracing::info!(
@@ -556,6 +571,10 @@ impl Steward {
 }
 
 impl Inner {
+    pub(crate) fn released(&self) -> &Released {
+        &self.released
+    }
+
     /// Stops the actors (not the System: the caller runs on it and is
     /// about to exit the process), bounded by the shutdown timeout.
     pub(crate) async fn stop_actors_for_exit(&self) -> Result<(), SystemError> {
@@ -577,6 +596,7 @@ impl Inner {
         let result = tokio::time::timeout(timeout, steps)
             .await
             .map_err(|_| SystemError::ShutdownTimedOut { timeout });
+        self.released.release();
         match &result {
             Ok(()) => tracing::info!(target: "steward", "steward shut down"),
             Err(err) => {
@@ -614,6 +634,7 @@ impl Drop for Inner {
         // shutdown to steward's arbiter. `shutdown().await` is the graceful
         // way.
         self.actors.tracker.kill_all_now();
+        self.released.release();
         tracing::debug!(target: "steward", "last handle dropped in async code; shutting down in the background");
         let actors = self.actors.clone();
         let budget = self.config.shutdown_timeout();

@@ -3,8 +3,8 @@
 //!
 //! Built from steward's parts: a [`Pool`] of run slots gives the bound,
 //! first-come-first-served waiting, status and close; the tracker starts
-//! each child in its own process group, reaps it, and stops it (and its
-//! descendants) on close or shutdown.
+//! each child in its own cgroup (or process group), reaps it, and stops it
+//! (and its descendants) on close or shutdown.
 //!
 //! Like the seed's `ResourcePool`, it can be created first, shared (e.g.
 //! through the [`Registry`](crate::Registry)) and started later: a run
@@ -287,9 +287,9 @@ impl SubprocessPool {
         let run = self.inner.next_run.fetch_add(1, Ordering::Relaxed);
         let key = format!("{}/run-{run}", self.inner.name);
         let running = self.inner.running.enter(&key);
-        // The guard exists before the spawn is awaited: if this future is
-        // dropped after the tracker started the child, the guard's stop
-        // (queued behind the spawn in the same mailbox) still stops it.
+        // The guard exists before the spawn: the tracker starts and
+        // tracks the child at one poll, so if this future is dropped after
+        // that, the guard's stop finds it tracked and stops it.
         let process = started.tracker.process_guard(key.clone());
         let spawned = started.tracker.spawn_piped(key.clone(), command).await?;
         let child = PooledChild::new(key, spawned, process, running, slot);
@@ -316,7 +316,7 @@ impl SubprocessPool {
     }
 
     /// Closes the pool: waiting runs fail with `Closed`, running children
-    /// are stopped (SIGTERM to their group, SIGKILL after 5 s), later runs
+    /// are stopped (SIGTERM to everything in their cgroup or group, SIGKILL after 5 s), later runs
     /// fail. Idempotent; an unstarted pool just becomes closed.
     ///
     /// # Cancel safety

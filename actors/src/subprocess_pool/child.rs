@@ -14,7 +14,7 @@ use crate::tracker::{ProcessExit, ProcessGuard, ProcessState, SpawnedProcess};
 /// A child started by [`SubprocessPool::spawn`](super::SubprocessPool::spawn):
 /// tracked by the ResourceTracker, holding one of the pool's run slots.
 ///
-/// Dropping it stops the child (SIGTERM to its group, then SIGKILL) if it
+/// Dropping it stops the child (SIGTERM to everything in its cgroup or group, then SIGKILL) if it
 /// still runs, and frees the slot.
 #[must_use = "the child is stopped as soon as this is dropped"]
 #[derive(Debug)]

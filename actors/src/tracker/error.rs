@@ -80,6 +80,43 @@ pub enum TrackerError {
     /// The tracker was shut down.
     #[error("the resource tracker is shut down")]
     Closed,
+    /// A limit was asked for that the kernel cannot enforce here: its
+    /// controller is not delegated to the program's cgroups, or the tracker
+    /// contains processes by process group. Nothing is started.
+    #[error(
+        "cannot limit process {key:?}: the {controller} controller is not available ({reason})"
+    )]
+    ControllerMissing {
+        /// The key.
+        key: String,
+        /// The controller the limit needs: `memory`, `pids` or `cpu`.
+        controller: &'static str,
+        /// Why it is missing.
+        reason: String,
+    },
+    /// The containment asked for cannot be had (cgroup v2 not writable).
+    #[error("cannot contain processes in a {asked}: {reason}")]
+    Containment {
+        /// What was asked for.
+        asked: super::options::Containment,
+        /// Why it cannot be had.
+        reason: String,
+    },
+}
+
+/// Why a registration under `key` is refused, if it is: the tracker is
+/// closed, or an entry of `kind` holds the key.
+pub(crate) fn refusal(closed: bool, taken: bool, kind: Kind, key: &str) -> Option<TrackerError> {
+    if closed {
+        Some(TrackerError::Closed)
+    } else if taken {
+        Some(TrackerError::DuplicateKey {
+            kind,
+            key: key.to_owned(),
+        })
+    } else {
+        None
+    }
 }
 
 /// A registration refused, with what was offered handed back.

@@ -33,12 +33,12 @@ pub(crate) fn signal_process(raw: u32, signal: Signal) -> bool {
     pid(raw).is_some_and(|pid| kill(pid, signal).is_ok())
 }
 
-/// Makes this process the reaper of orphaned descendants, so a grandchild
-/// that calls `setsid` is still ours to reap. Process-wide, and harmless
-/// to set twice.
-pub(crate) fn become_subreaper() {
-    if let Err(err) = nix::sys::prctl::set_child_subreaper(true) {
-        tracing::warn!(target: "steward::tracker", %err, "cannot become child subreaper; orphaned grandchildren go to init");
+/// Makes this process the reaper of orphaned descendants (or stops it
+/// being one), so a grandchild that calls `setsid` is still ours to reap.
+/// Process-wide.
+pub(crate) fn set_subreaper(on: bool) {
+    if let Err(err) = nix::sys::prctl::set_child_subreaper(on) {
+        tracing::warn!(target: "steward::tracker", %err, on, "cannot change the child subreaper flag");
     }
 }
 
@@ -48,6 +48,9 @@ pub(crate) struct ProcStat {
     pub(crate) state: char,
     pub(crate) ppid: u32,
     pub(crate) pgrp: u32,
+    /// When it started, in clock ticks since boot: with the pid, it names
+    /// one process (a pid alone may be reused).
+    pub(crate) start: u64,
 }
 
 pub(crate) fn stat(pid: u32) -> Option<ProcStat> {
@@ -58,7 +61,14 @@ pub(crate) fn stat(pid: u32) -> Option<ProcStat> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
-    Some(ProcStat { state, ppid, pgrp })
+    // session .. itrealvalue, then starttime.
+    let start = fields.nth(16)?.parse().ok()?;
+    Some(ProcStat {
+        state,
+        ppid,
+        pgrp,
+        start,
+    })
 }
 
 /// Which marks a scan looks for.
@@ -104,9 +114,7 @@ pub(crate) fn marked(matching: &Match) -> Vec<u32> {
     let me = std::process::id();
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| {
-            pid != me && environ(pid).is_some_and(|environ| has_mark(&environ, matching))
-        })
+        .filter(|&pid| pid != me && has_mark(pid, matching))
         .collect()
 }
 
@@ -114,10 +122,31 @@ fn environ(pid: u32) -> Option<Vec<u8>> {
     std::fs::read(Path::new("/proc").join(pid.to_string()).join("environ")).ok()
 }
 
-fn has_mark(environ: &[u8], matching: &Match) -> bool {
+fn environ_has_mark(environ: &[u8], matching: &Match) -> bool {
     environ
         .split(|&b| b == 0)
         .any(|entry| matching.matches(entry))
+}
+
+/// Whether process `pid` carries a matching mark (false if unreadable).
+pub(crate) fn has_mark(pid: u32, matching: &Match) -> bool {
+    environ(pid).is_some_and(|environ| environ_has_mark(&environ, matching))
+}
+
+/// Whether process `pid` (a zombie too) is in the cgroup v2 `dir` (a path
+/// relative to the cgroup2 mount, as `/proc/<pid>/cgroup` gives it) or
+/// below it.
+pub(crate) fn in_cgroup(pid: u32, dir: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|text| {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("0::"))
+            .any(|path| {
+                path == dir
+                    || path
+                        .strip_prefix(dir)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    })
 }
 
 /// Our direct children, from `/proc/self/task/*/children`.
@@ -133,47 +162,23 @@ pub(crate) fn children() -> Option<Vec<u32>> {
     Some(children)
 }
 
-/// Our direct children whose mark matches; `None` when that cannot be
-/// known (a child's environment unreadable or empty, as while it exits).
-pub(crate) fn marked_children(matching: &Match) -> Option<Vec<u32>> {
-    let mut marked = Vec::new();
-    for pid in children()? {
-        match environ(pid).filter(|environ| !environ.is_empty()) {
-            Some(environ) if has_mark(&environ, matching) => marked.push(pid),
-            Some(_) => {}
-            // A zombie (or a child already reaped) has no environment, and
-            // nothing below it: its own children were reparented to us and
-            // are listed themselves. Anything else is unknown.
-            None if stat(pid).is_none_or(|stat| stat.state == 'Z') => {}
-            None => return None,
-        }
-    }
-    Some(marked)
-}
-
-/// Whether any direct child of ours may carry a matching mark.
-///
-/// Once a tracked leader has exited, every descendant of its tree that is
-/// still alive hangs below one of our children: orphans are reparented to
-/// us, the subreaper. So when no child of ours is marked, nothing of the
-/// tree is left, and the full scan of `/proc` can be skipped. When that
-/// cannot be told (no subreaper flag, a child's environment unreadable or
-/// empty), the answer is yes.
-pub(crate) fn any_marked_child(matching: &Match) -> bool {
-    if !nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
-        return true;
-    }
-    marked_children(matching).is_none_or(|marked| !marked.is_empty())
-}
-
 /// Members of process group `pgid`, from `/proc/*/stat`.
 pub(crate) fn group_members(pgid: u32) -> Vec<u32> {
+    group_member_stats(pgid)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Live members of process group `pgid`, each with its start time.
+pub(crate) fn group_member_stats(pgid: u32) -> Vec<(u32, ProcStat)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| stat(pid).is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z'))
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .filter(|(_, stat)| stat.pgrp == pgid && stat.state != 'Z')
         .collect()
 }
 

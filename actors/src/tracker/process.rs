@@ -1,51 +1,122 @@
-//! A tracked process: the task that reaps it, and how it is stopped.
+//! A tracked process: its entry, and the task that reaps it.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
-use nix::sys::signal::Signal;
 use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
-use super::actor::Shared;
-use super::os;
-use super::status::{Ending, ProcessState, ProcessStatus, StopOutcome};
-
-/// How long a SIGKILLed process (or descendant) may take to disappear.
-pub(crate) const KILL_WAIT: Duration = Duration::from_secs(5);
+use super::containment::Cell;
+use super::pids::Pids;
+use super::status::{ProcessState, ProcessStatus, Usage};
 
 /// Asks the watcher for the `Child` back.
 pub(crate) type HandBack = oneshot::Sender<oneshot::Sender<Child>>;
 
+/// One tracked process.
 pub(crate) struct ProcessEntry {
-    pub(crate) sequence: u64,
+    /// Its number: its cgroup's name, and its order for `cleanup_all`.
+    pub(crate) id: u64,
     pub(crate) pid: u32,
-    /// Its process group, when it leads one (every process the tracker
-    /// spawns does); else only the pid is signalled.
-    pub(crate) group: Option<u32>,
-    /// The mark its descendants carry, when the tracker spawned it.
-    pub(crate) marker: Option<os::Match>,
     pub(crate) started: SystemTime,
     pub(crate) state: watch::Receiver<ProcessState>,
     pub(crate) hand_back: HandBack,
+    pub(crate) cell: Arc<dyn Cell>,
+    /// The last reading of its cell, kept once the cell is gone.
+    pub(crate) last_usage: Arc<Mutex<Usage>>,
+}
+
+impl std::fmt::Debug for ProcessEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessEntry")
+            .field("id", &self.id)
+            .field("pid", &self.pid)
+            .field("cell", &self.cell)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProcessEntry {
-    pub(crate) fn status(&self) -> ProcessStatus {
-        ProcessStatus {
+    pub(crate) fn has_exited(&self) -> bool {
+        self.state.borrow().has_exited()
+    }
+
+    /// What a status needs, to read outside the table's lock.
+    pub(crate) fn view(&self) -> ProcessView {
+        ProcessView {
             pid: self.pid,
-            state: *self.state.borrow(),
             started: self.started,
+            state: *self.state.borrow(),
+            cell: Arc::clone(&self.cell),
+            last_usage: Arc::clone(&self.last_usage),
         }
     }
 }
 
-/// Starts the task that waits for (and so reaps) `child` the moment it
-/// exits, publishes its state, and hands the `Child` back on request.
+/// A copy of what a process's status shows.
+pub(crate) struct ProcessView {
+    pid: u32,
+    started: SystemTime,
+    state: ProcessState,
+    pub(crate) cell: Arc<dyn Cell>,
+    pub(crate) last_usage: Arc<Mutex<Usage>>,
+}
+
+impl ProcessView {
+    /// Its status, with `usage` read now, or the last reading.
+    pub(crate) fn status(&self, usage: Option<Usage>) -> ProcessStatus {
+        ProcessStatus {
+            pid: self.pid,
+            state: self.state,
+            started: self.started,
+            containment: self.cell.contained(),
+            usage: usage.unwrap_or_else(|| last(&self.last_usage)),
+        }
+    }
+}
+
+fn last(usage: &Mutex<Usage>) -> Usage {
+    *usage.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Reads `cell`'s usage into `into` while the cell exists; returns the
+/// latest reading.
+pub(crate) fn record(cell: &Arc<dyn Cell>, into: &Mutex<Usage>) -> Usage {
+    let mut kept = into.lock().unwrap_or_else(PoisonError::into_inner);
+    if !cell.is_released() {
+        *kept = cell.usage();
+    }
+    *kept
+}
+
+/// Keeps `cell`'s last reading in `into` and removes the cell (or, with
+/// `recycle`, keeps it for reuse), if nothing of it runs any more; true if
+/// it is gone.
+pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>, recycle: bool) -> bool {
+    if cell.is_released() {
+        return true;
+    }
+    let last = cell.final_usage();
+    let released = if recycle {
+        cell.recycle()
+    } else {
+        cell.release()
+    };
+    if released {
+        *into.lock().unwrap_or_else(PoisonError::into_inner) = last;
+    }
+    released
+}
+
+/// Starts, on the current runtime, the task that waits for (and so reaps)
+/// `child` the moment it exits, publishes its state, removes its cell if
+/// nothing of it is left, and hands the `Child` back on request.
 pub(crate) fn watch(
     mut child: Child,
-    shared: Arc<Shared>,
     pid: u32,
+    pids: Arc<Pids>,
+    cell: Arc<dyn Cell>,
+    last_usage: Arc<Mutex<Usage>>,
 ) -> (watch::Receiver<ProcessState>, HandBack) {
     let (state_tx, state) = watch::channel(ProcessState::Running);
     let (hand_back, mut requests) = oneshot::channel::<oneshot::Sender<Child>>();
@@ -59,7 +130,13 @@ pub(crate) fn watch(
                         Ok(status) => ProcessState::from_exit(status),
                         Err(_) => ProcessState::Exited { code: None, signal: None },
                     };
-                    shared.exited(pid);
+                    pids.exited(pid);
+                    // The cell goes first if nothing of it is left (a read
+                    // of cpu.stat and an rmdir, never a scan), so a waiter
+                    // that wakes finds the process done with.
+                    if cell.until_empty(std::time::Duration::ZERO).await {
+                        finish(&cell, &last_usage, true);
+                    }
                     state_tx.send_replace(state);
                 }
                 request = &mut requests => {
@@ -75,139 +152,4 @@ pub(crate) fn watch(
         }
     });
     (state, hand_back)
-}
-
-/// What stopping a process needs, taken out of the tracker.
-pub(crate) struct Stopping {
-    pub(crate) pid: u32,
-    pub(crate) group: Option<u32>,
-    pub(crate) marker: Option<os::Match>,
-    pub(crate) state: watch::Receiver<ProcessState>,
-    pub(crate) hand_back: HandBack,
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Stopping {
-    pub(crate) fn new(entry: ProcessEntry, shared: &Arc<Shared>) -> Self {
-        Self {
-            pid: entry.pid,
-            group: entry.group,
-            marker: entry.marker,
-            state: entry.state,
-            hand_back: entry.hand_back,
-            shared: Arc::clone(shared),
-        }
-    }
-}
-
-impl Stopping {
-    /// SIGTERM to the group, up to `timeout` for it to exit, then SIGKILL;
-    /// then kills marked descendants that outlived it.
-    pub(crate) async fn stop(mut self, timeout: Duration, kill_wait: Duration) -> StopOutcome {
-        let ending = if self.state.borrow().has_exited() {
-            Ending::ExitedBySelf
-        } else {
-            self.signal(Signal::SIGTERM);
-            if self.wait_exit(timeout).await {
-                Ending::Terminated
-            } else {
-                self.signal(Signal::SIGKILL);
-                self.wait_exit(kill_wait).await;
-                Ending::Killed
-            }
-        };
-        // Whatever outlived the leader: marked descendants, or (for an
-        // adopted child without a mark) what is left of its group, each
-        // signalled by a pid just read alive.
-        let spare: Vec<u32> = self.shared.owned().into_iter().chain([self.pid]).collect();
-        let descendants_killed = match (self.marker.clone(), self.group) {
-            (Some(marker), _) => sweep(marker, spare, kill_wait).await,
-            (None, Some(group)) => kill_group_members(group, spare, kill_wait).await,
-            (None, None) => 0,
-        };
-        let state = *self.state.borrow();
-        // Dropping the request side ends the watcher.
-        drop(self.hand_back);
-        StopOutcome {
-            ending,
-            state,
-            descendants_killed,
-        }
-    }
-
-    /// Signals only while the leader is unreaped, so its pid (the group's
-    /// id) cannot have been reused.
-    fn signal(&self, signal: Signal) {
-        if self.state.borrow().has_exited() {
-            return;
-        }
-        match self.group {
-            Some(group) => os::signal_group(group, signal),
-            None => os::signal_process(self.pid, signal),
-        };
-    }
-
-    async fn wait_exit(&mut self, timeout: Duration) -> bool {
-        matches!(
-            tokio::time::timeout(timeout, self.state.wait_for(ProcessState::has_exited)).await,
-            Ok(Ok(_))
-        )
-    }
-}
-
-/// SIGKILLs what is left of process group `group` (but `spare`).
-async fn kill_group_members(group: u32, spare: Vec<u32>, budget: Duration) -> usize {
-    let killing = tokio::task::spawn_blocking(move || {
-        os::group_members(group)
-            .into_iter()
-            .filter(|pid| !spare.contains(pid) && os::signal_process(*pid, Signal::SIGKILL))
-            .count()
-    });
-    bounded(killing, budget).await
-}
-
-/// Awaits a blocking `/proc` job for at most `budget` (plus a second): a
-/// read of `/proc` can hang on a process holding its memory lock.
-async fn bounded(job: tokio::task::JoinHandle<usize>, budget: Duration) -> usize {
-    let bound = budget.saturating_add(Duration::from_secs(1));
-    match tokio::time::timeout(bound, job).await {
-        Ok(Ok(killed)) => killed,
-        _ => 0,
-    }
-}
-
-/// SIGKILLs every live process whose marker matches (but `spare`) until
-/// none is left or `budget` runs out; reaps those that were adopted.
-/// Returns how many were killed.
-pub(crate) async fn sweep(matching: os::Match, spare: Vec<u32>, budget: Duration) -> usize {
-    let sweeping = tokio::task::spawn_blocking(move || {
-        if !os::any_marked_child(&matching) {
-            return 0;
-        }
-        let now = Instant::now();
-        let deadline = now
-            .checked_add(budget)
-            .unwrap_or(now + Duration::from_secs(3600));
-        let mut killed = std::collections::HashSet::new();
-        loop {
-            for pid in os::marked(&matching) {
-                if !spare.contains(&pid) && os::signal_process(pid, Signal::SIGKILL) {
-                    killed.insert(pid);
-                }
-            }
-            // Killed ones linger until their parent reaps them; we are the
-            // parent of those that were orphaned (we are a subreaper).
-            let lingering = killed
-                .iter()
-                .filter(|&&pid| !os::reap_if_zombie_child(pid))
-                .count();
-            if (lingering == 0 && os::marked(&matching).iter().all(|pid| spare.contains(pid)))
-                || Instant::now() >= deadline
-            {
-                return killed.len();
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    });
-    bounded(sweeping, budget).await
 }

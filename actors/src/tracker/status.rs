@@ -2,10 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::SystemTime;
 
 use serde::Serialize;
+
+use super::options::Containment;
+use crate::monitor::Pressure;
 
 /// A tracked process's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,8 +60,8 @@ pub struct StopOutcome {
     pub ending: Ending,
     /// Its final state (exit code or signal).
     pub state: ProcessState,
-    /// Descendants that outlived it (escaped its group, or ignored the
-    /// signal) and were killed afterwards.
+    /// Descendants killed with it: those still in its cgroup at the
+    /// SIGKILL, or marked ones that had left its process group.
     pub descendants_killed: usize,
 }
 
@@ -98,8 +102,49 @@ pub enum CleanupOutcome {
     TimedOut,
 }
 
-/// One process in [`TrackerStatus`].
+/// Where a tracked process and its descendants are held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Contained {
+    /// In a cgroup v2 of its own: the cgroup's directory.
+    Cgroup(PathBuf),
+    /// Leading a process group of its own, its descendants marked.
+    ProcessGroup(u32),
+    /// Only itself: a child the application started without a group of
+    /// its own and that could not be moved into a cgroup.
+    Process(u32),
+}
+
+/// What the kernel counted for one cell, where it counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Usage {
+    /// CPU time of the whole cell (`cpu.stat` `usage_usec`), in
+    /// microseconds; cgroup only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_usec: Option<u64>,
+    /// Peak memory of the whole cell (`memory.peak`); only where the
+    /// memory controller is enabled for the subtree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_peak_bytes: Option<u64>,
+    /// Pressure stall information of the cell; cgroup only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<CellPressure>,
+}
+
+/// A cell's `cpu.pressure`, `memory.pressure` and `io.pressure`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CellPressure {
+    /// Tasks of the cell waiting for a CPU.
+    pub cpu: Option<Pressure>,
+    /// Tasks of the cell stalled on memory (reclaim, swap-in).
+    pub memory: Option<Pressure>,
+    /// Tasks of the cell stalled on IO.
+    pub io: Option<Pressure>,
+}
+
+/// One process in [`TrackerStatus`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProcessStatus {
     /// Its pid.
     pub pid: u32,
@@ -109,6 +154,12 @@ pub struct ProcessStatus {
     /// When it was tracked (serialized as `started_unix_ms`).
     #[serde(rename = "started_unix_ms", serialize_with = "unix_ms")]
     pub started: SystemTime,
+    /// Where it is held.
+    pub containment: Contained,
+    /// CPU, memory and pressure of it and its descendants (the last
+    /// reading once its cell is gone).
+    #[serde(flatten)]
+    pub usage: Usage,
 }
 
 /// One task in [`TrackerStatus`].
@@ -134,8 +185,12 @@ pub struct CustomStatus {
 
 /// Everything tracked, per kind, per key. Finished tasks stay listed (the
 /// latest 256) after they leave the tracker.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TrackerStatus {
+    /// How this tracker contains its processes.
+    pub containment: Containment,
+    /// The watchdog's pid, while it runs.
+    pub watchdog: Option<u32>,
     /// Processes by key.
     pub processes: BTreeMap<String, ProcessStatus>,
     /// Tasks by key.
@@ -154,7 +209,7 @@ pub struct CleanupReport {
     pub killed: Vec<String>,
     /// What failed, with why.
     pub failed: Vec<(String, String)>,
-    /// Marked descendants killed after their tracked ancestors stopped.
+    /// Descendants killed after their tracked ancestors stopped.
     pub descendants_killed: usize,
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{oneshot, watch};
 use tokio::task::{AbortHandle, JoinHandle};
 
+use super::error::{Kind, TrackerError};
 use super::status::{TaskState, TaskStatus};
 use crate::panic_message::panic_message;
 
@@ -27,6 +28,38 @@ impl TaskEntry {
             state: self.state.borrow().clone(),
             started: self.started,
         }
+    }
+
+    /// Asks the monitor for the handle back, typed.
+    pub(crate) async fn into_handle<T: 'static>(
+        self,
+        key: &str,
+    ) -> Result<tokio::task::JoinHandle<T>, TrackerError> {
+        let gone = || TrackerError::NotRegistered {
+            kind: Kind::Task,
+            key: key.to_owned(),
+        };
+        let (reply, handle) = oneshot::channel();
+        self.hand_back.send(reply).map_err(|_| gone())?;
+        let handle = handle.await.map_err(|_| gone())?;
+        handle
+            .downcast::<tokio::task::JoinHandle<T>>()
+            .map(|handle| *handle)
+            .map_err(|_| gone())
+    }
+
+    /// Aborts the task and waits, at most `timeout`, for it to end; a
+    /// timeout is an error naming `key`.
+    pub(crate) async fn cancel_within(
+        self,
+        key: String,
+        timeout: Duration,
+    ) -> Result<TaskState, TrackerError> {
+        self.cancel(timeout).await.ok_or(TrackerError::Timeout {
+            what: "task",
+            key,
+            timeout,
+        })
     }
 
     /// Aborts the task and waits, at most `timeout`, for it to end.

@@ -1,20 +1,68 @@
-//! Real processes, real tasks; every wait bounded.
+//! Real processes, real tasks; every wait bounded. Processes are found
+//! through `/proc` by a unique argument (a `sleep` of a duration no other
+//! test uses), so a descendant that cleared its environment is found too.
+//!
+//! Each process test runs under both containments: the cgroup variant
+//! needs a writable cgroup v2 (root here; `.ci/run` runs them with
+//! `--ignored`), the process-group variant runs everywhere.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::containment::group::GroupContainer;
 use super::os;
+use super::pids::Pids;
+use super::table::Shared;
 use super::*;
+use crate::UserError;
+
+fn tracker_with(containment: Containment) -> Tracker {
+    Tracker::builder()
+        .containment(containment)
+        .start_in(&actix::Arbiter::current())
+        .unwrap()
+}
 
 fn tracker() -> Tracker {
-    Tracker::start_in(&actix::Arbiter::current())
+    tracker_with(Containment::ProcessGroup)
 }
 
 fn sh(script: &str) -> Command {
     let mut command = Command::new("sh");
     command.args(["-c", script]);
     command
+}
+
+/// A `sleep` duration no other process of this test run uses: finding the
+/// processes that run `sleep <it>` finds this test's and no other's.
+fn unique_sleep() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{}{:04}",
+        100_000 + u64::from(std::process::id() % 100_000),
+        n
+    )
+}
+
+/// Live (not zombie) processes with `arg` among their arguments.
+fn running_with_arg(arg: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            os::stat(pid).is_some_and(|stat| stat.state != 'Z')
+                && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                    cmdline
+                        .split(|&b| b == 0)
+                        .any(|word| word == arg.as_bytes())
+                })
+        })
+        .collect()
 }
 
 /// Polls until `condition` holds; fails after a generous bound.
@@ -32,184 +80,48 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-fn marked(tracker: &Tracker, key: &str) -> Vec<u32> {
-    os::marked(&tracker.shared.key(key))
-}
-
 /// Polls `status` until `done` holds; fails after a generous bound.
 async fn status_until(
     tracker: &Tracker,
     what: &str,
     done: impl Fn(&TrackerStatus) -> bool,
 ) -> TrackerStatus {
-    for _ in 0..6000 {
+    for _ in 0..3000 {
         let status = tracker.status().await.unwrap();
         if done(&status) {
             return status;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("never happened: {what}");
 }
 
-#[actix_rt::test]
-async fn stopping_a_tree_leaves_none_of_it_alive() {
-    let tracker = tracker();
-    tracker
-        .spawn("tree", sh("sleep 300 & sleep 300 & wait"))
-        .await
-        .unwrap();
-    eventually("sh and both sleeps run", || {
-        marked(&tracker, "tree").len() == 3
-    })
-    .await;
-    let outcome = tracker
-        .stop_process("tree", Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(outcome.ending, Ending::Terminated);
-    assert_eq!(
-        outcome.state,
-        ProcessState::Exited {
-            code: None,
-            signal: Some(15)
+/// Defines `<name>_process_group` and `<name>_cgroup` running the async
+/// `fn <name>(Containment)`; the cgroup one needs a writable cgroup v2.
+macro_rules! both_containments {
+    ($($name:ident),* $(,)?) => {
+        mod process_group {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name($crate::tracker::Containment::ProcessGroup).await;
+                }
+            )*
         }
-    );
-    assert!(
-        marked(&tracker, "tree").is_empty(),
-        "nothing of the tree is alive"
-    );
-    assert!(
-        tracker.status().await.unwrap().processes.is_empty(),
-        "and it is untracked"
-    );
-}
-
-#[actix_rt::test]
-async fn a_grandchild_that_escapes_with_setsid_is_stopped_by_cleanup_all() {
-    let tracker = tracker();
-    let leader = tracker
-        .spawn("escapee", sh("setsid sleep 300 & wait"))
-        .await
-        .unwrap();
-    // Until setsid has run, the grandchild is still in the group: wait
-    // until a marked process other than the leader leads a group of its own.
-    let detached = || {
-        marked(&tracker, "escapee")
-            .into_iter()
-            .any(|pid| pid != leader && os::stat(pid).is_some_and(|stat| stat.pgrp == pid))
+        mod cgroup {
+            $(
+                #[actix_rt::test]
+                #[ignore = "needs a writable cgroup v2 (root)"]
+                async fn $name() {
+                    super::$name($crate::tracker::Containment::Cgroup).await;
+                }
+            )*
+        }
     };
-    eventually("the grandchild has left the group", detached).await;
-    let escaped = marked(&tracker, "escapee");
-    let report = tracker.cleanup_all(Duration::from_secs(10)).await.unwrap();
-    assert_eq!(report.stopped_gracefully, ["escapee"]);
-    assert!(report.descendants_killed >= 1, "{report:?}");
-    assert!(marked(&tracker, "escapee").is_empty());
-    for pid in escaped {
-        assert!(
-            os::stat(pid).is_none(),
-            "pid {pid} is gone (reaped, not a zombie)"
-        );
-    }
 }
 
-#[actix_rt::test]
-async fn a_child_that_ignores_sigterm_is_killed_after_the_timeout() {
-    let tracker = tracker();
-    tracker
-        .spawn("stubborn", sh("trap '' TERM; sleep 300"))
-        .await
-        .unwrap();
-    eventually("the trap is set and sleep runs", || {
-        marked(&tracker, "stubborn").len() == 2
-    })
-    .await;
-    let outcome = tracker
-        .stop_process("stubborn", Duration::from_millis(100))
-        .await
-        .unwrap();
-    assert_eq!(outcome.ending, Ending::Killed);
-    assert_eq!(
-        outcome.state,
-        ProcessState::Exited {
-            code: None,
-            signal: Some(9)
-        }
-    );
-    assert!(marked(&tracker, "stubborn").is_empty());
-}
-
-#[actix_rt::test]
-async fn two_hundred_children_that_exit_by_themselves_leave_no_zombies() {
-    let tracker = tracker();
-    let mut pids = Vec::new();
-    for i in 0..200 {
-        pids.push(
-            tracker
-                .spawn(format!("short-{i}"), Command::new("true"))
-                .await
-                .unwrap(),
-        );
-    }
-    let status = loop {
-        let status = tracker.status().await.unwrap();
-        if status
-            .processes
-            .values()
-            .all(|process| process.state.has_exited())
-        {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
-    assert_eq!(status.processes.len(), 200);
-    assert!(status.processes.values().all(|p| p.state
-        == ProcessState::Exited {
-            code: Some(0),
-            signal: None
-        }));
-    for pid in pids {
-        assert!(
-            os::stat(pid).is_none_or(|stat| stat.state != 'Z' || stat.ppid != std::process::id()),
-            "{pid} is a zombie"
-        );
-    }
-}
-
-#[actix_rt::test]
-async fn an_exit_code_shows_in_status_and_in_the_stop_outcome() {
-    let tracker = tracker();
-    tracker.spawn("fails", sh("exit 3")).await.unwrap();
-    let status = status_until(&tracker, "it exited", |status| {
-        status.processes["fails"].state.has_exited()
-    })
-    .await;
-    assert_eq!(
-        status.processes["fails"].state,
-        ProcessState::Exited {
-            code: Some(3),
-            signal: None
-        }
-    );
-    let json = serde_json::to_value(&status).unwrap();
-    assert_eq!(json["processes"]["fails"]["code"], 3);
-    let outcome = tracker
-        .stop_process("fails", Duration::from_secs(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        (outcome.ending, outcome.state),
-        (
-            Ending::ExitedBySelf,
-            ProcessState::Exited {
-                code: Some(3),
-                signal: None
-            }
-        )
-    );
-    // The key is free again.
-    tracker.spawn("fails", Command::new("true")).await.unwrap();
-}
+mod escapes;
+mod processes;
 
 #[actix_rt::test]
 async fn bad_keys_and_types_are_typed_errors_and_change_nothing() {
@@ -304,18 +216,15 @@ async fn tasks_leave_when_done_and_report_panics_and_cancels() {
         TaskState::Cancelled
     );
 
-    let status = loop {
-        let status = tracker.status().await.unwrap();
-        if ["quick", "boom", "typed"].iter().all(|key| {
+    let status = status_until(&tracker, "every task ended", |status| {
+        ["quick", "boom", "typed"].iter().all(|key| {
             status
                 .tasks
                 .get(*key)
                 .is_some_and(|t| t.state != TaskState::Running)
-        }) {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+        })
+    })
+    .await;
     assert_eq!(status.tasks["quick"].state, TaskState::Finished);
     assert_eq!(
         status.tasks["boom"].state,
@@ -409,35 +318,110 @@ async fn custom_cleanups_report_failures_and_panics_and_run_newest_first() {
         .unwrap();
 }
 
-#[actix_rt::test]
-async fn guards_stop_what_they_track_when_dropped() {
-    let tracker = tracker();
-    let mut command = tokio::process::Command::new("sleep");
-    command.arg("300").process_group(0);
-    let child = command.spawn().unwrap();
-    let pid = child.id().unwrap();
-    let guard = tracker.track_process("guarded", child).await.unwrap();
-    let task = tracker
-        .track_task("guarded-task", tokio::spawn(std::future::pending::<()>()))
-        .await
-        .unwrap();
-    drop((guard, task));
-    eventually("the guarded process is gone", || os::stat(pid).is_none()).await;
-    eventually_status(&tracker).await;
+/// The actor's state, without a System: custom resources refused, handed
+/// back and drained newest first.
+#[test]
+fn the_state_refuses_duplicates_and_drains_newest_first() {
+    let pids = Arc::new(Pids::default());
+    let container = Box::new(GroupContainer::new(
+        "_STEWARD_TEST_STATE",
+        Arc::clone(&pids),
+    ));
+    let shared = Arc::new(Shared::new(
+        u64::MAX,
+        "_STEWARD_TEST_STATE".into(),
+        container,
+        pids,
+        None,
+    ));
+    let mut state = ResourceTracker::new(shared);
+    let resource = |value: u32| -> Box<dyn super::custom::Resource> {
+        Box::new(super::custom::SyncResource {
+            value,
+            cleanup: |_: u32| Ok(()),
+        })
+    };
+    state.register_custom("a".into(), resource(1)).unwrap();
+    state.register_custom("b".into(), resource(2)).unwrap();
+    let refused = state.register_custom("a".into(), resource(3)).unwrap_err();
+    assert!(matches!(
+        refused.error,
+        TrackerError::DuplicateKey {
+            kind: Kind::Custom,
+            ..
+        }
+    ));
+    assert_eq!(
+        refused
+            .item
+            .and_then(|item| item.downcast::<u32>().ok())
+            .map(|v| *v),
+        Some(3)
+    );
+    assert!(matches!(
+        state.unregister_custom::<String>("b"),
+        Err(TrackerError::WrongType { actual: "u32", .. })
+    ));
+    state.register_custom("c".into(), resource(4)).unwrap();
+    let drained = state.drain();
+    assert_eq!(drained.custom_keys(), ["c", "b", "a"]);
 }
 
-async fn eventually_status(tracker: &Tracker) {
-    for _ in 0..6000 {
-        let status = tracker.status().await.unwrap();
-        if status.processes.is_empty()
-            && status
-                .tasks
-                .get("guarded-task")
-                .is_none_or(|t| t.state != TaskState::Running)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("guards did not stop what they tracked");
+#[actix_rt::test]
+async fn a_killed_watchdog_is_replaced() {
+    let tracker = tracker();
+    let first = tracker.watchdog_pid().expect("a watchdog runs");
+    assert!(os::signal_process(first, nix::sys::signal::Signal::SIGKILL));
+    eventually("another watchdog runs", || {
+        tracker.watchdog_pid().is_some_and(|pid| pid != first)
+    })
+    .await;
+    tracker.shutdown().await;
+    assert_eq!(tracker.watchdog_pid(), None, "stopped at shutdown");
+}
+
+#[actix_rt::test]
+async fn the_watchdog_forgets_a_group_once_it_is_gone() {
+    let tracker = tracker();
+    let mut sleeper = Command::new("sleep");
+    sleeper.arg(unique_sleep());
+    let sleeping = tracker.spawn("sleeping", sleeper).await.unwrap();
+    let quick = tracker.spawn("quick", Command::new("true")).await.unwrap();
+    assert!(tracker.shared.groups().contains(&sleeping));
+    // `quick` exited by itself and left no member: its id may be reused,
+    // so the watchdog must not kill it at the program's death.
+    eventually("the housekeeping forgets quick's group", || {
+        !tracker.shared.groups().contains(&quick)
+    })
+    .await;
+    assert!(tracker.shared.groups().contains(&sleeping), "still running");
+    tracker
+        .stop_process("sleeping", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(tracker.shared.groups().is_empty(), "stopped: forgotten");
+}
+
+#[actix_rt::test]
+async fn a_spawn_sent_to_the_actor_is_tracked_too() {
+    let tracker = tracker();
+    let mut sleeper = Command::new("sleep");
+    let arg = unique_sleep();
+    sleeper.arg(&arg);
+    let pid = tracker
+        .address()
+        .send(SpawnProcess {
+            key: "sent".into(),
+            command: sleeper,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(running_with_arg(&arg), [pid]);
+    assert_eq!(tracker.status().await.unwrap().processes["sent"].pid, pid);
+    tracker
+        .stop_process("sent", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(running_with_arg(&arg).is_empty());
 }
