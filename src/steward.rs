@@ -300,12 +300,17 @@ impl Steward {
         Ok(pool)
     }
 
-    /// Closes `pool` at shutdown, with the pools steward started.
+    /// Closes `pool` at shutdown, with the pools steward started. Steward
+    /// holds it weakly: a pool the application dropped is not kept alive.
     pub fn close_on_shutdown<M: Manager>(&self, pool: &Pool<M>) {
-        let pool = pool.clone();
+        let pool = pool.downgrade();
         self.inner.actors.pools.add(Box::new(move || {
-            let pool = pool.clone();
-            Box::pin(async move { pool.close().await })
+            let pool = pool.upgrade();
+            Box::pin(async move {
+                if let Some(pool) = pool {
+                    pool.close().await;
+                }
+            })
         }));
     }
 

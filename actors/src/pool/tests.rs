@@ -10,6 +10,7 @@ use tokio::time::{Instant, sleep};
 
 use super::*;
 use crate::UserError;
+use crate::lifecycle::State;
 use crate::retry::RetryPolicy;
 
 /// What a manager callback does.
@@ -51,6 +52,7 @@ struct TestManager {
     creates: AtomicU32,
     destroys: AtomicU32,
     checks: AtomicU32,
+    recycles: AtomicU32,
 }
 
 impl TestManager {
@@ -65,6 +67,7 @@ impl TestManager {
             creates: AtomicU32::new(0),
             destroys: AtomicU32::new(0),
             checks: AtomicU32::new(0),
+            recycles: AtomicU32::new(0),
         }
     }
 
@@ -100,6 +103,7 @@ impl Manager for TestManager {
     }
 
     async fn recycle(&self, _: &mut u64) -> Result<(), UserError> {
+        self.recycles.fetch_add(1, Ordering::SeqCst);
         let behaviour = *self.recycle.lock().unwrap();
         act("recycle", behaviour).await
     }
@@ -121,7 +125,7 @@ fn builder() -> PoolBuilder<TestManager> {
         .retry(RetryPolicy::never())
         .create_timeout(Duration::from_secs(1))
         .recycle_timeout(Duration::from_secs(1))
-        .acquire_timeout(Duration::from_secs(10))
+        .wait_timeout(Some(Duration::from_secs(10)))
 }
 
 async fn start(builder: PoolBuilder<TestManager>) -> Pool<TestManager> {
@@ -845,21 +849,23 @@ async fn backend_down_then_back_fails_fast_and_recovers_without_a_herd() {
             ),
     )
     .await;
-    let mut moves = pool.subscribe().await.unwrap();
+    let mut moves = pool.subscribe();
     let manager = pool.manager();
     manager.up.store(false, Ordering::SeqCst);
-    for expected in [State::Degraded, State::Degraded, State::Error] {
-        let error = pool.acquire().await.unwrap_err();
-        assert!(matches!(error, PoolError::Create { .. }), "{error}");
-        assert_eq!(
-            pool.state().max(State::Degraded),
-            expected.max(pool.state())
-        );
-    }
+    // Attempts count: the first acquire's two attempts make the pool
+    // `Degraded`; the second's first attempt is the third failure in a
+    // row, which opens the breaker and ends its retry schedule.
+    let error = pool.acquire().await.unwrap_err();
+    assert!(matches!(error, PoolError::Create { .. }), "{error}");
+    assert_eq!(pool.state(), State::Degraded);
+    let error = pool.acquire().await.unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+    assert_eq!(pool.state(), State::Error);
     assert_eq!(moves.recv().await.unwrap().to, State::Degraded);
     assert_eq!(moves.recv().await.unwrap().to, State::Error);
     let before = manager.creates();
-    assert_eq!(before, 6, "3 acquires × 2 attempts");
+    assert_eq!(before, 3, "2 attempts, then 1");
+    assert_eq!(pool.status().failed_creates, 3);
 
     // 100 acquires while the breaker is open: all fail at once, and none
     // creates.
@@ -876,15 +882,17 @@ async fn backend_down_then_back_fails_fast_and_recovers_without_a_herd() {
         assert!(error.to_string().contains("backend down"), "{error}");
     }
     assert_eq!(started.elapsed(), Duration::ZERO, "failed fast");
-    assert!(manager.creates() <= before + 1, "only the probe creates");
+    assert_eq!(
+        manager.creates(),
+        before,
+        "no create before the first probe"
+    );
 
-    // Down for 10 s: one probe at a time (2 attempts, then 1 s apart).
+    // Down for 10 s: one probe of one attempt every second.
     sleep(Duration::from_secs(10)).await;
     let during = manager.creates() - before;
-    assert!(
-        (2..=2 * 11).contains(&during),
-        "{during} probe creates in 10 s"
-    );
+    assert!((9..=11).contains(&during), "{during} probe creates in 10 s");
+    assert_eq!(pool.state(), State::Error);
 
     manager.up.store(true, Ordering::SeqCst);
     sleep(Duration::from_secs(2)).await;
@@ -914,11 +922,11 @@ async fn a_leaked_guard_is_reported_with_where_it_was_acquired() {
     let guard = pool.acquire().await.unwrap();
     let line = line!() - 1;
     sleep(Duration::from_secs(7)).await;
-    let leaks = pool.shared.new_leaks(Duration::from_secs(5));
+    let leaks = pool.shared().new_leaks(Duration::from_secs(5));
     assert!(leaks.is_empty(), "the supervisor reported it already");
-    let meta = pool.shared.status();
+    let meta = pool.shared().status();
     assert_eq!(meta.in_use, 1);
-    let lease = guard.slot().meta.lease.lock().unwrap();
+    let lease = guard.pooled().meta.lease.lock().unwrap();
     let lease = lease.as_ref().unwrap();
     assert!(lease.reported);
     assert_eq!(lease.location.file(), file!());
@@ -992,7 +1000,7 @@ async fn forever_is_a_usable_wait_and_lifetime() {
     let pool = start(
         builder()
             .max_size(1)
-            .acquire_timeout(Duration::MAX)
+            .wait_timeout(Some(Duration::MAX))
             .max_lifetime(Duration::MAX),
     )
     .await;
@@ -1031,3 +1039,9 @@ async fn close_fails_an_acquire_waiting_on_a_create() {
         .unwrap();
     assert!(outcome.unwrap_err().is_closed());
 }
+
+mod breaker;
+mod close;
+mod contention;
+mod outage;
+mod upkeep;

@@ -1,23 +1,31 @@
-//! The state a pool publishes to its handles: the semaphore of slots, the
-//! idle queue, the counters. An acquire with an idle resource touches only
-//! this; the supervisor owns every other change.
+//! [`Shared`]: the state a pool publishes to its handles and guards: the
+//! semaphore of slots, the idle queue, the room for resources, the
+//! counters, and a view of the supervisor's lifecycle. An acquire with an
+//! idle resource touches only this; the supervisor owns every other change.
+//!
+//! It never names the supervisor: the one message it sends (a resource to
+//! destroy) goes to a [`Recipient`].
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use actix::Addr;
+use actix::Recipient;
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
-use super::builder::{PoolConfig, QueueMode};
+use super::capacity::{Capacity, Reservation};
+use super::config::{PoolConfig, QueueMode};
+use super::error::{PoolError, TimeoutKind};
+use super::manager::Manager;
+use super::messages::Destroy;
+use super::pooled::{IdleEntry, Lease, Pooled, ResourceMeta};
 use super::status::{PoolStatus, ResourceStatus};
-use super::supervisor::{Destroy, PoolSupervisor};
-use super::{Manager, PoolError};
 use crate::UserError;
-use crate::lifecycle::State;
+use crate::lifecycle::{State, StateView};
 
 /// Nothing panics while these locks are held (user code never runs under
 /// them): a poisoned one is still consistent.
@@ -25,78 +33,60 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Where and since when a resource is checked out, for leak reports.
-#[derive(Debug)]
-pub(crate) struct Lease {
-    pub(crate) since: Instant,
-    pub(crate) location: &'static Location<'static>,
-    pub(crate) reported: bool,
+/// The pool's clock, read only where the caller asked for a deadline or a
+/// setting needs the time (`idle_timeout`, `max_lifetime`,
+/// `leak_threshold`). Tests count the reads on their thread.
+pub(crate) fn now() -> Instant {
+    #[cfg(test)]
+    CLOCK_READS.with(|reads| reads.set(reads.get() + 1));
+    Instant::now()
 }
 
-/// What the pool knows about one resource, shared with its status.
-#[derive(Debug)]
-pub(crate) struct ResourceMeta {
-    pub(crate) id: u64,
-    pub(crate) created: Instant,
-    /// Its jittered end of life, with `max_lifetime`.
-    pub(crate) expires: Option<Instant>,
-    pub(crate) uses: AtomicU64,
-    pub(crate) in_use: AtomicBool,
-    /// Kept only with `leak_threshold`.
-    pub(crate) lease: Mutex<Option<Lease>>,
+#[cfg(test)]
+thread_local! {
+    /// How often this thread read the pool's clock.
+    pub(crate) static CLOCK_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-impl ResourceMeta {
-    pub(crate) fn expired(&self, now: Instant) -> bool {
-        self.expires.is_some_and(|expires| expires <= now)
-    }
-}
-
-/// A resource and its record.
-#[derive(Debug)]
-pub(crate) struct Slot<R> {
-    pub(crate) resource: R,
-    pub(crate) meta: Arc<ResourceMeta>,
-}
-
-/// An idle resource, and since when it has been idle (with `idle_timeout`).
-#[derive(Debug)]
-pub(crate) struct IdleEntry<R> {
-    pub(crate) slot: Slot<R>,
-    pub(crate) since: Option<Instant>,
+/// `wait` from now; a wait too long for an `Instant` (`Duration::MAX`, a
+/// way to say "forever") becomes thirty years.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    let now = now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 /// The shared state of one pool.
 pub(crate) struct Shared<M: Manager> {
     pub(crate) manager: M,
     pub(crate) config: PoolConfig,
-    pub(crate) supervisor: Addr<PoolSupervisor<M>>,
+    /// The supervisor's lifecycle: the pool's one state.
+    view: StateView,
+    destroyer: Recipient<Destroy<M::Resource>>,
     /// One permit per resource that may be checked out: FIFO waiters.
+    /// Closed when the pool stops admitting.
     pub(crate) semaphore: Semaphore,
+    pub(crate) capacity: Arc<Capacity>,
     idle: Mutex<VecDeque<IdleEntry<M::Resource>>>,
-    pub(crate) max_size: AtomicUsize,
     pub(crate) min_size: AtomicUsize,
-    /// Resources alive or being created: never above `max_size` but while
-    /// a shrink waits for resources to come back.
-    size: AtomicUsize,
     in_use: AtomicUsize,
     waiting: AtomicUsize,
     /// Permits a shrink could not take yet: returns forget them.
     owed: AtomicUsize,
     created: AtomicU64,
     destroyed: AtomicU64,
-    pub(crate) failed_creates: AtomicU64,
+    failed_creates: AtomicU64,
     timeouts: AtomicU64,
-    state: AtomicU8,
-    /// The circuit breaker: while set, an acquire that needs a new
-    /// resource fails at once.
-    unavailable: AtomicBool,
+    /// Discarded resources the supervisor has not destroyed yet.
+    destroying: AtomicUsize,
     last_error: Mutex<Option<UserError>>,
-    closed: AtomicBool,
-    /// Signalled when a resource goes idle, the size drops or the pool
-    /// closes, for acquires that hold a slot but find the pool full.
-    changed: Notify,
-    change_waiters: AtomicUsize,
+    /// Signalled once, when the pool stops admitting: wakes acquires
+    /// waiting for a create.
+    closing: Notify,
+    /// Signalled by an acquire that finds the pool full while a health
+    /// check holds a resource: the check gives it up.
+    wanted: Notify,
+    checking: AtomicBool,
     resources: Mutex<HashMap<u64, Arc<ResourceMeta>>>,
     next_id: AtomicU64,
     rng: Mutex<fastrand::Rng>,
@@ -106,23 +96,29 @@ impl<M: Manager> std::fmt::Debug for Shared<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("name", &self.config.name)
-            .field("size", &self.size)
+            .field("size", &self.size())
             .finish_non_exhaustive()
     }
 }
 
 impl<M: Manager> Shared<M> {
-    pub(crate) fn new(manager: M, config: PoolConfig, supervisor: Addr<PoolSupervisor<M>>) -> Self {
+    pub(crate) fn new(
+        manager: M,
+        config: PoolConfig,
+        view: StateView,
+        destroyer: Recipient<Destroy<M::Resource>>,
+    ) -> Self {
         let rng = config
             .seed
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
             manager,
+            view,
+            destroyer,
             semaphore: Semaphore::new(config.max_size),
+            capacity: Arc::new(Capacity::new(config.max_size)),
             idle: Mutex::new(VecDeque::with_capacity(config.max_size.min(1024))),
-            max_size: AtomicUsize::new(config.max_size),
             min_size: AtomicUsize::new(config.min_size),
-            size: AtomicUsize::new(0),
             in_use: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             owed: AtomicUsize::new(0),
@@ -130,16 +126,14 @@ impl<M: Manager> Shared<M> {
             destroyed: AtomicU64::new(0),
             failed_creates: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
-            state: AtomicU8::new(0),
-            unavailable: AtomicBool::new(false),
+            destroying: AtomicUsize::new(0),
             last_error: Mutex::new(None),
-            closed: AtomicBool::new(false),
-            changed: Notify::new(),
-            change_waiters: AtomicUsize::new(0),
+            closing: Notify::new(),
+            wanted: Notify::new(),
+            checking: AtomicBool::new(false),
             resources: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             rng: Mutex::new(rng),
-            supervisor,
             config,
         }
     }
@@ -156,7 +150,8 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    pub(crate) fn timeout(&self, kind: super::TimeoutKind) -> PoolError {
+    /// Counts a timeout and names it.
+    pub(crate) fn timeout(&self, kind: TimeoutKind) -> PoolError {
         self.timeouts.fetch_add(1, Ordering::Relaxed);
         PoolError::Timeout {
             pool: self.config.name.clone(),
@@ -174,47 +169,62 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    // ---- state --------------------------------------------------------
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+    pub(crate) fn busy_error(&self) -> PoolError {
+        PoolError::Busy {
+            pool: self.config.name.clone(),
+            max_size: self.capacity.max_size(),
+        }
     }
 
-    /// Stops admitting acquires: waiters fail with `Closed` at once.
-    pub(crate) fn stop_admitting(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.semaphore.close();
-        self.changed.notify_waiters();
-    }
-
-    pub(crate) fn is_unavailable(&self) -> bool {
-        self.unavailable.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn set_unavailable(&self, unavailable: bool) {
-        self.unavailable.store(unavailable, Ordering::Release);
-        self.changed.notify_waiters();
-    }
-
-    pub(crate) fn set_last_error(&self, error: UserError) {
+    /// Counts a failed create attempt and keeps its error for
+    /// `Unavailable`.
+    pub(crate) fn record_failed_create(&self, error: UserError) {
+        self.failed_creates.fetch_add(1, Ordering::Relaxed);
         *lock(&self.last_error) = Some(error);
     }
 
-    pub(crate) fn publish_state(&self, state: State) {
-        let index = State::ALL.iter().position(|s| *s == state).unwrap_or(0);
-        self.state
-            .store(u8::try_from(index).unwrap_or(0), Ordering::Release);
+    // ---- state --------------------------------------------------------
+
+    pub(crate) fn view(&self) -> &StateView {
+        &self.view
     }
 
     pub(crate) fn state(&self) -> State {
-        State::ALL
-            .get(usize::from(self.state.load(Ordering::Acquire)))
-            .copied()
-            .unwrap_or(State::Uninitialized)
+        self.view.state()
+    }
+
+    /// Whether the pool stopped admitting acquires.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.semaphore.is_closed()
+    }
+
+    /// Stops admitting acquires: every waiter fails with `Closed` at once,
+    /// those waiting for a create included.
+    pub(crate) fn stop_admitting(&self) {
+        self.semaphore.close();
+        self.closing.notify_waiters();
+        self.capacity.notify_all();
+    }
+
+    /// Resolves once the pool stops admitting.
+    pub(crate) async fn closed(&self) {
+        let notified = self.closing.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_closed() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// Whether the circuit breaker is open (`Error`, or `Initializing`
+    /// while its probe runs): an acquire that needs a new resource fails.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        matches!(self.state(), State::Error | State::Initializing)
     }
 
     pub(crate) fn size(&self) -> usize {
-        self.size.load(Ordering::Acquire)
+        self.capacity.size()
     }
 
     pub(crate) fn in_use(&self) -> usize {
@@ -246,7 +256,7 @@ impl<M: Manager> Shared<M> {
 
     /// Changes the limit: grows at once, shrinks as permits come back.
     pub(crate) fn set_max_size(&self, new: usize) {
-        let old = self.max_size.swap(new, Ordering::AcqRel);
+        let old = self.capacity.set_max_size(new);
         if new > old {
             let mut grow = new - old;
             // Cancel what an earlier shrink still owes first.
@@ -270,7 +280,6 @@ impl<M: Manager> Shared<M> {
             let forgotten = self.semaphore.forget_permits(shrink);
             self.owed.fetch_add(shrink - forgotten, Ordering::AcqRel);
         }
-        self.changed.notify_waiters();
     }
 
     pub(crate) fn waiting(&self) -> WaitingGuard<'_, M> {
@@ -280,35 +289,25 @@ impl<M: Manager> Shared<M> {
 
     // ---- resources ----------------------------------------------------
 
-    /// Reserves room for one more resource, if the pool is below
-    /// `max_size`.
-    pub(crate) fn reserve(self: &Arc<Self>) -> Option<Reservation<M>> {
-        let max = self.max_size.load(Ordering::Acquire);
-        let mut size = self.size.load(Ordering::Acquire);
-        loop {
-            if size >= max {
-                return None;
-            }
-            match self.size.compare_exchange_weak(
-                size,
-                size + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    return Some(Reservation {
-                        shared: Arc::clone(self),
-                        armed: true,
-                    });
-                }
-                Err(now) => size = now,
-            }
-        }
-    }
-
-    fn unreserve(&self) {
-        self.size.fetch_sub(1, Ordering::AcqRel);
-        self.notify_change();
+    /// A new resource takes the room `reservation` holds.
+    pub(crate) fn admit(
+        &self,
+        reservation: Reservation,
+        resource: M::Resource,
+    ) -> Pooled<M::Resource> {
+        reservation.keep();
+        let created = now();
+        let meta = Arc::new(ResourceMeta {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            created,
+            expires: self.lifetime_end(created),
+            uses: AtomicU64::new(0),
+            in_use: AtomicBool::new(false),
+            lease: Mutex::new(None),
+        });
+        lock(&self.resources).insert(meta.id, Arc::clone(&meta));
+        self.created.fetch_add(1, Ordering::Relaxed);
+        Pooled { resource, meta }
     }
 
     fn lifetime_end(&self, now: Instant) -> Option<Instant> {
@@ -319,13 +318,12 @@ impl<M: Manager> Shared<M> {
         now.checked_add(lifetime.mul_f64(factor))
     }
 
-    pub(crate) fn pop_idle(&self) -> Option<Slot<M::Resource>> {
+    pub(crate) fn pop_idle(&self) -> Option<IdleEntry<M::Resource>> {
         let mut idle = lock(&self.idle);
-        let entry = match self.config.queue_mode {
+        match self.config.queue_mode {
             QueueMode::Fifo => idle.pop_front(),
             QueueMode::Lifo => idle.pop_back(),
-        };
-        entry.map(|entry| entry.slot)
+        }
     }
 
     /// Takes the longest-idle resource for a health check, but never the
@@ -338,17 +336,17 @@ impl<M: Manager> Shared<M> {
         idle.pop_front()
     }
 
-    /// Takes the idle resources that `keep` refuses (reaping).
+    /// Takes the idle resources `remove` picks.
     pub(crate) fn take_idle_where(
         &self,
         mut remove: impl FnMut(&IdleEntry<M::Resource>) -> bool,
-    ) -> Vec<Slot<M::Resource>> {
+    ) -> Vec<Pooled<M::Resource>> {
         let mut idle = lock(&self.idle);
         let mut taken = Vec::new();
         let mut kept = VecDeque::with_capacity(idle.len());
         for entry in idle.drain(..) {
             if remove(&entry) {
-                taken.push(entry.slot);
+                taken.push(entry.pooled);
             } else {
                 kept.push_back(entry);
             }
@@ -357,81 +355,88 @@ impl<M: Manager> Shared<M> {
         taken
     }
 
-    /// Makes `slot` idle again (destroys it if the pool has closed).
-    pub(crate) fn push_idle(&self, slot: Slot<M::Resource>) {
-        let since = self.config.idle_timeout.map(|_| Instant::now());
-        self.push_idle_entry(IdleEntry { slot, since });
-    }
-
-    pub(crate) fn push_idle_entry(&self, entry: IdleEntry<M::Resource>) {
-        if self.is_closed() {
-            self.discard(entry.slot);
+    /// Makes a resource idle again, or discards it if the pool closed,
+    /// shrank below its size, or the resource outlived its lifetime.
+    pub(crate) fn give_back(&self, pooled: Pooled<M::Resource>, recycle_owed: bool) {
+        if self.must_discard(&pooled.meta) {
+            self.discard(pooled);
             return;
         }
-        {
-            let mut idle = lock(&self.idle);
-            idle.push_back(entry);
+        let since = self.config.idle_timeout.map(|_| now());
+        self.push_idle(IdleEntry {
+            pooled,
+            since,
+            recycle_owed,
+        });
+    }
+
+    /// Puts back an entry a health check took.
+    pub(crate) fn push_idle(&self, entry: IdleEntry<M::Resource>) {
+        if self.must_discard(&entry.pooled.meta) {
+            self.discard(entry.pooled);
+            return;
         }
+        lock(&self.idle).push_back(entry);
         // Closed in between: the pool's close may have drained already.
         if self.is_closed() {
-            for slot in self.take_idle_where(|_| true) {
-                self.discard(slot);
+            for pooled in self.take_idle_where(|_| true) {
+                self.discard(pooled);
             }
         }
-        self.notify_change();
+        self.capacity.notify_change();
     }
 
     /// Forgets a resource and has the supervisor destroy it.
-    pub(crate) fn discard(&self, slot: Slot<M::Resource>) {
-        self.forget(&slot.meta);
+    pub(crate) fn discard(&self, pooled: Pooled<M::Resource>) {
+        self.forget(&pooled.meta);
         self.destroyed.fetch_add(1, Ordering::Relaxed);
         // With the supervisor gone (the System stopped), the resource is
         // dropped instead.
-        self.supervisor.do_send(Destroy(slot.resource));
+        if self.destroyer.connected() {
+            self.destroying.fetch_add(1, Ordering::AcqRel);
+            self.destroyer.do_send(Destroy(pooled.resource));
+        }
+    }
+
+    /// The supervisor destroyed a discarded resource.
+    pub(crate) fn destroy_done(&self) {
+        self.destroying.fetch_sub(1, Ordering::AcqRel);
+        self.capacity.notify_change();
+    }
+
+    /// Whether every resource is back and destroyed (after a close).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.in_use() == 0 && self.destroying.load(Ordering::Acquire) == 0
     }
 
     /// Takes a resource's record out of the pool's count.
     pub(crate) fn forget(&self, meta: &ResourceMeta) {
         lock(&self.resources).remove(&meta.id);
-        self.unreserve();
+        self.capacity.release();
     }
 
-    pub(crate) fn notify_change(&self) {
-        if self.change_waiters.load(Ordering::SeqCst) > 0 {
-            self.changed.notify_waiters();
-        }
+    /// Whether a resource must go rather than be idle again.
+    pub(crate) fn must_discard(&self, meta: &ResourceMeta) -> bool {
+        self.is_closed()
+            || self.capacity.over()
+            || (self.config.max_lifetime.is_some() && meta.expired(now()))
     }
 
-    /// Waits until a resource goes idle, the size drops, the state
-    /// changes or `deadline` passes (`false`). `ready` is checked after
-    /// registering, so no change is missed.
-    pub(crate) async fn wait_change(&self, deadline: Instant, ready: impl Fn() -> bool) -> bool {
-        self.change_waiters.fetch_add(1, Ordering::SeqCst);
-        let _registered = ChangeWaiter { shared: self };
-        let notified = self.changed.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if ready() {
-            return true;
-        }
-        tokio::time::timeout_at(deadline, notified).await.is_ok()
-    }
-
-    /// Marks `slot` checked out.
-    pub(crate) fn lease(&self, slot: &Slot<M::Resource>, location: &'static Location<'static>) {
+    /// Marks `pooled` checked out.
+    pub(crate) fn lease(&self, pooled: &Pooled<M::Resource>, location: &'static Location<'static>) {
         self.in_use.fetch_add(1, Ordering::Relaxed);
-        slot.meta.uses.fetch_add(1, Ordering::Relaxed);
-        slot.meta.in_use.store(true, Ordering::Relaxed);
+        pooled.meta.uses.fetch_add(1, Ordering::Relaxed);
+        pooled.meta.in_use.store(true, Ordering::Relaxed);
         if self.config.leak_threshold.is_some() {
-            *lock(&slot.meta.lease) = Some(Lease {
-                since: Instant::now(),
+            *lock(&pooled.meta.lease) = Some(Lease {
+                since: now(),
                 location,
                 reported: false,
             });
         }
     }
 
-    /// Marks `slot` no longer checked out.
+    /// Marks a resource no longer checked out.
     pub(crate) fn unlease(&self, meta: &ResourceMeta) {
         self.in_use.fetch_sub(1, Ordering::Relaxed);
         meta.in_use.store(false, Ordering::Relaxed);
@@ -440,12 +445,28 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    /// Whether a returned resource must go rather than be idle again.
-    pub(crate) fn must_discard(&self, meta: &ResourceMeta) -> bool {
-        self.is_closed()
-            || self.size() > self.max_size.load(Ordering::Acquire)
-            || (self.config.max_lifetime.is_some() && meta.expired(Instant::now()))
+    // ---- health checks ------------------------------------------------
+
+    /// Resolves when an acquire wants the resource a health check holds
+    /// ([`want`](Self::want)); enable it before
+    /// [`set_checking`](Self::set_checking).
+    pub(crate) fn wanted(&self) -> Notified<'_> {
+        self.wanted.notified()
     }
+
+    pub(crate) fn set_checking(&self, checking: bool) {
+        self.checking.store(checking, Ordering::SeqCst);
+    }
+
+    /// An acquire finds the pool full: a health check holding a resource
+    /// gives it up.
+    pub(crate) fn want(&self) {
+        if self.checking.load(Ordering::SeqCst) {
+            self.wanted.notify_waiters();
+        }
+    }
+
+    // ---- status -------------------------------------------------------
 
     /// Every checked-out resource held longer than `threshold` and not yet
     /// reported: its id, how long, and where it was acquired.
@@ -453,7 +474,7 @@ impl<M: Manager> Shared<M> {
         &self,
         threshold: Duration,
     ) -> Vec<(u64, Duration, &'static Location<'static>)> {
-        let now = Instant::now();
+        let now = now();
         let metas: Vec<Arc<ResourceMeta>> = lock(&self.resources).values().cloned().collect();
         let mut leaks = Vec::new();
         for meta in metas {
@@ -470,7 +491,7 @@ impl<M: Manager> Shared<M> {
     }
 
     pub(crate) fn status(&self) -> PoolStatus {
-        let now = Instant::now();
+        let now = now();
         let mut resources: Vec<ResourceStatus> = lock(&self.resources)
             .values()
             .map(|meta| ResourceStatus {
@@ -484,7 +505,7 @@ impl<M: Manager> Shared<M> {
         PoolStatus {
             name: self.config.name.clone(),
             state: self.state(),
-            max_size: self.max_size.load(Ordering::Acquire),
+            max_size: self.capacity.max_size(),
             min_size: self.min_size.load(Ordering::Acquire),
             size: self.size(),
             idle: self.idle_len(),
@@ -495,41 +516,6 @@ impl<M: Manager> Shared<M> {
             failed_creates: self.failed_creates.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             resources,
-        }
-    }
-}
-
-/// Room for one resource; given back on drop unless filled.
-#[derive(Debug)]
-pub(crate) struct Reservation<M: Manager> {
-    shared: Arc<Shared<M>>,
-    armed: bool,
-}
-
-impl<M: Manager> Reservation<M> {
-    /// The new resource takes the reserved room.
-    pub(crate) fn fill(mut self, resource: M::Resource) -> Slot<M::Resource> {
-        self.armed = false;
-        let shared = &self.shared;
-        let now = Instant::now();
-        let meta = Arc::new(ResourceMeta {
-            id: shared.next_id.fetch_add(1, Ordering::Relaxed),
-            created: now,
-            expires: shared.lifetime_end(now),
-            uses: AtomicU64::new(0),
-            in_use: AtomicBool::new(false),
-            lease: Mutex::new(None),
-        });
-        lock(&shared.resources).insert(meta.id, Arc::clone(&meta));
-        shared.created.fetch_add(1, Ordering::Relaxed);
-        Slot { resource, meta }
-    }
-}
-
-impl<M: Manager> Drop for Reservation<M> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.unreserve();
         }
     }
 }
@@ -574,50 +560,42 @@ impl<M: Manager> Drop for WaitingGuard<'_, M> {
     }
 }
 
-struct ChangeWaiter<'a, M: Manager> {
-    shared: &'a Shared<M>,
-}
-
-impl<M: Manager> Drop for ChangeWaiter<'_, M> {
-    fn drop(&mut self) {
-        self.shared.change_waiters.fetch_sub(1, Ordering::SeqCst);
-    }
-}
+const PRESENT: &str = "an unready resource is present until taken";
 
 /// A resource out of the idle queue while a callback runs on it: if the
 /// future running the callback is dropped, the resource is in an unknown
 /// state, so it is discarded (its room freed), never lost.
-pub(crate) struct InFlight<'a, M: Manager> {
+pub(crate) struct Unready<'a, M: Manager> {
     shared: &'a Shared<M>,
-    slot: Option<Slot<M::Resource>>,
+    pooled: Option<Pooled<M::Resource>>,
 }
 
-impl<'a, M: Manager> InFlight<'a, M> {
-    pub(crate) fn new(shared: &'a Shared<M>, slot: Slot<M::Resource>) -> Self {
+impl<'a, M: Manager> Unready<'a, M> {
+    pub(crate) fn new(shared: &'a Shared<M>, pooled: Pooled<M::Resource>) -> Self {
         Self {
             shared,
-            slot: Some(slot),
+            pooled: Some(pooled),
         }
     }
 
     pub(crate) fn resource(&mut self) -> &mut M::Resource {
-        &mut self.slot.as_mut().expect("present until taken").resource
+        &mut self.pooled.as_mut().expect(PRESENT).resource
     }
 
     pub(crate) fn id(&self) -> u64 {
-        self.slot.as_ref().map_or(0, |slot| slot.meta.id)
+        self.pooled.as_ref().map_or(0, |pooled| pooled.meta.id)
     }
 
     /// The callback finished: the caller decides.
-    pub(crate) fn take(mut self) -> Slot<M::Resource> {
-        self.slot.take().expect("present until taken")
+    pub(crate) fn take(mut self) -> Pooled<M::Resource> {
+        self.pooled.take().expect(PRESENT)
     }
 }
 
-impl<M: Manager> Drop for InFlight<'_, M> {
+impl<M: Manager> Drop for Unready<'_, M> {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            self.shared.discard(slot);
+        if let Some(pooled) = self.pooled.take() {
+            self.shared.discard(pooled);
         }
     }
 }
