@@ -363,19 +363,24 @@ impl<M: Manager> Shared<M> {
             return;
         }
         let since = self.config.idle_timeout.map(|_| now());
-        self.push_idle(IdleEntry {
+        self.push_idle_unchecked(IdleEntry {
             pooled,
             since,
             recycle_owed,
         });
     }
 
-    /// Puts back an entry a health check took.
+    /// Puts back an entry a health check took (or discards it, as
+    /// [`give_back`](Self::give_back) does).
     pub(crate) fn push_idle(&self, entry: IdleEntry<M::Resource>) {
         if self.must_discard(&entry.pooled.meta) {
             self.discard(entry.pooled);
             return;
         }
+        self.push_idle_unchecked(entry);
+    }
+
+    fn push_idle_unchecked(&self, entry: IdleEntry<M::Resource>) {
         lock(&self.idle).push_back(entry);
         // Closed in between: the pool's close may have drained already.
         if self.is_closed() {
