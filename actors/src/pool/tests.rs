@@ -154,6 +154,7 @@ fn handles_and_futures_are_send_and_sync() {
     fn send<T: Send>(_: &T) {}
     static_assertions::assert_impl_all!(Pool<TestManager>: Send, Sync, Clone);
     static_assertions::assert_impl_all!(PoolGuard<TestManager>: Send, Sync);
+    static_assertions::assert_impl_all!(WeakPool<TestManager>: Send, Sync, Clone);
     static_assertions::assert_impl_all!(PoolError: Send, Sync, Clone);
     let _ = (send_sync::<()>, send::<()>);
     fn acquire_is_send(pool: &Pool<TestManager>) {
@@ -997,6 +998,7 @@ async fn an_acquire_dropped_after_its_create_replied_loses_no_slot() {
 
 #[actix_rt::test]
 async fn forever_is_a_usable_wait_and_lifetime() {
+    tokio::time::pause();
     let pool = start(
         builder()
             .max_size(1)

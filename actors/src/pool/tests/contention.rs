@@ -56,6 +56,7 @@ fn contended(builder: PoolBuilder<TestManager>) -> PoolBuilder<TestManager> {
 /// deadline, so no timer) on the default path, waits included.
 #[actix_rt::test]
 async fn the_default_acquire_reads_no_clock_even_when_it_waits() {
+    tokio::time::pause();
     let pool = start(contended(builder())).await;
     let (waited, reads) = contend(&pool).await;
     assert!(waited > 100, "the tasks contended: {waited} waits");
