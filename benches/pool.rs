@@ -11,12 +11,18 @@
 //! `deadpool_wait_30s` with one (`wait_timeout(Some(30 s))` for both), and
 //! `bb8` (whose `get` always runs under its 30 s `connection_timeout`).
 //!
+//! Every shape is measured twice: in wall time (`pool_…` groups) and in
+//! the process's CPU time (`pool_cpu_…`: every thread's time on a CPU,
+//! from `/proc/self/task/*/schedstat`), which the other processes of a
+//! shared machine do not inflate.
+//!
 //! `cargo bench --bench pool -- pool_ --warm-up-time 1 --measurement-time 3`
 
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::future::join_all;
 use steward::Steward;
@@ -118,7 +124,67 @@ fn deadpool_pool(size: usize, wait: Option<Duration>) -> deadpool::managed::Pool
         .expect("deadpool builds")
 }
 
-fn acquire_return(c: &mut Criterion) {
+/// The process's CPU time, in nanoseconds: every thread's time on a CPU.
+///
+/// The kernel brings a thread's figure up to date when the thread leaves
+/// the CPU: this thread yields first; the runtime's workers are parked
+/// between iterations.
+fn process_cpu_ns() -> u64 {
+    std::thread::yield_now();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Criterion measurement: the process's CPU time over the iterations.
+struct ProcessCpu;
+
+/// Formats CPU time as criterion formats wall time.
+static DURATIONS: WallTime = WallTime;
+
+impl Measurement for ProcessCpu {
+    type Intermediate = u64;
+    type Value = Duration;
+
+    fn start(&self) -> u64 {
+        process_cpu_ns()
+    }
+
+    fn end(&self, start: u64) -> Duration {
+        Duration::from_nanos(process_cpu_ns().saturating_sub(start))
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        DURATIONS.formatter()
+    }
+}
+
+fn acquire_return_wall(c: &mut Criterion) {
+    acquire_return(c, "pool");
+}
+
+fn acquire_return_cpu(c: &mut Criterion<ProcessCpu>) {
+    acquire_return(c, "pool_cpu");
+}
+
+fn acquire_return<T: Measurement + 'static>(c: &mut Criterion<T>, prefix: &str) {
     let steward = Steward::builder().start().expect("steward starts");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -157,7 +223,7 @@ fn acquire_return(c: &mut Criterion) {
             drop(join_all((0..size).map(|_| bb8.get())).await);
         });
 
-        let mut group = c.benchmark_group(format!("pool_{tasks}_tasks_size_{size}"));
+        let mut group = c.benchmark_group(format!("{prefix}_{tasks}_tasks_size_{size}"));
         group.throughput(Throughput::Elements((tasks * ROUNDS) as u64));
         // Each steward peer right beside its deadpool peer.
         for (wait, ours, theirs) in [
@@ -241,8 +307,13 @@ fn subprocess_runs(c: &mut Criterion) {
 }
 
 criterion_group! {
-    name = benches;
+    name = wall;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = acquire_return, subprocess_runs
+    targets = acquire_return_wall, subprocess_runs
 }
-criterion_main!(benches);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ProcessCpu).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = acquire_return_cpu
+}
+criterion_main!(wall, cpu);
