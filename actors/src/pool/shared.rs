@@ -69,7 +69,6 @@ pub(crate) struct Shared<M: Manager> {
     pub(crate) capacity: Arc<Capacity>,
     idle: Mutex<VecDeque<IdleEntry<M::Resource>>>,
     pub(crate) min_size: AtomicUsize,
-    in_use: AtomicUsize,
     waiting: AtomicUsize,
     /// Permits a shrink could not take yet: returns forget them.
     owed: AtomicUsize,
@@ -119,7 +118,6 @@ impl<M: Manager> Shared<M> {
             capacity: Arc::new(Capacity::new(config.max_size)),
             idle: Mutex::new(VecDeque::with_capacity(config.max_size.min(1024))),
             min_size: AtomicUsize::new(config.min_size),
-            in_use: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             owed: AtomicUsize::new(0),
             created: AtomicU64::new(0),
@@ -227,8 +225,13 @@ impl<M: Manager> Shared<M> {
         self.capacity.size()
     }
 
+    /// Resources checked out: counted from their records, so that a
+    /// checkout touches no counter every other checkout touches too.
     pub(crate) fn in_use(&self) -> usize {
-        self.in_use.load(Ordering::Acquire)
+        lock(&self.resources)
+            .values()
+            .filter(|meta| meta.in_use.load(Ordering::Acquire))
+            .count()
     }
 
     pub(crate) fn idle_len(&self) -> usize {
@@ -358,7 +361,9 @@ impl<M: Manager> Shared<M> {
     /// Makes a resource idle again, or discards it if the pool closed,
     /// shrank below its size, or the resource outlived its lifetime.
     pub(crate) fn give_back(&self, pooled: Pooled<M::Resource>, recycle_owed: bool) {
-        if self.must_discard(&pooled.meta) {
+        // Closed is checked once it is pushed: the hot path reads the
+        // semaphore's state once.
+        if self.must_retire(&pooled.meta) {
             self.discard(pooled);
             return;
         }
@@ -422,16 +427,19 @@ impl<M: Manager> Shared<M> {
 
     /// Whether a resource must go rather than be idle again.
     pub(crate) fn must_discard(&self, meta: &ResourceMeta) -> bool {
-        self.is_closed()
-            || self.capacity.over()
-            || (self.config.max_lifetime.is_some() && meta.expired(now()))
+        self.is_closed() || self.must_retire(meta)
+    }
+
+    /// Whether a resource must go even from an open pool: above
+    /// `max_size` after a shrink, or past its lifetime.
+    fn must_retire(&self, meta: &ResourceMeta) -> bool {
+        self.capacity.over() || (self.config.max_lifetime.is_some() && meta.expired(now()))
     }
 
     /// Marks `pooled` checked out.
     pub(crate) fn lease(&self, pooled: &Pooled<M::Resource>, location: &'static Location<'static>) {
-        self.in_use.fetch_add(1, Ordering::Relaxed);
         pooled.meta.uses.fetch_add(1, Ordering::Relaxed);
-        pooled.meta.in_use.store(true, Ordering::Relaxed);
+        pooled.meta.in_use.store(true, Ordering::Release);
         if self.config.leak_threshold.is_some() {
             *lock(&pooled.meta.lease) = Some(Lease {
                 since: now(),
@@ -443,8 +451,7 @@ impl<M: Manager> Shared<M> {
 
     /// Marks a resource no longer checked out.
     pub(crate) fn unlease(&self, meta: &ResourceMeta) {
-        self.in_use.fetch_sub(1, Ordering::Relaxed);
-        meta.in_use.store(false, Ordering::Relaxed);
+        meta.in_use.store(false, Ordering::Release);
         if self.config.leak_threshold.is_some() {
             *lock(&meta.lease) = None;
         }
@@ -503,7 +510,7 @@ impl<M: Manager> Shared<M> {
                 id: meta.id,
                 age: now.duration_since(meta.created),
                 uses: meta.uses.load(Ordering::Relaxed),
-                in_use: meta.in_use.load(Ordering::Relaxed),
+                in_use: meta.in_use.load(Ordering::Acquire),
             })
             .collect();
         resources.sort_by_key(|resource| resource.id);
@@ -514,7 +521,7 @@ impl<M: Manager> Shared<M> {
             min_size: self.min_size.load(Ordering::Acquire),
             size: self.size(),
             idle: self.idle_len(),
-            in_use: self.in_use(),
+            in_use: resources.iter().filter(|resource| resource.in_use).count(),
             waiting: self.waiting.load(Ordering::Relaxed),
             created: self.created.load(Ordering::Relaxed),
             destroyed: self.destroyed.load(Ordering::Relaxed),
