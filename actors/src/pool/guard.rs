@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::RecycleOn;
-use super::error::TimeoutKind;
-use super::manager::{Manager, guarded};
+use super::manager::Manager;
 use super::pooled::Pooled;
 use super::shared::{PermitGuard, Shared, Unready};
 
@@ -134,14 +133,7 @@ impl<M: Manager> Drop for PoolGuard<M> {
 async fn recycle_then_return<M: Manager>(shared: &Shared<M>, pooled: Pooled<M::Resource>) {
     // Dropped mid-recycle (the runtime shutting down): discarded.
     let mut pooled = Unready::new(shared, pooled);
-    let recycled = guarded(
-        shared.name(),
-        "recycle",
-        TimeoutKind::Recycle,
-        shared.config.recycle_timeout,
-        shared.manager.recycle(pooled.resource()),
-    )
-    .await;
+    let recycled = shared.recycle(pooled.resource()).await;
     match recycled {
         Ok(()) => shared.give_back(pooled.take(), false),
         Err(error) => {

@@ -16,7 +16,7 @@ use super::capacity::Reservation;
 use super::config::{PoolConfig, RecycleOn};
 use super::error::{PoolError, TimeoutKind};
 use super::guard::PoolGuard;
-use super::manager::{CallError, Manager, guarded};
+use super::manager::{CallError, Manager};
 use super::messages::{ClosePool, Create, Resize, Start, SubscribeStateRecipient};
 use super::pooled::{IdleEntry, Pooled};
 use super::shared::{PermitGuard, Shared, Unready, deadline_after};
@@ -422,26 +422,10 @@ impl<M: Manager> Pool<M> {
         let mut pooled = Unready::new(shared, entry.pooled);
         let prepared = async {
             if recycle {
-                let resource = pooled.resource();
-                guarded(
-                    shared.name(),
-                    "recycle",
-                    TimeoutKind::Recycle,
-                    config.recycle_timeout,
-                    shared.manager.recycle(resource),
-                )
-                .await?;
+                shared.recycle(pooled.resource()).await?;
             }
             if config.test_on_checkout {
-                let resource = pooled.resource();
-                guarded(
-                    shared.name(),
-                    "check",
-                    TimeoutKind::Recycle,
-                    config.recycle_timeout,
-                    shared.manager.check(resource),
-                )
-                .await?;
+                shared.check(pooled.resource()).await?;
             }
             Ok::<(), CallError>(())
         }

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::capacity::{Capacity, Reservation};
 use super::config::{PoolConfig, QueueMode};
 use super::error::{PoolError, TimeoutKind};
-use super::manager::Manager;
+use super::manager::{CallError, Manager, guarded};
 use super::messages::Destroy;
 use super::pooled::{IdleEntry, Lease, Pooled, ResourceMeta};
 use super::status::{PoolStatus, ResourceStatus};
@@ -455,6 +455,53 @@ impl<M: Manager> Shared<M> {
         if self.config.leak_threshold.is_some() {
             *lock(&meta.lease) = None;
         }
+    }
+
+    // ---- manager callbacks, bounded and panic-safe ---------------------
+
+    /// One `create` attempt, bounded by `create_timeout`.
+    pub(crate) async fn create_once(&self) -> Result<M::Resource, CallError> {
+        let timeout = self.config.create_timeout;
+        let create = self.manager.create();
+        guarded(self.name(), "create", TimeoutKind::Create, timeout, create).await
+    }
+
+    /// `recycle`, bounded by `recycle_timeout`.
+    pub(crate) async fn recycle(&self, resource: &mut M::Resource) -> Result<(), CallError> {
+        let timeout = self.config.recycle_timeout;
+        let recycle = self.manager.recycle(resource);
+        guarded(
+            self.name(),
+            "recycle",
+            TimeoutKind::Recycle,
+            timeout,
+            recycle,
+        )
+        .await
+    }
+
+    /// `check`, bounded by `recycle_timeout`.
+    pub(crate) async fn check(&self, resource: &mut M::Resource) -> Result<(), CallError> {
+        let timeout = self.config.recycle_timeout;
+        let check = self.manager.check(resource);
+        guarded(self.name(), "check", TimeoutKind::Recycle, timeout, check).await
+    }
+
+    /// `destroy`, bounded by `recycle_timeout`.
+    pub(crate) async fn destroy(&self, resource: M::Resource) -> Result<(), CallError> {
+        let timeout = self.config.recycle_timeout;
+        let destroy = async {
+            self.manager.destroy(resource).await;
+            Ok(())
+        };
+        guarded(
+            self.name(),
+            "destroy",
+            TimeoutKind::Recycle,
+            timeout,
+            destroy,
+        )
+        .await
     }
 
     // ---- health checks ------------------------------------------------

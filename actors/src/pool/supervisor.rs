@@ -11,7 +11,7 @@ use super::breaker::{Admit, Breaker, Verdict};
 use super::capacity::Reservation;
 use super::config::MAX_SIZE;
 use super::error::{PoolError, TimeoutKind};
-use super::manager::{CallError, Manager, guarded};
+use super::manager::{CallError, Manager};
 use super::messages::{
     ClosePool, Create, Destroy, Reply, Resize, Start, SubscribeState, SubscribeStateRecipient,
 };
@@ -196,7 +196,8 @@ impl<M: Manager> PoolSupervisor<M> {
         ctx: &mut Context<Self>,
     ) {
         let id = self.creates.next_id();
-        let attempt = create_once(Arc::clone(shared));
+        let shared = Arc::clone(shared);
+        let attempt = async move { shared.create_once().await };
         let handle = ctx.spawn(
             attempt
                 .into_actor(self)
@@ -589,13 +590,7 @@ async fn check_one<M: Manager>(shared: &Shared<M>) -> bool {
     let mut checked = Unready::new(shared, entry.pooled);
     let id = checked.id();
     let outcome = {
-        let check = guarded(
-            shared.name(),
-            "check",
-            TimeoutKind::Recycle,
-            shared.config.recycle_timeout,
-            shared.manager.check(checked.resource()),
-        );
+        let check = shared.check(checked.resource());
         tokio::select! {
             biased;
             () = &mut wanted => None,
@@ -631,18 +626,6 @@ impl<M: Manager> Drop for CheckDone<'_, M> {
     fn drop(&mut self) {
         self.0.set_checking(false);
     }
-}
-
-/// One create attempt: bounded by `create_timeout`, a panic caught.
-async fn create_once<M: Manager>(shared: Arc<Shared<M>>) -> Result<M::Resource, CallError> {
-    guarded(
-        shared.name(),
-        "create",
-        TimeoutKind::Create,
-        shared.config.create_timeout,
-        shared.manager.create(),
-    )
-    .await
 }
 
 /// A start's create: the manager's `create` under the retry policy, each
@@ -700,18 +683,7 @@ async fn destroy_all<M: Manager>(shared: Arc<Shared<M>>, resources: Vec<M::Resou
     let destroys = resources.into_iter().map(|resource| {
         let shared = &shared;
         async move {
-            let destroyed = guarded(
-                shared.name(),
-                "destroy",
-                TimeoutKind::Recycle,
-                shared.config.recycle_timeout,
-                async {
-                    shared.manager.destroy(resource).await;
-                    Ok(())
-                },
-            )
-            .await;
-            if let Err(error) = destroyed {
+            if let Err(error) = shared.destroy(resource).await {
                 tracing::warn!(target: "steward::pool", pool = shared.name(), error = %error.describe(), "destroy failed");
             }
         }

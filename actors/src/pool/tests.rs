@@ -143,6 +143,37 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
     panic!("never happened: {what}");
 }
 
+/// A full pool of 2 whose health check hangs (for 60 s) on one of its
+/// two idle resources.
+async fn with_a_hung_check() -> Pool<TestManager> {
+    let pool = start(
+        builder()
+            .max_size(2)
+            .min_size(2)
+            .health_check_interval(Duration::from_secs(1))
+            .recycle_timeout(Duration::from_secs(60)),
+    )
+    .await;
+    pool.manager().set(Act::Ok, Act::Ok, Act::Never);
+    sleep(Duration::from_millis(1500)).await;
+    assert_eq!(pool.manager().checks.load(Ordering::SeqCst), 1);
+    assert_eq!(counts(&pool), (2, 1, 0), "one resource is being checked");
+    pool
+}
+
+/// `count` acquires on their own tasks, each dropping what it gets.
+fn spawn_acquires<M: Manager>(
+    pool: &Pool<M>,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<Result<(), PoolError>>> {
+    (0..count)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire().await.map(drop) })
+        })
+        .collect()
+}
+
 fn counts(pool: &Pool<TestManager>) -> (usize, usize, usize) {
     let status = pool.status();
     (status.size, status.idle, status.in_use)
@@ -586,18 +617,7 @@ async fn a_startup_failure_returns_the_real_error() {
 #[actix_rt::test]
 async fn a_slow_health_check_never_blocks_acquire() {
     tokio::time::pause();
-    let pool = start(
-        builder()
-            .max_size(2)
-            .min_size(2)
-            .health_check_interval(Duration::from_secs(1))
-            .recycle_timeout(Duration::from_secs(60)),
-    )
-    .await;
-    pool.manager().set(Act::Ok, Act::Ok, Act::Never);
-    sleep(Duration::from_millis(1500)).await;
-    assert_eq!(pool.manager().checks.load(Ordering::SeqCst), 1);
-    assert_eq!(counts(&pool), (2, 1, 0), "one resource is being checked");
+    let pool = with_a_hung_check().await;
     let started = Instant::now();
     let guard = pool.acquire().await.unwrap();
     assert_eq!(started.elapsed(), Duration::ZERO);
@@ -783,12 +803,7 @@ async fn close_fails_waiters_destroys_late_returns_and_drain_waits_bounded() {
     tokio::time::pause();
     let pool = start(builder().max_size(1)).await;
     let held = pool.acquire().await.unwrap();
-    let waiters: Vec<_> = (0..5)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await.map(drop) })
-        })
-        .collect();
+    let waiters = spawn_acquires(&pool, 5);
     until("five wait", || pool.status().waiting == 5).await;
     let started = Instant::now();
     pool.close().await;
@@ -871,13 +886,7 @@ async fn backend_down_then_back_fails_fast_and_recovers_without_a_herd() {
     // 100 acquires while the breaker is open: all fail at once, and none
     // creates.
     let started = Instant::now();
-    let tasks: Vec<_> = (0..100)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await.map(drop) })
-        })
-        .collect();
-    for task in tasks {
+    for task in spawn_acquires(&pool, 100) {
         let error = task.await.unwrap().unwrap_err();
         assert!(error.is_unavailable(), "{error}");
         assert!(error.to_string().contains("backend down"), "{error}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep};
 
-use super::until;
+use super::{spawn_acquires, until};
 use crate::UserError;
 use crate::pool::{Manager, Pool, PoolError};
 use crate::retry::RetryPolicy;
@@ -80,12 +80,7 @@ async fn waiting_pool(
         .start()
         .await
         .unwrap();
-    let waiters: Vec<_> = (0..100)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await.map(drop) })
-        })
-        .collect();
+    let waiters = spawn_acquires(&pool, 100);
     until("4 create, 96 wait for a slot", || {
         slow.started.load(Ordering::SeqCst) == 4 && pool.status().waiting == 96
     })

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep};
 
+use super::spawn_acquires;
 use crate::UserError;
 use crate::lifecycle::{State, StateView};
 use crate::pool::{Manager, Pool, PoolError};
@@ -154,13 +155,7 @@ async fn opening_the_breaker_ends_every_retry_schedule() {
         .unwrap();
     backend.down.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await.map(drop) })
-        })
-        .collect();
-    for task in tasks {
+    for task in spawn_acquires(&pool, 4) {
         let error = task.await.unwrap().unwrap_err();
         assert!(matches!(error, PoolError::Unavailable { .. }), "{error}");
     }

@@ -7,24 +7,13 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep};
 
-use super::{Act, builder, counts, start, until};
+use super::{Act, builder, counts, start, until, with_a_hung_check};
 use crate::pool::RecycleOn;
 
 #[actix_rt::test]
 async fn a_hung_health_check_gives_its_resource_up_when_an_acquire_needs_room() {
     tokio::time::pause();
-    let pool = start(
-        builder()
-            .max_size(2)
-            .min_size(2)
-            .health_check_interval(Duration::from_secs(1))
-            .recycle_timeout(Duration::from_secs(60)),
-    )
-    .await;
-    pool.manager().set(Act::Ok, Act::Ok, Act::Never);
-    sleep(Duration::from_millis(1500)).await;
-    assert_eq!(pool.manager().checks.load(Ordering::SeqCst), 1);
-    assert_eq!(counts(&pool), (2, 1, 0), "one resource is being checked");
+    let pool = with_a_hung_check().await;
     let first = pool.acquire().await.unwrap();
     // Full: the only other resource is under its check.
     let started = Instant::now();
