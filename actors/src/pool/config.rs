@@ -21,7 +21,7 @@ pub enum QueueMode {
     Lifo,
 }
 
-/// When [`Manager::recycle`] runs.
+/// When [`Manager::recycle`](super::Manager::recycle) runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecycleOn {
