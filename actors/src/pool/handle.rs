@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::panic::Location;
 use std::sync::{Arc, Weak};
+use std::task::Poll;
 use std::time::Duration;
 
 use actix::{Actor, Addr, ArbiterHandle, Recipient, WeakAddr};
-use futures::FutureExt;
 use tokio::sync::{SemaphorePermit, TryAcquireError, broadcast, oneshot};
 use tokio::time::Instant;
 
@@ -267,10 +267,15 @@ impl<M: Manager> Pool<M> {
         let shared = &self.shared;
         // Taken at the first wait, then shared by every later one.
         let mut deadline = None;
-        let permit = match shared.semaphore.try_acquire() {
-            Ok(permit) => permit,
-            Err(TryAcquireError::Closed) => return Err(shared.closed_error()),
-            Err(TryAcquireError::NoPermits) => self.wait_for_slot(patience, &mut deadline).await?,
+        let permit = match patience {
+            Patience::None => match shared.semaphore.try_acquire() {
+                Ok(permit) => permit,
+                Err(TryAcquireError::Closed) => return Err(shared.closed_error()),
+                Err(TryAcquireError::NoPermits) => return Err(shared.busy_error()),
+            },
+            Patience::Unbounded | Patience::Bounded(_) => {
+                self.acquire_slot(patience, &mut deadline).await?
+            }
         };
         // The permit's return is the guard's job (it honours a shrink that
         // is still owed permits); until then, `PermitGuard`'s.
@@ -282,35 +287,29 @@ impl<M: Manager> Pool<M> {
         Ok(PoolGuard::new(Arc::clone(shared), pooled))
     }
 
-    /// Queues for a slot, first come first served.
-    async fn wait_for_slot(
+    /// Takes a slot, queueing for one first come first served: one poll of
+    /// the semaphore when one is free, as deadpool's `get`; a clock read
+    /// and a timer only for a bounded wait that must really wait.
+    async fn acquire_slot(
         &self,
         patience: Patience,
         deadline: &mut Option<Instant>,
     ) -> Result<SemaphorePermit<'_>, PoolError> {
         let shared = &self.shared;
+        let acquire = shared.semaphore.acquire();
+        tokio::pin!(acquire);
+        if let Poll::Ready(acquired) = futures::poll!(acquire.as_mut()) {
+            return acquired.map_err(|_| shared.closed_error());
+        }
+        let _waiting = shared.waiting();
         let acquired = match patience {
-            Patience::None => return Err(shared.busy_error()),
-            Patience::Unbounded => {
-                let _waiting = shared.waiting();
-                shared.semaphore.acquire().await
-            }
             Patience::Bounded(wait) => {
-                let _waiting = shared.waiting();
-                let acquire = shared.semaphore.acquire();
-                tokio::pin!(acquire);
-                // Queue first; only a waiter that must really wait pays for
-                // a clock read and a timer.
-                match (&mut acquire).now_or_never() {
-                    Some(acquired) => acquired,
-                    None => {
-                        let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
-                        tokio::time::timeout_at(deadline, acquire)
-                            .await
-                            .map_err(|_| shared.timeout(TimeoutKind::Wait))?
-                    }
-                }
+                let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
+                tokio::time::timeout_at(deadline, acquire)
+                    .await
+                    .map_err(|_| shared.timeout(TimeoutKind::Wait))?
             }
+            Patience::None | Patience::Unbounded => acquire.await,
         };
         acquired.map_err(|_| shared.closed_error())
     }

@@ -67,7 +67,7 @@ pub(crate) struct Shared<M: Manager> {
     /// Closed when the pool stops admitting.
     pub(crate) semaphore: Semaphore,
     pub(crate) capacity: Arc<Capacity>,
-    idle: Mutex<VecDeque<IdleEntry<M::Resource>>>,
+    idle: Mutex<Idle<M::Resource>>,
     pub(crate) min_size: AtomicUsize,
     waiting: AtomicUsize,
     /// Permits a shrink could not take yet: returns forget them.
@@ -116,7 +116,10 @@ impl<M: Manager> Shared<M> {
             destroyer,
             semaphore: Semaphore::new(config.max_size),
             capacity: Arc::new(Capacity::new(config.max_size)),
-            idle: Mutex::new(VecDeque::with_capacity(config.max_size.min(1024))),
+            idle: Mutex::new(Idle {
+                entries: VecDeque::with_capacity(config.max_size.min(1024)),
+                closed: false,
+            }),
             min_size: AtomicUsize::new(config.min_size),
             waiting: AtomicUsize::new(0),
             owed: AtomicUsize::new(0),
@@ -197,8 +200,10 @@ impl<M: Manager> Shared<M> {
     }
 
     /// Stops admitting acquires: every waiter fails with `Closed` at once,
-    /// those waiting for a create included.
+    /// those waiting for a create included, and the idle queue takes no
+    /// more resources.
     pub(crate) fn stop_admitting(&self) {
+        lock(&self.idle).closed = true;
         self.semaphore.close();
         self.closing.notify_waiters();
         self.capacity.notify_all();
@@ -235,7 +240,7 @@ impl<M: Manager> Shared<M> {
     }
 
     pub(crate) fn idle_len(&self) -> usize {
-        lock(&self.idle).len()
+        lock(&self.idle).entries.len()
     }
 
     // ---- slots (permits) ----------------------------------------------
@@ -324,8 +329,8 @@ impl<M: Manager> Shared<M> {
     pub(crate) fn pop_idle(&self) -> Option<IdleEntry<M::Resource>> {
         let mut idle = lock(&self.idle);
         match self.config.queue_mode {
-            QueueMode::Fifo => idle.pop_front(),
-            QueueMode::Lifo => idle.pop_back(),
+            QueueMode::Fifo => idle.entries.pop_front(),
+            QueueMode::Lifo => idle.entries.pop_back(),
         }
     }
 
@@ -333,10 +338,10 @@ impl<M: Manager> Shared<M> {
     /// last idle one: an acquire always finds that.
     pub(crate) fn pop_for_check(&self) -> Option<IdleEntry<M::Resource>> {
         let mut idle = lock(&self.idle);
-        if idle.len() < 2 {
+        if idle.entries.len() < 2 {
             return None;
         }
-        idle.pop_front()
+        idle.entries.pop_front()
     }
 
     /// Takes the idle resources `remove` picks.
@@ -346,23 +351,23 @@ impl<M: Manager> Shared<M> {
     ) -> Vec<Pooled<M::Resource>> {
         let mut idle = lock(&self.idle);
         let mut taken = Vec::new();
-        let mut kept = VecDeque::with_capacity(idle.len());
-        for entry in idle.drain(..) {
+        let mut kept = VecDeque::with_capacity(idle.entries.len());
+        for entry in idle.entries.drain(..) {
             if remove(&entry) {
                 taken.push(entry.pooled);
             } else {
                 kept.push_back(entry);
             }
         }
-        *idle = kept;
+        idle.entries = kept;
         taken
     }
 
     /// Makes a resource idle again, or discards it if the pool closed,
     /// shrank below its size, or the resource outlived its lifetime.
     pub(crate) fn give_back(&self, pooled: Pooled<M::Resource>, recycle_owed: bool) {
-        // Closed is checked once it is pushed: the hot path reads the
-        // semaphore's state once.
+        // Closed is the idle queue's to say, under the lock a return takes
+        // anyway.
         if self.must_retire(&pooled.meta) {
             self.discard(pooled);
             return;
@@ -386,14 +391,19 @@ impl<M: Manager> Shared<M> {
     }
 
     fn push_idle_unchecked(&self, entry: IdleEntry<M::Resource>) {
-        lock(&self.idle).push_back(entry);
-        // Closed in between: the pool's close may have drained already.
-        if self.is_closed() {
-            for pooled in self.take_idle_where(|_| true) {
-                self.discard(pooled);
+        let refused = {
+            let mut idle = lock(&self.idle);
+            if idle.closed {
+                Some(entry)
+            } else {
+                idle.entries.push_back(entry);
+                None
             }
+        };
+        match refused {
+            Some(entry) => self.discard(entry.pooled),
+            None => self.capacity.notify_change(),
         }
-        self.capacity.notify_change();
     }
 
     /// Forgets a resource and has the supervisor destroy it.
@@ -577,6 +587,14 @@ impl<M: Manager> Shared<M> {
             resources,
         }
     }
+}
+
+/// The idle resources, and whether the pool still takes them back.
+struct Idle<R> {
+    entries: VecDeque<IdleEntry<R>>,
+    /// Set when the pool stops admitting, under the lock every return
+    /// takes: a resource returned later is destroyed.
+    closed: bool,
 }
 
 /// A slot permit taken from the semaphore and forgotten there: given back
