@@ -267,15 +267,10 @@ impl<M: Manager> Pool<M> {
         let shared = &self.shared;
         // Taken at the first wait, then shared by every later one.
         let mut deadline = None;
-        let permit = match patience {
-            Patience::None => match shared.semaphore.try_acquire() {
-                Ok(permit) => permit,
-                Err(TryAcquireError::Closed) => return Err(shared.closed_error()),
-                Err(TryAcquireError::NoPermits) => return Err(shared.busy_error()),
-            },
-            Patience::Unbounded | Patience::Bounded(_) => {
-                self.acquire_slot(patience, &mut deadline).await?
-            }
+        let permit = match shared.semaphore.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(shared.closed_error()),
+            Err(TryAcquireError::NoPermits) => self.wait_for_slot(patience, &mut deadline).await?,
         };
         // The permit's return is the guard's job (it honours a shrink that
         // is still owed permits); until then, `PermitGuard`'s.
@@ -287,29 +282,36 @@ impl<M: Manager> Pool<M> {
         Ok(PoolGuard::new(Arc::clone(shared), pooled))
     }
 
-    /// Takes a slot, queueing for one first come first served: one poll of
-    /// the semaphore when one is free, as deadpool's `get`; a clock read
-    /// and a timer only for a bounded wait that must really wait.
-    async fn acquire_slot(
+    /// Queues for a slot, first come first served: no timer and no clock
+    /// read unless the wait is bounded and a slot is not free at once.
+    async fn wait_for_slot(
         &self,
         patience: Patience,
         deadline: &mut Option<Instant>,
     ) -> Result<SemaphorePermit<'_>, PoolError> {
         let shared = &self.shared;
-        let acquire = shared.semaphore.acquire();
-        tokio::pin!(acquire);
-        if let Poll::Ready(acquired) = futures::poll!(acquire.as_mut()) {
-            return acquired.map_err(|_| shared.closed_error());
-        }
-        let _waiting = shared.waiting();
         let acquired = match patience {
-            Patience::Bounded(wait) => {
-                let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
-                tokio::time::timeout_at(deadline, acquire)
-                    .await
-                    .map_err(|_| shared.timeout(TimeoutKind::Wait))?
+            Patience::None => return Err(shared.busy_error()),
+            Patience::Unbounded => {
+                let _waiting = shared.waiting();
+                shared.semaphore.acquire().await
             }
-            Patience::None | Patience::Unbounded => acquire.await,
+            Patience::Bounded(wait) => {
+                let _waiting = shared.waiting();
+                let acquire = shared.semaphore.acquire();
+                tokio::pin!(acquire);
+                // Queue first: a permit released since `try_acquire` needs
+                // no deadline.
+                match futures::poll!(acquire.as_mut()) {
+                    Poll::Ready(acquired) => acquired,
+                    Poll::Pending => {
+                        let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
+                        tokio::time::timeout_at(deadline, acquire)
+                            .await
+                            .map_err(|_| shared.timeout(TimeoutKind::Wait))?
+                    }
+                }
+            }
         };
         acquired.map_err(|_| shared.closed_error())
     }
