@@ -224,6 +224,24 @@ impl<M: Manager> PoolBuilder<M> {
     /// [`start_in`](Self::start_in) on the current thread's arbiter (inside
     /// an actix System).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::pool::{Manager, Pool};
+    /// # use steward_actors::{State, UserError};
+    /// # struct Numbers;
+    /// # impl Manager for Numbers {
+    /// #     type Resource = u32;
+    /// #     async fn create(&self) -> Result<u32, UserError> { Ok(7) }
+    /// # }
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::pool::PoolError> {
+    /// let pool = Pool::builder(Numbers).start().await?;
+    /// assert_eq!(pool.state(), State::Ready);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`start_in`](Self::start_in).
