@@ -1,7 +1,8 @@
 //! A pool of simulated database connections whose backend goes down and
-//! comes back: the pool goes `Degraded`, then `Error` (acquires fail at
-//! once instead of waiting), probes with one connection at a time, and is
-//! `Ready` again by itself.
+//! comes back: the pool goes `Degraded` at the first failed connect (one
+//! connect at a time from then on), `Error` after three in a row (acquires
+//! fail at once instead of waiting, retries stop), probes with one connect
+//! every `probe_interval`, and is `Ready` again by itself.
 //!
 //! `cargo run --example pool`
 
@@ -71,7 +72,7 @@ async fn main() -> Result<(), steward::Error> {
             ),
         )
         .await?;
-    let mut moves = pool.subscribe().await?;
+    let mut moves = pool.subscribe();
     tokio::spawn(async move {
         while let Ok(change) = moves.recv().await {
             println!(

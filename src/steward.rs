@@ -370,17 +370,21 @@ impl Steward {
         Ok(pool)
     }
 
-    /// Closes `pool` at shutdown, with the pools steward started.
+    /// Closes `pool` at shutdown, with the pools steward started. Steward
+    /// holds it weakly: a pool the application dropped is not kept alive.
     pub fn close_on_shutdown<M: Manager>(&self, pool: &Pool<M>) {
-        let reading = pool.clone();
-        self.inner
-            .actors
-            .pools
-            .add_status(Box::new(move || Some(reading.status())));
-        let pool = pool.clone();
+        let reading = pool.downgrade();
+        self.inner.actors.pools.add_status(Box::new(move || {
+            reading.upgrade().map(|pool| pool.status())
+        }));
+        let pool = pool.downgrade();
         self.inner.actors.pools.add(Box::new(move || {
-            let pool = pool.clone();
-            Box::pin(async move { pool.close().await })
+            let pool = pool.upgrade();
+            Box::pin(async move {
+                if let Some(pool) = pool {
+                    pool.close().await;
+                }
+            })
         }));
     }
 

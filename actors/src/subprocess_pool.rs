@@ -156,7 +156,7 @@ impl SubprocessPool {
         let slots = Pool::builder(Runners)
             .name(self.inner.name.clone())
             .max_size(self.inner.max_concurrent)
-            .acquire_timeout(Duration::from_secs(3600))
+            .wait_timeout(Some(Duration::from_secs(3600)))
             .start_in(arbiter)
             .await?;
         let started = Started {

@@ -4,136 +4,11 @@ use std::time::Duration;
 
 use actix::ArbiterHandle;
 
-use super::{Manager, Pool, PoolError};
+use super::config::{PoolConfig, QueueMode, RecycleOn};
+use super::error::PoolError;
+use super::handle::Pool;
+use super::manager::Manager;
 use crate::retry::RetryPolicy;
-
-/// The largest `max_size`: far above any useful pool, well inside what a
-/// tokio semaphore holds.
-pub const MAX_SIZE: usize = 1 << 24;
-
-/// Which idle resource an acquire takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueueMode {
-    /// The one idle longest: use is spread over every resource.
-    #[default]
-    Fifo,
-    /// The one returned last: hot resources stay hot, the rest reach
-    /// `idle_timeout` and are reaped.
-    Lifo,
-}
-
-/// When [`Manager::recycle`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecycleOn {
-    /// When an idle resource is checked out (as deadpool does).
-    #[default]
-    Checkout,
-    /// When a resource comes back, on a task, before it is idle again.
-    Return,
-    /// Never.
-    Never,
-}
-
-/// A pool's settings. Build with [`Pool::builder`].
-#[derive(Debug, Clone)]
-pub(crate) struct PoolConfig {
-    pub(crate) name: String,
-    pub(crate) max_size: usize,
-    pub(crate) min_size: usize,
-    pub(crate) acquire_timeout: Duration,
-    pub(crate) create_timeout: Duration,
-    pub(crate) recycle_timeout: Duration,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) max_lifetime: Option<Duration>,
-    pub(crate) lifetime_jitter: f64,
-    pub(crate) health_check_interval: Option<Duration>,
-    pub(crate) test_on_checkout: bool,
-    pub(crate) recycle_on: RecycleOn,
-    pub(crate) queue_mode: QueueMode,
-    pub(crate) leak_threshold: Option<Duration>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) failure_threshold: u32,
-    pub(crate) probe_interval: Duration,
-    pub(crate) maintenance_interval: Duration,
-    pub(crate) seed: Option<u64>,
-}
-
-impl Default for PoolConfig {
-    fn default() -> Self {
-        Self {
-            name: "pool".to_owned(),
-            max_size: 10,
-            min_size: 0,
-            acquire_timeout: Duration::from_secs(30),
-            create_timeout: Duration::from_secs(30),
-            recycle_timeout: Duration::from_secs(30),
-            idle_timeout: None,
-            max_lifetime: None,
-            lifetime_jitter: 0.1,
-            health_check_interval: None,
-            test_on_checkout: false,
-            recycle_on: RecycleOn::Checkout,
-            queue_mode: QueueMode::Fifo,
-            leak_threshold: None,
-            retry: RetryPolicy::default(),
-            failure_threshold: 3,
-            probe_interval: Duration::from_secs(1),
-            maintenance_interval: Duration::from_secs(1),
-            seed: None,
-        }
-    }
-}
-
-impl PoolConfig {
-    pub(crate) fn invalid(
-        &self,
-        field: &'static str,
-        value: impl std::fmt::Debug,
-        problem: &'static str,
-    ) -> PoolError {
-        PoolError::Invalid {
-            pool: self.name.clone(),
-            field,
-            value: format!("{value:?}"),
-            problem,
-        }
-    }
-
-    fn validate(&self) -> Result<(), PoolError> {
-        if !(1..=MAX_SIZE).contains(&self.max_size) {
-            return Err(self.invalid("max_size", self.max_size, "must be 1 to 2^24"));
-        }
-        if self.min_size > self.max_size {
-            return Err(self.invalid("min_size", self.min_size, "must not exceed max_size"));
-        }
-        let durations = [
-            ("acquire_timeout", Some(self.acquire_timeout)),
-            ("create_timeout", Some(self.create_timeout)),
-            ("recycle_timeout", Some(self.recycle_timeout)),
-            ("probe_interval", Some(self.probe_interval)),
-            ("maintenance_interval", Some(self.maintenance_interval)),
-            ("idle_timeout", self.idle_timeout),
-            ("max_lifetime", self.max_lifetime),
-            ("health_check_interval", self.health_check_interval),
-        ];
-        for (field, value) in durations {
-            if value == Some(Duration::ZERO) {
-                return Err(self.invalid(field, Duration::ZERO, "must be above zero"));
-            }
-        }
-        if !(0.0..=1.0).contains(&self.lifetime_jitter) {
-            return Err(self.invalid("lifetime_jitter", self.lifetime_jitter, "must be 0 to 1"));
-        }
-        if self.failure_threshold == 0 {
-            return Err(self.invalid("failure_threshold", 0, "must be at least 1"));
-        }
-        self.retry
-            .validate()
-            .map_err(|_| self.invalid("retry", &self.retry, "is not a valid retry policy"))
-    }
-}
 
 /// Settings for a pool of `M`'s resources; [`start_in`](Self::start_in)
 /// starts it.
@@ -154,7 +29,7 @@ impl PoolConfig {
 ///     .name("db")
 ///     .max_size(16)
 ///     .min_size(2)
-///     .acquire_timeout(Duration::from_secs(5))
+///     .wait_timeout(Some(Duration::from_secs(5)))
 ///     .idle_timeout(Duration::from_secs(300))
 ///     .max_lifetime(Duration::from_secs(3600))
 ///     .queue_mode(QueueMode::Lifo);
@@ -184,8 +59,15 @@ macro_rules! setter {
     };
 }
 
+impl<M: Manager> Pool<M> {
+    /// Settings for a pool of `manager`'s resources.
+    pub fn builder(manager: M) -> PoolBuilder<M> {
+        PoolBuilder::new(manager)
+    }
+}
+
 impl<M: Manager> PoolBuilder<M> {
-    pub(crate) fn new(manager: M) -> Self {
+    fn new(manager: M) -> Self {
         Self {
             manager,
             config: PoolConfig::default(),
@@ -207,10 +89,16 @@ impl<M: Manager> PoolBuilder<M> {
         /// Created at start and refilled in the background. Default 0.
         min_size: usize
     );
-    setter!(
-        /// The bound on waiting for a free slot. Default 30 s.
-        acquire_timeout: Duration
-    );
+    /// The bound on an [`acquire`](super::Pool::acquire)'s wait for a free
+    /// slot and for a resource being created for it ([`PoolError::Timeout`]
+    /// of kind `Wait` once it passes). Default `None`: it waits until a
+    /// slot is free or the pool closes, as deadpool does, and arms no
+    /// timer. [`acquire_timeout`](super::Pool::acquire_timeout) sets a
+    /// bound for one call.
+    pub fn wait_timeout(mut self, wait_timeout: Option<Duration>) -> Self {
+        self.config.wait_timeout = wait_timeout;
+        self
+    }
     setter!(
         /// The bound on one `create` attempt. Default 30 s.
         create_timeout: Duration
@@ -261,18 +149,27 @@ impl<M: Manager> PoolBuilder<M> {
         leak_threshold: Option<Duration>
     );
     setter!(
-        /// How creates are retried, and how patiently the probe of a pool
-        /// in `Error` tries. Default [`RetryPolicy::default`].
+        /// How a create is retried: each retry is one more attempt, and
+        /// opening the circuit breaker ends every retry schedule. A probe
+        /// is one attempt. Default [`RetryPolicy::default`].
         retry: RetryPolicy
     );
     setter!(
-        /// After this many consecutive failed creates the pool is `Error`
-        /// and fails fast (the first failure makes it `Degraded`). Default 3.
+        /// After this many failed create attempts in a row the circuit
+        /// breaker opens: the pool is `Error` and an acquire that needs a
+        /// new resource fails fast. The first failure makes it `Degraded`:
+        /// one attempt at a time. Default 3.
         failure_threshold: u32
     );
     setter!(
-        /// How long a pool in `Error` waits between failed probes. Default 1 s.
+        /// How long a pool in `Error` waits before its first probe and
+        /// between failed probes. Default 1 s.
         probe_interval: Duration
+    );
+    setter!(
+        /// A `Degraded` pool is `Ready` again once no create attempt has
+        /// failed for this long (or at once when one succeeds). Default 10 s.
+        quiet_window: Duration
     );
     setter!(
         /// How often idle resources are reaped, lifetimes checked, leaks
@@ -326,6 +223,24 @@ impl<M: Manager> PoolBuilder<M> {
 
     /// [`start_in`](Self::start_in) on the current thread's arbiter (inside
     /// an actix System).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::pool::{Manager, Pool};
+    /// # use steward_actors::{State, UserError};
+    /// # struct Numbers;
+    /// # impl Manager for Numbers {
+    /// #     type Resource = u32;
+    /// #     async fn create(&self) -> Result<u32, UserError> { Ok(7) }
+    /// # }
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::pool::PoolError> {
+    /// let pool = Pool::builder(Numbers).start().await?;
+    /// assert_eq!(pool.state(), State::Ready);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

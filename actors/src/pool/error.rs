@@ -9,7 +9,8 @@ use crate::UserError;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TimeoutKind {
-    /// Waiting for a free slot (`acquire_timeout`).
+    /// Waiting for a free slot or a resource being created for the acquire
+    /// (`wait_timeout`, or `acquire_timeout`'s own).
     Wait,
     /// Creating a resource (`create_timeout`, per attempt).
     Create,
@@ -20,7 +21,7 @@ pub enum TimeoutKind {
 impl std::fmt::Display for TimeoutKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            TimeoutKind::Wait => "waiting for a free slot",
+            TimeoutKind::Wait => "waiting for a resource",
             TimeoutKind::Create => "creating a resource",
             TimeoutKind::Recycle => "recycling a resource",
         })
@@ -48,9 +49,10 @@ pub enum PoolError {
         /// The pool's name.
         pool: String,
     },
-    /// The pool's circuit breaker is open: creates kept failing, so an
-    /// acquire that would need a new resource fails at once while one
-    /// probe checks whether the backend is back.
+    /// The pool's circuit breaker is open: `failure_threshold` create
+    /// attempts in a row failed, so an acquire that would need a new
+    /// resource fails at once while one probe at a time checks whether the
+    /// backend is back.
     #[error("pool {pool} is unavailable after repeated create failures: {last_error}")]
     Unavailable {
         /// The pool's name.
@@ -58,7 +60,8 @@ pub enum PoolError {
         /// What the last failed create returned.
         last_error: UserError,
     },
-    /// The manager's `create` failed (after the retries the policy allows).
+    /// The manager's `create` failed (after the retries the policy allows,
+    /// unless the circuit breaker opened first: then `Unavailable`).
     #[error("pool {pool}: create failed: {error}")]
     Create {
         /// The pool's name.

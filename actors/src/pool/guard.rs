@@ -4,11 +4,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Manager;
-use super::TimeoutKind;
-use super::builder::RecycleOn;
-use super::manager::guarded;
-use super::slots::{InFlight, PermitGuard, Shared, Slot};
+use super::config::RecycleOn;
+use super::manager::Manager;
+use super::pooled::Pooled;
+use super::shared::{PermitGuard, Shared, Unready};
 
 /// A resource checked out of a [`Pool`](super::Pool); it goes back when the
 /// guard is dropped (or is destroyed, if the pool closed, shrank or the
@@ -19,7 +18,7 @@ use super::slots::{InFlight, PermitGuard, Shared, Slot};
 pub struct PoolGuard<M: Manager> {
     shared: Arc<Shared<M>>,
     /// `None` only once the guard is consumed.
-    slot: Option<Slot<M::Resource>>,
+    pooled: Option<Pooled<M::Resource>>,
 }
 
 impl<M: Manager> std::fmt::Debug for PoolGuard<M> {
@@ -32,29 +31,27 @@ impl<M: Manager> std::fmt::Debug for PoolGuard<M> {
 }
 
 impl<M: Manager> PoolGuard<M> {
-    pub(crate) fn new(shared: Arc<Shared<M>>, slot: Slot<M::Resource>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared<M>>, pooled: Pooled<M::Resource>) -> Self {
         Self {
             shared,
-            slot: Some(slot),
+            pooled: Some(pooled),
         }
     }
 
-    pub(crate) fn slot(&self) -> &Slot<M::Resource> {
-        self.slot
-            .as_ref()
-            .expect("a guard holds its slot until it is consumed")
+    pub(crate) fn pooled(&self) -> &Pooled<M::Resource> {
+        self.pooled.as_ref().expect(HELD)
     }
 
     /// The resource's id in the pool (as in [`PoolStatus`](super::PoolStatus)).
     #[must_use]
     pub fn id(&self) -> u64 {
-        self.slot().meta.id
+        self.pooled().meta.id
     }
 
     /// How often the resource was checked out, this time included.
     #[must_use]
     pub fn uses(&self) -> u64 {
-        self.slot()
+        self.pooled()
             .meta
             .uses
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -63,29 +60,26 @@ impl<M: Manager> PoolGuard<M> {
     /// How long since the resource was created.
     #[must_use]
     pub fn age(&self) -> Duration {
-        self.slot().meta.created.elapsed()
+        self.pooled().meta.created.elapsed()
     }
 
     /// Takes the resource out of the pool for good: the pool forgets it
     /// and its slot is free for a new one.
     #[must_use]
     pub fn detach(mut guard: Self) -> M::Resource {
-        let slot = guard
-            .slot
-            .take()
-            .expect("a guard holds its slot until it is consumed");
-        guard.shared.unlease(&slot.meta);
-        guard.shared.forget(&slot.meta);
+        let pooled = guard.pooled.take().expect(HELD);
+        guard.shared.unlease(&pooled.meta);
+        guard.shared.forget(&pooled.meta);
         guard.shared.release_permit();
-        slot.resource
+        pooled.resource
     }
 
     /// Destroys the resource instead of returning it (it is broken); its
     /// slot is free for a new one.
     pub fn discard(mut guard: Self) {
-        if let Some(slot) = guard.slot.take() {
-            guard.shared.unlease(&slot.meta);
-            guard.shared.discard(slot);
+        if let Some(pooled) = guard.pooled.take() {
+            guard.shared.unlease(&pooled.meta);
+            guard.shared.discard(pooled);
             guard.shared.release_permit();
         }
     }
@@ -95,64 +89,57 @@ impl<M: Manager> Deref for PoolGuard<M> {
     type Target = M::Resource;
 
     fn deref(&self) -> &M::Resource {
-        &self.slot().resource
+        &self.pooled().resource
     }
 }
 
 impl<M: Manager> DerefMut for PoolGuard<M> {
     fn deref_mut(&mut self) -> &mut M::Resource {
-        &mut self
-            .slot
-            .as_mut()
-            .expect("a guard holds its slot until it is consumed")
-            .resource
+        &mut self.pooled.as_mut().expect(HELD).resource
     }
 }
 
 impl<M: Manager> Drop for PoolGuard<M> {
     fn drop(&mut self) {
-        let Some(slot) = self.slot.take() else {
+        let Some(pooled) = self.pooled.take() else {
             return;
         };
         let shared = &self.shared;
-        shared.unlease(&slot.meta);
-        if shared.must_discard(&slot.meta) {
-            shared.discard(slot);
-        } else if shared.config.recycle_on == RecycleOn::Return
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            // The slot stays taken until the resource is recycled: a
-            // waiter gets a recycled resource or a new one, never this one
-            // half-way.
-            let shared = Arc::clone(shared);
-            runtime.spawn(async move {
-                let permit = PermitGuard::new(&shared);
-                recycle_then_return(&shared, slot).await;
-                drop(permit);
-            });
-            return;
+        shared.unlease(&pooled.meta);
+        if shared.config.recycle_on == RecycleOn::Return && !shared.must_discard(&pooled.meta) {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    // The slot stays taken until the resource is recycled:
+                    // a waiter gets a recycled resource or a new one, never
+                    // this one half-way.
+                    let shared = Arc::clone(shared);
+                    runtime.spawn(async move {
+                        let permit = PermitGuard::new(&shared);
+                        recycle_then_return(&shared, pooled).await;
+                        drop(permit);
+                    });
+                    return;
+                }
+                // No runtime to recycle on: the next checkout recycles it.
+                Err(_) => shared.give_back(pooled, true),
+            }
         } else {
-            shared.push_idle(slot);
+            shared.give_back(pooled, false);
         }
         shared.release_permit();
     }
 }
 
-async fn recycle_then_return<M: Manager>(shared: &Shared<M>, slot: Slot<M::Resource>) {
+async fn recycle_then_return<M: Manager>(shared: &Shared<M>, pooled: Pooled<M::Resource>) {
     // Dropped mid-recycle (the runtime shutting down): discarded.
-    let mut slot = InFlight::new(shared, slot);
-    let recycled = guarded(
-        shared.name(),
-        "recycle",
-        TimeoutKind::Recycle,
-        shared.config.recycle_timeout,
-        shared.manager.recycle(slot.resource()),
-    )
-    .await;
+    let mut pooled = Unready::new(shared, pooled);
+    let recycled = shared.recycle(pooled.resource()).await;
     match recycled {
-        Ok(()) => shared.push_idle(slot.take()),
+        Ok(()) => shared.give_back(pooled.take(), false),
         Err(error) => {
             tracing::debug!(target: "steward::pool", pool = shared.name(), error = %error.describe(), "recycle on return failed; resource discarded");
         }
     }
 }
+
+const HELD: &str = "a guard holds its resource until it is consumed";

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
-use super::{PoolError, TimeoutKind};
+use super::error::{PoolError, TimeoutKind};
 use crate::UserError;
 use crate::panic_message::panic_message;
 
@@ -120,6 +120,14 @@ pub(crate) enum CallError {
 }
 
 impl CallError {
+    /// The error a failed create leaves for `Unavailable`.
+    pub(crate) fn user_error(&self) -> UserError {
+        match self {
+            CallError::Failed(error) => error.clone(),
+            CallError::Pool(error) => UserError::msg(error),
+        }
+    }
+
     /// A short description for logs.
     pub(crate) fn describe(&self) -> String {
         match self {

@@ -30,7 +30,7 @@ pub struct PoolStatus {
     pub created: u64,
     /// Resources destroyed since start.
     pub destroyed: u64,
-    /// Create operations that failed (after their retries).
+    /// Create attempts that failed (each retry is one).
     pub failed_creates: u64,
     /// Acquires, creates and recycles that timed out.
     pub timeouts: u64,

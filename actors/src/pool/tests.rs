@@ -10,6 +10,7 @@ use tokio::time::{Instant, sleep};
 
 use super::*;
 use crate::UserError;
+use crate::lifecycle::State;
 use crate::retry::RetryPolicy;
 
 /// What a manager callback does.
@@ -51,6 +52,7 @@ struct TestManager {
     creates: AtomicU32,
     destroys: AtomicU32,
     checks: AtomicU32,
+    recycles: AtomicU32,
 }
 
 impl TestManager {
@@ -65,6 +67,7 @@ impl TestManager {
             creates: AtomicU32::new(0),
             destroys: AtomicU32::new(0),
             checks: AtomicU32::new(0),
+            recycles: AtomicU32::new(0),
         }
     }
 
@@ -100,6 +103,7 @@ impl Manager for TestManager {
     }
 
     async fn recycle(&self, _: &mut u64) -> Result<(), UserError> {
+        self.recycles.fetch_add(1, Ordering::SeqCst);
         let behaviour = *self.recycle.lock().unwrap();
         act("recycle", behaviour).await
     }
@@ -121,7 +125,7 @@ fn builder() -> PoolBuilder<TestManager> {
         .retry(RetryPolicy::never())
         .create_timeout(Duration::from_secs(1))
         .recycle_timeout(Duration::from_secs(1))
-        .acquire_timeout(Duration::from_secs(10))
+        .wait_timeout(Some(Duration::from_secs(10)))
 }
 
 async fn start(builder: PoolBuilder<TestManager>) -> Pool<TestManager> {
@@ -139,6 +143,37 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
     panic!("never happened: {what}");
 }
 
+/// A full pool of 2 whose health check hangs (for 60 s) on one of its
+/// two idle resources.
+async fn with_a_hung_check() -> Pool<TestManager> {
+    let pool = start(
+        builder()
+            .max_size(2)
+            .min_size(2)
+            .health_check_interval(Duration::from_secs(1))
+            .recycle_timeout(Duration::from_secs(60)),
+    )
+    .await;
+    pool.manager().set(Act::Ok, Act::Ok, Act::Never);
+    sleep(Duration::from_millis(1500)).await;
+    assert_eq!(pool.manager().checks.load(Ordering::SeqCst), 1);
+    assert_eq!(counts(&pool), (2, 1, 0), "one resource is being checked");
+    pool
+}
+
+/// `count` acquires on their own tasks, each dropping what it gets.
+fn spawn_acquires<M: Manager>(
+    pool: &Pool<M>,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<Result<(), PoolError>>> {
+    (0..count)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire().await.map(drop) })
+        })
+        .collect()
+}
+
 fn counts(pool: &Pool<TestManager>) -> (usize, usize, usize) {
     let status = pool.status();
     (status.size, status.idle, status.in_use)
@@ -150,6 +185,7 @@ fn handles_and_futures_are_send_and_sync() {
     fn send<T: Send>(_: &T) {}
     static_assertions::assert_impl_all!(Pool<TestManager>: Send, Sync, Clone);
     static_assertions::assert_impl_all!(PoolGuard<TestManager>: Send, Sync);
+    static_assertions::assert_impl_all!(WeakPool<TestManager>: Send, Sync, Clone);
     static_assertions::assert_impl_all!(PoolError: Send, Sync, Clone);
     let _ = (send_sync::<()>, send::<()>);
     fn acquire_is_send(pool: &Pool<TestManager>) {
@@ -581,18 +617,7 @@ async fn a_startup_failure_returns_the_real_error() {
 #[actix_rt::test]
 async fn a_slow_health_check_never_blocks_acquire() {
     tokio::time::pause();
-    let pool = start(
-        builder()
-            .max_size(2)
-            .min_size(2)
-            .health_check_interval(Duration::from_secs(1))
-            .recycle_timeout(Duration::from_secs(60)),
-    )
-    .await;
-    pool.manager().set(Act::Ok, Act::Ok, Act::Never);
-    sleep(Duration::from_millis(1500)).await;
-    assert_eq!(pool.manager().checks.load(Ordering::SeqCst), 1);
-    assert_eq!(counts(&pool), (2, 1, 0), "one resource is being checked");
+    let pool = with_a_hung_check().await;
     let started = Instant::now();
     let guard = pool.acquire().await.unwrap();
     assert_eq!(started.elapsed(), Duration::ZERO);
@@ -778,12 +803,7 @@ async fn close_fails_waiters_destroys_late_returns_and_drain_waits_bounded() {
     tokio::time::pause();
     let pool = start(builder().max_size(1)).await;
     let held = pool.acquire().await.unwrap();
-    let waiters: Vec<_> = (0..5)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await.map(drop) })
-        })
-        .collect();
+    let waiters = spawn_acquires(&pool, 5);
     until("five wait", || pool.status().waiting == 5).await;
     let started = Instant::now();
     pool.close().await;
@@ -845,46 +865,44 @@ async fn backend_down_then_back_fails_fast_and_recovers_without_a_herd() {
             ),
     )
     .await;
-    let mut moves = pool.subscribe().await.unwrap();
+    let mut moves = pool.subscribe();
     let manager = pool.manager();
     manager.up.store(false, Ordering::SeqCst);
-    for expected in [State::Degraded, State::Degraded, State::Error] {
-        let error = pool.acquire().await.unwrap_err();
-        assert!(matches!(error, PoolError::Create { .. }), "{error}");
-        assert_eq!(
-            pool.state().max(State::Degraded),
-            expected.max(pool.state())
-        );
-    }
+    // Attempts count: the first acquire's two attempts make the pool
+    // `Degraded`; the second's first attempt is the third failure in a
+    // row, which opens the breaker and ends its retry schedule.
+    let error = pool.acquire().await.unwrap_err();
+    assert!(matches!(error, PoolError::Create { .. }), "{error}");
+    assert_eq!(pool.state(), State::Degraded);
+    let error = pool.acquire().await.unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+    assert_eq!(pool.state(), State::Error);
     assert_eq!(moves.recv().await.unwrap().to, State::Degraded);
     assert_eq!(moves.recv().await.unwrap().to, State::Error);
     let before = manager.creates();
-    assert_eq!(before, 6, "3 acquires × 2 attempts");
+    assert_eq!(before, 3, "2 attempts, then 1");
+    assert_eq!(pool.status().failed_creates, 3);
 
     // 100 acquires while the breaker is open: all fail at once, and none
     // creates.
     let started = Instant::now();
-    let tasks: Vec<_> = (0..100)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.acquire().await.map(drop) })
-        })
-        .collect();
-    for task in tasks {
+    for task in spawn_acquires(&pool, 100) {
         let error = task.await.unwrap().unwrap_err();
         assert!(error.is_unavailable(), "{error}");
         assert!(error.to_string().contains("backend down"), "{error}");
     }
     assert_eq!(started.elapsed(), Duration::ZERO, "failed fast");
-    assert!(manager.creates() <= before + 1, "only the probe creates");
+    assert_eq!(
+        manager.creates(),
+        before,
+        "no create before the first probe"
+    );
 
-    // Down for 10 s: one probe at a time (2 attempts, then 1 s apart).
+    // Down for 10 s: one probe of one attempt every second.
     sleep(Duration::from_secs(10)).await;
     let during = manager.creates() - before;
-    assert!(
-        (2..=2 * 11).contains(&during),
-        "{during} probe creates in 10 s"
-    );
+    assert!((9..=11).contains(&during), "{during} probe creates in 10 s");
+    assert_eq!(pool.state(), State::Error);
 
     manager.up.store(true, Ordering::SeqCst);
     sleep(Duration::from_secs(2)).await;
@@ -914,11 +932,11 @@ async fn a_leaked_guard_is_reported_with_where_it_was_acquired() {
     let guard = pool.acquire().await.unwrap();
     let line = line!() - 1;
     sleep(Duration::from_secs(7)).await;
-    let leaks = pool.shared.new_leaks(Duration::from_secs(5));
+    let leaks = pool.shared().new_leaks(Duration::from_secs(5));
     assert!(leaks.is_empty(), "the supervisor reported it already");
-    let meta = pool.shared.status();
+    let meta = pool.shared().status();
     assert_eq!(meta.in_use, 1);
-    let lease = guard.slot().meta.lease.lock().unwrap();
+    let lease = guard.pooled().meta.lease.lock().unwrap();
     let lease = lease.as_ref().unwrap();
     assert!(lease.reported);
     assert_eq!(lease.location.file(), file!());
@@ -989,10 +1007,11 @@ async fn an_acquire_dropped_after_its_create_replied_loses_no_slot() {
 
 #[actix_rt::test]
 async fn forever_is_a_usable_wait_and_lifetime() {
+    tokio::time::pause();
     let pool = start(
         builder()
             .max_size(1)
-            .acquire_timeout(Duration::MAX)
+            .wait_timeout(Some(Duration::MAX))
             .max_lifetime(Duration::MAX),
     )
     .await;
@@ -1031,3 +1050,9 @@ async fn close_fails_an_acquire_waiting_on_a_create() {
         .unwrap();
     assert!(outcome.unwrap_err().is_closed());
 }
+
+mod breaker;
+mod close;
+mod contention;
+mod outage;
+mod upkeep;

@@ -1,0 +1,678 @@
+//! [`Shared`]: the state a pool publishes to its handles and guards: the
+//! semaphore of slots, the idle queue, the room for resources, the
+//! counters, and a view of the supervisor's lifecycle. An acquire with an
+//! idle resource touches only this; the supervisor owns every other change.
+//!
+//! It never names the supervisor: the one message it sends (a resource to
+//! destroy) goes to a [`Recipient`].
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use actix::Recipient;
+use tokio::sync::futures::Notified;
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
+
+use super::capacity::{Capacity, Reservation};
+use super::config::{PoolConfig, QueueMode};
+use super::error::{PoolError, TimeoutKind};
+use super::manager::{CallError, Manager, guarded};
+use super::messages::Destroy;
+use super::pooled::{IdleEntry, Lease, Pooled, ResourceMeta};
+use super::status::{PoolStatus, ResourceStatus};
+use crate::UserError;
+use crate::lifecycle::{State, StateView};
+
+/// Nothing panics while these locks are held (user code never runs under
+/// them): a poisoned one is still consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The pool's clock, read only where the caller asked for a deadline or a
+/// setting needs the time (`idle_timeout`, `max_lifetime`,
+/// `leak_threshold`). Tests count the reads on their thread.
+pub(crate) fn now() -> Instant {
+    #[cfg(test)]
+    CLOCK_READS.with(|reads| reads.set(reads.get() + 1));
+    Instant::now()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often this thread read the pool's clock.
+    pub(crate) static CLOCK_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// `wait` from now; a wait too long for an `Instant` (`Duration::MAX`, a
+/// way to say "forever") becomes thirty years.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    let now = now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
+/// The shared state of one pool.
+pub(crate) struct Shared<M: Manager> {
+    pub(crate) manager: M,
+    pub(crate) config: PoolConfig,
+    /// The supervisor's lifecycle: the pool's one state.
+    view: StateView,
+    destroyer: Recipient<Destroy<M::Resource>>,
+    /// One permit per resource that may be checked out: FIFO waiters.
+    /// Closed when the pool stops admitting.
+    pub(crate) semaphore: Semaphore,
+    pub(crate) capacity: Arc<Capacity>,
+    idle: Mutex<Idle<M::Resource>>,
+    pub(crate) min_size: AtomicUsize,
+    waiting: AtomicUsize,
+    /// Permits a shrink could not take yet: returns forget them.
+    owed: AtomicUsize,
+    created: AtomicU64,
+    destroyed: AtomicU64,
+    failed_creates: AtomicU64,
+    timeouts: AtomicU64,
+    /// Discarded resources the supervisor has not destroyed yet.
+    destroying: AtomicUsize,
+    last_error: Mutex<Option<UserError>>,
+    /// Signalled once, when the pool stops admitting: wakes acquires
+    /// waiting for a create.
+    closing: Notify,
+    /// Signalled by an acquire that finds the pool full while a health
+    /// check holds a resource: the check gives it up.
+    wanted: Notify,
+    checking: AtomicBool,
+    resources: Mutex<HashMap<u64, Arc<ResourceMeta>>>,
+    next_id: AtomicU64,
+    rng: Mutex<fastrand::Rng>,
+}
+
+impl<M: Manager> std::fmt::Debug for Shared<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("name", &self.config.name)
+            .field("size", &self.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Manager> Shared<M> {
+    pub(crate) fn new(
+        manager: M,
+        config: PoolConfig,
+        view: StateView,
+        destroyer: Recipient<Destroy<M::Resource>>,
+    ) -> Self {
+        let rng = config
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        Self {
+            manager,
+            view,
+            destroyer,
+            semaphore: Semaphore::new(config.max_size),
+            capacity: Arc::new(Capacity::new(config.max_size)),
+            idle: Mutex::new(Idle {
+                entries: VecDeque::with_capacity(config.max_size.min(1024)),
+                closed: false,
+            }),
+            min_size: AtomicUsize::new(config.min_size),
+            waiting: AtomicUsize::new(0),
+            owed: AtomicUsize::new(0),
+            created: AtomicU64::new(0),
+            destroyed: AtomicU64::new(0),
+            failed_creates: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            destroying: AtomicUsize::new(0),
+            last_error: Mutex::new(None),
+            closing: Notify::new(),
+            wanted: Notify::new(),
+            checking: AtomicBool::new(false),
+            resources: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            rng: Mutex::new(rng),
+            config,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    // ---- errors -------------------------------------------------------
+
+    pub(crate) fn closed_error(&self) -> PoolError {
+        PoolError::Closed {
+            pool: self.config.name.clone(),
+        }
+    }
+
+    /// Counts a timeout and names it.
+    pub(crate) fn timeout(&self, kind: TimeoutKind) -> PoolError {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        PoolError::Timeout {
+            pool: self.config.name.clone(),
+            kind,
+        }
+    }
+
+    pub(crate) fn unavailable_error(&self) -> PoolError {
+        let last_error = lock(&self.last_error)
+            .clone()
+            .unwrap_or_else(|| UserError::msg("creates kept failing"));
+        PoolError::Unavailable {
+            pool: self.config.name.clone(),
+            last_error,
+        }
+    }
+
+    pub(crate) fn busy_error(&self) -> PoolError {
+        PoolError::Busy {
+            pool: self.config.name.clone(),
+            max_size: self.capacity.max_size(),
+        }
+    }
+
+    /// Counts a failed create attempt and keeps its error for
+    /// `Unavailable`.
+    pub(crate) fn record_failed_create(&self, error: UserError) {
+        self.failed_creates.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(error);
+    }
+
+    // ---- state --------------------------------------------------------
+
+    pub(crate) fn view(&self) -> &StateView {
+        &self.view
+    }
+
+    pub(crate) fn state(&self) -> State {
+        self.view.state()
+    }
+
+    /// Whether the pool stopped admitting acquires.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.semaphore.is_closed()
+    }
+
+    /// Stops admitting acquires: every waiter fails with `Closed` at once,
+    /// those waiting for a create included, and the idle queue takes no
+    /// more resources.
+    pub(crate) fn stop_admitting(&self) {
+        lock(&self.idle).closed = true;
+        self.semaphore.close();
+        self.closing.notify_waiters();
+        self.capacity.notify_all();
+    }
+
+    /// Resolves once the pool stops admitting.
+    pub(crate) async fn closed(&self) {
+        let notified = self.closing.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_closed() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// Whether the circuit breaker is open (`Error`, or `Initializing`
+    /// while its probe runs): an acquire that needs a new resource fails.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        matches!(self.state(), State::Error | State::Initializing)
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.capacity.size()
+    }
+
+    /// Resources checked out: counted from their records, so that a
+    /// checkout touches no counter every other checkout touches too.
+    pub(crate) fn in_use(&self) -> usize {
+        lock(&self.resources)
+            .values()
+            .filter(|meta| meta.in_use.load(Ordering::Acquire))
+            .count()
+    }
+
+    pub(crate) fn idle_len(&self) -> usize {
+        lock(&self.idle).entries.len()
+    }
+
+    // ---- slots (permits) ----------------------------------------------
+
+    /// Gives back a slot permit, or forgets it while a shrink is owed one.
+    pub(crate) fn release_permit(&self) {
+        let mut owed = self.owed.load(Ordering::Acquire);
+        while owed > 0 {
+            match self.owed.compare_exchange_weak(
+                owed,
+                owed - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(now) => owed = now,
+            }
+        }
+        self.semaphore.add_permits(1);
+    }
+
+    /// Changes the limit: grows at once, shrinks as permits come back.
+    pub(crate) fn set_max_size(&self, new: usize) {
+        let old = self.capacity.set_max_size(new);
+        if new > old {
+            let mut grow = new - old;
+            // Cancel what an earlier shrink still owes first.
+            while grow > 0 {
+                let owed = self.owed.load(Ordering::Acquire);
+                if owed == 0 {
+                    break;
+                }
+                let take = owed.min(grow);
+                if self
+                    .owed
+                    .compare_exchange(owed, owed - take, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    grow -= take;
+                }
+            }
+            self.semaphore.add_permits(grow);
+        } else {
+            let shrink = old - new;
+            let forgotten = self.semaphore.forget_permits(shrink);
+            self.owed.fetch_add(shrink - forgotten, Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) fn waiting(&self) -> WaitingGuard<'_, M> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        WaitingGuard { shared: self }
+    }
+
+    // ---- resources ----------------------------------------------------
+
+    /// A new resource takes the room `reservation` holds.
+    pub(crate) fn admit(
+        &self,
+        reservation: Reservation,
+        resource: M::Resource,
+    ) -> Pooled<M::Resource> {
+        reservation.keep();
+        let created = now();
+        let meta = Arc::new(ResourceMeta {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            created,
+            expires: self.lifetime_end(created),
+            uses: AtomicU64::new(0),
+            in_use: AtomicBool::new(false),
+            lease: Mutex::new(None),
+        });
+        lock(&self.resources).insert(meta.id, Arc::clone(&meta));
+        self.created.fetch_add(1, Ordering::Relaxed);
+        Pooled { resource, meta }
+    }
+
+    fn lifetime_end(&self, now: Instant) -> Option<Instant> {
+        let lifetime = self.config.max_lifetime?;
+        let jitter = self.config.lifetime_jitter;
+        let factor = 1.0 - jitter * lock(&self.rng).f64();
+        // A lifetime too long for an `Instant` never ends.
+        now.checked_add(lifetime.mul_f64(factor))
+    }
+
+    pub(crate) fn pop_idle(&self) -> Option<IdleEntry<M::Resource>> {
+        let mut idle = lock(&self.idle);
+        match self.config.queue_mode {
+            QueueMode::Fifo => idle.entries.pop_front(),
+            QueueMode::Lifo => idle.entries.pop_back(),
+        }
+    }
+
+    /// Takes the longest-idle resource for a health check, but never the
+    /// last idle one: an acquire always finds that.
+    pub(crate) fn pop_for_check(&self) -> Option<IdleEntry<M::Resource>> {
+        let mut idle = lock(&self.idle);
+        if idle.entries.len() < 2 {
+            return None;
+        }
+        idle.entries.pop_front()
+    }
+
+    /// Takes the idle resources `remove` picks.
+    pub(crate) fn take_idle_where(
+        &self,
+        mut remove: impl FnMut(&IdleEntry<M::Resource>) -> bool,
+    ) -> Vec<Pooled<M::Resource>> {
+        let mut idle = lock(&self.idle);
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(idle.entries.len());
+        for entry in idle.entries.drain(..) {
+            if remove(&entry) {
+                taken.push(entry.pooled);
+            } else {
+                kept.push_back(entry);
+            }
+        }
+        idle.entries = kept;
+        taken
+    }
+
+    /// Makes a resource idle again, or discards it if the pool closed,
+    /// shrank below its size, or the resource outlived its lifetime.
+    pub(crate) fn give_back(&self, pooled: Pooled<M::Resource>, recycle_owed: bool) {
+        // Closed is the idle queue's to say, under the lock a return takes
+        // anyway.
+        if self.must_retire(&pooled.meta) {
+            self.discard(pooled);
+            return;
+        }
+        let since = self.config.idle_timeout.map(|_| now());
+        self.push_idle_unchecked(IdleEntry {
+            pooled,
+            since,
+            recycle_owed,
+        });
+    }
+
+    /// Puts back an entry a health check took (or discards it, as
+    /// [`give_back`](Self::give_back) does).
+    pub(crate) fn push_idle(&self, entry: IdleEntry<M::Resource>) {
+        if self.must_discard(&entry.pooled.meta) {
+            self.discard(entry.pooled);
+            return;
+        }
+        self.push_idle_unchecked(entry);
+    }
+
+    fn push_idle_unchecked(&self, entry: IdleEntry<M::Resource>) {
+        let refused = {
+            let mut idle = lock(&self.idle);
+            if idle.closed {
+                Some(entry)
+            } else {
+                idle.entries.push_back(entry);
+                None
+            }
+        };
+        match refused {
+            Some(entry) => self.discard(entry.pooled),
+            None => self.capacity.notify_change(),
+        }
+    }
+
+    /// Forgets a resource and has the supervisor destroy it.
+    pub(crate) fn discard(&self, pooled: Pooled<M::Resource>) {
+        self.forget(&pooled.meta);
+        self.destroyed.fetch_add(1, Ordering::Relaxed);
+        // With the supervisor gone (the System stopped), the resource is
+        // dropped instead.
+        if self.destroyer.connected() {
+            self.destroying.fetch_add(1, Ordering::AcqRel);
+            self.destroyer.do_send(Destroy(pooled.resource));
+        }
+    }
+
+    /// The supervisor destroyed a discarded resource.
+    pub(crate) fn destroy_done(&self) {
+        self.destroying.fetch_sub(1, Ordering::AcqRel);
+        self.capacity.notify_change();
+    }
+
+    /// Whether every resource is back and destroyed (after a close).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.in_use() == 0 && self.destroying.load(Ordering::Acquire) == 0
+    }
+
+    /// Takes a resource's record out of the pool's count.
+    pub(crate) fn forget(&self, meta: &ResourceMeta) {
+        lock(&self.resources).remove(&meta.id);
+        self.capacity.release();
+    }
+
+    /// Whether a resource must go rather than be idle again.
+    pub(crate) fn must_discard(&self, meta: &ResourceMeta) -> bool {
+        self.is_closed() || self.must_retire(meta)
+    }
+
+    /// Whether a resource must go even from an open pool: above
+    /// `max_size` after a shrink, or past its lifetime.
+    fn must_retire(&self, meta: &ResourceMeta) -> bool {
+        self.capacity.over() || (self.config.max_lifetime.is_some() && meta.expired(now()))
+    }
+
+    /// Marks `pooled` checked out.
+    pub(crate) fn lease(&self, pooled: &Pooled<M::Resource>, location: &'static Location<'static>) {
+        pooled.meta.uses.fetch_add(1, Ordering::Relaxed);
+        pooled.meta.in_use.store(true, Ordering::Release);
+        if self.config.leak_threshold.is_some() {
+            *lock(&pooled.meta.lease) = Some(Lease {
+                since: now(),
+                location,
+                reported: false,
+            });
+        }
+    }
+
+    /// Marks a resource no longer checked out.
+    pub(crate) fn unlease(&self, meta: &ResourceMeta) {
+        meta.in_use.store(false, Ordering::Release);
+        if self.config.leak_threshold.is_some() {
+            *lock(&meta.lease) = None;
+        }
+    }
+
+    // ---- manager callbacks, bounded and panic-safe ---------------------
+
+    /// One `create` attempt, bounded by `create_timeout`.
+    pub(crate) async fn create_once(&self) -> Result<M::Resource, CallError> {
+        let timeout = self.config.create_timeout;
+        let create = self.manager.create();
+        guarded(self.name(), "create", TimeoutKind::Create, timeout, create).await
+    }
+
+    /// `recycle`, bounded by `recycle_timeout`.
+    pub(crate) async fn recycle(&self, resource: &mut M::Resource) -> Result<(), CallError> {
+        let timeout = self.config.recycle_timeout;
+        let recycle = self.manager.recycle(resource);
+        guarded(
+            self.name(),
+            "recycle",
+            TimeoutKind::Recycle,
+            timeout,
+            recycle,
+        )
+        .await
+    }
+
+    /// `check`, bounded by `recycle_timeout`.
+    pub(crate) async fn check(&self, resource: &mut M::Resource) -> Result<(), CallError> {
+        let timeout = self.config.recycle_timeout;
+        let check = self.manager.check(resource);
+        guarded(self.name(), "check", TimeoutKind::Recycle, timeout, check).await
+    }
+
+    /// `destroy`, bounded by `recycle_timeout`.
+    pub(crate) async fn destroy(&self, resource: M::Resource) -> Result<(), CallError> {
+        let timeout = self.config.recycle_timeout;
+        let destroy = async {
+            self.manager.destroy(resource).await;
+            Ok(())
+        };
+        guarded(
+            self.name(),
+            "destroy",
+            TimeoutKind::Recycle,
+            timeout,
+            destroy,
+        )
+        .await
+    }
+
+    // ---- health checks ------------------------------------------------
+
+    /// Resolves when an acquire wants the resource a health check holds
+    /// ([`want`](Self::want)); enable it before
+    /// [`set_checking`](Self::set_checking).
+    pub(crate) fn wanted(&self) -> Notified<'_> {
+        self.wanted.notified()
+    }
+
+    pub(crate) fn set_checking(&self, checking: bool) {
+        self.checking.store(checking, Ordering::SeqCst);
+    }
+
+    /// An acquire finds the pool full: a health check holding a resource
+    /// gives it up.
+    pub(crate) fn want(&self) {
+        if self.checking.load(Ordering::SeqCst) {
+            self.wanted.notify_waiters();
+        }
+    }
+
+    // ---- status -------------------------------------------------------
+
+    /// Every checked-out resource held longer than `threshold` and not yet
+    /// reported: its id, how long, and where it was acquired.
+    pub(crate) fn new_leaks(
+        &self,
+        threshold: Duration,
+    ) -> Vec<(u64, Duration, &'static Location<'static>)> {
+        let now = now();
+        let metas: Vec<Arc<ResourceMeta>> = lock(&self.resources).values().cloned().collect();
+        let mut leaks = Vec::new();
+        for meta in metas {
+            let mut lease = lock(&meta.lease);
+            if let Some(lease) = lease.as_mut()
+                && !lease.reported
+                && now.duration_since(lease.since) >= threshold
+            {
+                lease.reported = true;
+                leaks.push((meta.id, now.duration_since(lease.since), lease.location));
+            }
+        }
+        leaks
+    }
+
+    pub(crate) fn status(&self) -> PoolStatus {
+        let now = now();
+        let mut resources: Vec<ResourceStatus> = lock(&self.resources)
+            .values()
+            .map(|meta| ResourceStatus {
+                id: meta.id,
+                age: now.duration_since(meta.created),
+                uses: meta.uses.load(Ordering::Relaxed),
+                in_use: meta.in_use.load(Ordering::Acquire),
+            })
+            .collect();
+        resources.sort_by_key(|resource| resource.id);
+        PoolStatus {
+            name: self.config.name.clone(),
+            state: self.state(),
+            max_size: self.capacity.max_size(),
+            min_size: self.min_size.load(Ordering::Acquire),
+            size: self.size(),
+            idle: self.idle_len(),
+            in_use: resources.iter().filter(|resource| resource.in_use).count(),
+            waiting: self.waiting.load(Ordering::Relaxed),
+            created: self.created.load(Ordering::Relaxed),
+            destroyed: self.destroyed.load(Ordering::Relaxed),
+            failed_creates: self.failed_creates.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            resources,
+        }
+    }
+}
+
+/// The idle resources, and whether the pool still takes them back.
+struct Idle<R> {
+    entries: VecDeque<IdleEntry<R>>,
+    /// Set when the pool stops admitting, under the lock every return
+    /// takes: a resource returned later is destroyed.
+    closed: bool,
+}
+
+/// A slot permit taken from the semaphore and forgotten there: given back
+/// on drop unless handed to a guard (a cancelled acquire leaks nothing).
+pub(crate) struct PermitGuard<'a, M: Manager> {
+    shared: &'a Shared<M>,
+    armed: bool,
+}
+
+impl<'a, M: Manager> PermitGuard<'a, M> {
+    pub(crate) fn new(shared: &'a Shared<M>) -> Self {
+        Self {
+            shared,
+            armed: true,
+        }
+    }
+
+    /// The guard now owns the permit.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl<M: Manager> Drop for PermitGuard<'_, M> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.release_permit();
+        }
+    }
+}
+
+/// Counts a waiting acquire while it waits.
+pub(crate) struct WaitingGuard<'a, M: Manager> {
+    shared: &'a Shared<M>,
+}
+
+impl<M: Manager> Drop for WaitingGuard<'_, M> {
+    fn drop(&mut self) {
+        self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+const PRESENT: &str = "an unready resource is present until taken";
+
+/// A resource out of the idle queue while a callback runs on it: if the
+/// future running the callback is dropped, the resource is in an unknown
+/// state, so it is discarded (its room freed), never lost.
+pub(crate) struct Unready<'a, M: Manager> {
+    shared: &'a Shared<M>,
+    pooled: Option<Pooled<M::Resource>>,
+}
+
+impl<'a, M: Manager> Unready<'a, M> {
+    pub(crate) fn new(shared: &'a Shared<M>, pooled: Pooled<M::Resource>) -> Self {
+        Self {
+            shared,
+            pooled: Some(pooled),
+        }
+    }
+
+    pub(crate) fn resource(&mut self) -> &mut M::Resource {
+        &mut self.pooled.as_mut().expect(PRESENT).resource
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.pooled.as_ref().map_or(0, |pooled| pooled.meta.id)
+    }
+
+    /// The callback finished: the caller decides.
+    pub(crate) fn take(mut self) -> Pooled<M::Resource> {
+        self.pooled.take().expect(PRESENT)
+    }
+}
+
+impl<M: Manager> Drop for Unready<'_, M> {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.pooled.take() {
+            self.shared.discard(pooled);
+        }
+    }
+}
