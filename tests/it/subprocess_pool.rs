@@ -3,7 +3,6 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use steward::Steward;
@@ -79,29 +78,45 @@ fn subprocess_pool_runs_at_most_n_children_at_once_and_none_are_left_after_close
         .unwrap()
         .unwrap();
 
-    // 12 runs at once; a sampler counts live children from /proc.
-    let most = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (most, done) = (most.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                most.fetch_max(alive("sp20/"), Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
+    // 12 runs at once; each child counts itself in and out under a lock,
+    // so the most alive at once is exact however loaded the machine is.
+    let counts = tempfile::tempdir().unwrap();
+    let script = counts.path().join("counted.sh");
+    std::fs::write(
+        &script,
+        r#"d=$1
+{ flock 9; n=$(( $(cat "$d/now") + 1 )); echo "$n" > "$d/now"
+  [ "$n" -gt "$(cat "$d/most")" ] && echo "$n" > "$d/most"; } 9>"$d/lock"
+sleep 0.2
+{ flock 9; echo $(( $(cat "$d/now") - 1 )) > "$d/now"; } 9>"$d/lock"
+"#,
+    )
+    .unwrap();
+    std::fs::write(counts.path().join("now"), "0").unwrap();
+    std::fs::write(counts.path().join("most"), "0").unwrap();
+    let counted = || {
+        let mut command = Command::new("sh");
+        command.arg(&script).arg(counts.path());
+        command
     };
     let outputs = steward
         .block_on(futures::future::join_all(
-            (0..12).map(|_| shared.run(sleep_for("0.2"))),
+            (0..12).map(|_| shared.run(counted())),
         ))
         .unwrap();
-    done.store(true, Ordering::SeqCst);
-    sampler.join().unwrap();
     for output in outputs {
-        assert!(output.unwrap().status.success());
+        let output = output.unwrap();
+        assert!(output.status.success(), "{output:?}");
     }
-    let most = most.load(Ordering::SeqCst);
+    let read = |name: &str| -> usize {
+        std::fs::read_to_string(counts.path().join(name))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(read("now"), 0, "every child counted itself out");
+    let most = read("most");
     assert!((1..=N).contains(&most), "{most} children alive at once");
     assert_eq!(shared.status().unwrap().in_use, 0);
 
