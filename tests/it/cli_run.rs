@@ -203,6 +203,12 @@ fn input_sources_combine_as_in_gnu_parallel() {
             b"",
         ),
         (&["-k"], &["::::", "nums", "-", ":::", "x"], b"s1\ns2\n"),
+        // Every file after `::::+` is linked, not only the first.
+        (
+            &["-k"],
+            &["::::", "nums", "::::+", "letters", "nums", "::::", "nums"],
+            b"",
+        ),
         (&["-k"], &[":::", "a", "b", "::::", "empty"], b""),
         (&["-k"], &["::::", "empty"], b""),
         (&["-k"], &[], b"one\n\ntwo\r\nlast-without-newline"),
