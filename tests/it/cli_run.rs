@@ -330,6 +330,40 @@ fn output_comes_out_as_in_gnu_parallel() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `program run ARGS` (or `program ARGS`) with its stderr on its stdout,
+/// as `> log 2>&1` gives it one file for both.
+fn merged(program: &str, run: bool, args: &[OsString], dir: &Path) -> String {
+    let mut command = Command::new("sh");
+    command.args(["-c", "exec \"$@\" 2>&1", "sh", program]);
+    if run {
+        command.arg("run");
+    }
+    command.args(args);
+    text(&run_in(command, dir, b"").stdout)
+}
+
+#[test]
+#[ignore = "needs GNU parallel (apt-get install parallel)"]
+fn one_file_for_stdout_and_stderr_gets_each_job_whole_as_in_gnu_parallel() {
+    let dir = scratch("run-merged");
+    let script = "echo out $0; echo err $0 >&2; printf 'more %s' $0";
+    for before in [
+        &["-j1"][..],
+        &["-j1", "-k"],
+        &["-j1", "--tag"],
+        &["-j2", "-k"],
+    ] {
+        let args = [os(before), os(&["sh", "-c", script, ":::", "a", "b", "c"])].concat();
+        let ours = merged(env!("CARGO_BIN_EXE_steward"), true, &args, &dir);
+        let theirs = merged("parallel", false, &[os(&["-q"]), args].concat(), &dir);
+        assert_eq!(
+            ours, theirs,
+            "{before:?}: each job's stdout, then its stderr"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 #[ignore = "needs GNU parallel (apt-get install parallel)"]
 fn exit_status_and_halt_as_in_gnu_parallel() {
