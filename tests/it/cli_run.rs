@@ -482,6 +482,51 @@ fn joblog_is_written_as_gnu_parallel_writes_it() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `text`'s lines, joblog lines without their start and run times.
+fn without_times(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            match fields.len() {
+                9 => [&fields[..2], &fields[4..]].concat().join("\t"),
+                _ => line.to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs GNU parallel (apt-get install parallel)"]
+fn joblog_lines_follow_the_printed_output_as_in_gnu_parallel() {
+    let dir = scratch("run-joblog-order");
+    // Job 1 ends last: it waits (bounded) for job 3's file.
+    let script = "[ $0 != 3 ] || : > three; \
+                  n=0; while [ $0 = 1 ] && [ ! -e three ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; \
+                  echo $0";
+    let jobs = os(&["sh", "-c", script, ":::", "1", "2", "3"]);
+    for (name, steward) in [("ours", true), ("theirs", false)] {
+        let _ = fs::remove_file(dir.join("three"));
+        let args = [os(&["-k", "-j3", "--joblog", name]), jobs.clone()].concat();
+        let output = if steward {
+            ours(&args, &dir, b"")
+        } else {
+            parallels(&args, &dir, b"")
+        };
+        assert_eq!(text(&output.stdout), "1\n2\n3\n", "{name}");
+    }
+    // Under -k, in input order (as printed), not as the jobs ended.
+    let log = |name: &str| without_times(&fs::read_to_string(dir.join(name)).unwrap());
+    assert_eq!(log("ours"), log("theirs"));
+    // On stdout: each job's output, then its line.
+    let args = [os(&["-j1", "--joblog", "-"]), jobs].concat();
+    let (ours, theirs) = (ours(&args, &dir, b""), parallels(&args, &dir, b""));
+    assert_eq!(
+        without_times(&text(&ours.stdout)),
+        without_times(&text(&theirs.stdout))
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Every file under `root`, with its contents.
 fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
