@@ -203,6 +203,12 @@ fn input_sources_combine_as_in_gnu_parallel() {
             b"",
         ),
         (&["-k"], &["::::", "nums", "-", ":::", "x"], b"s1\ns2\n"),
+        // Every file after `::::+` is linked, not only the first.
+        (
+            &["-k"],
+            &["::::", "nums", "::::+", "letters", "nums", "::::", "nums"],
+            b"",
+        ),
         (&["-k"], &[":::", "a", "b", "::::", "empty"], b""),
         (&["-k"], &["::::", "empty"], b""),
         (&["-k"], &[], b"one\n\ntwo\r\nlast-without-newline"),
@@ -324,6 +330,40 @@ fn output_comes_out_as_in_gnu_parallel() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `program run ARGS` (or `program ARGS`) with its stderr on its stdout,
+/// as `> log 2>&1` gives it one file for both.
+fn merged(program: &str, run: bool, args: &[OsString], dir: &Path) -> String {
+    let mut command = Command::new("sh");
+    command.args(["-c", "exec \"$@\" 2>&1", "sh", program]);
+    if run {
+        command.arg("run");
+    }
+    command.args(args);
+    text(&run_in(command, dir, b"").stdout)
+}
+
+#[test]
+#[ignore = "needs GNU parallel (apt-get install parallel)"]
+fn one_file_for_stdout_and_stderr_gets_each_job_whole_as_in_gnu_parallel() {
+    let dir = scratch("run-merged");
+    let script = "echo out $0; echo err $0 >&2; printf 'more %s' $0";
+    for before in [
+        &["-j1"][..],
+        &["-j1", "-k"],
+        &["-j1", "--tag"],
+        &["-j2", "-k"],
+    ] {
+        let args = [os(before), os(&["sh", "-c", script, ":::", "a", "b", "c"])].concat();
+        let ours = merged(env!("CARGO_BIN_EXE_steward"), true, &args, &dir);
+        let theirs = merged("parallel", false, &[os(&["-q"]), args].concat(), &dir);
+        assert_eq!(
+            ours, theirs,
+            "{before:?}: each job's stdout, then its stderr"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 #[ignore = "needs GNU parallel (apt-get install parallel)"]
 fn exit_status_and_halt_as_in_gnu_parallel() {
@@ -439,6 +479,51 @@ fn joblog_is_written_as_gnu_parallel_writes_it() {
     let log = fs::read_to_string(dir.join("a-ours")).unwrap();
     assert_eq!(log.lines().count(), 5, "{log}");
     assert!(log.ends_with("\ttrue more\n"), "{log}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `text`'s lines, joblog lines without their start and run times.
+fn without_times(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            match fields.len() {
+                9 => [&fields[..2], &fields[4..]].concat().join("\t"),
+                _ => line.to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs GNU parallel (apt-get install parallel)"]
+fn joblog_lines_follow_the_printed_output_as_in_gnu_parallel() {
+    let dir = scratch("run-joblog-order");
+    // Job 1 ends last: it waits (bounded) for job 3's file.
+    let script = "[ $0 != 3 ] || : > three; \
+                  n=0; while [ $0 = 1 ] && [ ! -e three ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; \
+                  echo $0";
+    let jobs = os(&["sh", "-c", script, ":::", "1", "2", "3"]);
+    for (name, steward) in [("ours", true), ("theirs", false)] {
+        let _ = fs::remove_file(dir.join("three"));
+        let args = [os(&["-k", "-j3", "--joblog", name]), jobs.clone()].concat();
+        let output = if steward {
+            ours(&args, &dir, b"")
+        } else {
+            parallels(&args, &dir, b"")
+        };
+        assert_eq!(text(&output.stdout), "1\n2\n3\n", "{name}");
+    }
+    // Under -k, in input order (as printed), not as the jobs ended.
+    let log = |name: &str| without_times(&fs::read_to_string(dir.join(name)).unwrap());
+    assert_eq!(log("ours"), log("theirs"));
+    // On stdout: each job's output, then its line.
+    let args = [os(&["-j1", "--joblog", "-"]), jobs].concat();
+    let (ours, theirs) = (ours(&args, &dir, b""), parallels(&args, &dir, b""));
+    assert_eq!(
+        without_times(&text(&ours.stdout)),
+        without_times(&text(&theirs.stdout))
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

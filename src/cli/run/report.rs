@@ -57,8 +57,9 @@ pub(crate) struct Showing {
 pub(crate) struct Report {
     printer: Printer<ToStdout, io::Stderr>,
     keep_order: bool,
-    /// Ended jobs waiting for their turn (`-k`), by seq.
-    held: BTreeMap<u64, JobOutput>,
+    /// Ended jobs waiting for their turn (`-k`), by seq, with their
+    /// joblog lines.
+    held: BTreeMap<u64, (JobOutput, Option<Vec<u8>>)>,
     next_print: u64,
     joblog: Option<Joblog>,
     progress: Option<Display>,
@@ -144,22 +145,22 @@ impl Report {
         self.check(written)
     }
 
-    /// The joblog's line for an ended job.
+    /// A joblog line, written when its job's output is printed (as GNU
+    /// parallel writes it: under `-k`, in input order).
     ///
     /// # Errors
     ///
     /// Stdout failed (`--joblog -`); a joblog file that fails is said
     /// once and closed.
-    pub(crate) fn log(&mut self, entry: &Entry<'_>) -> Result<(), OutputError> {
-        let line = entry.line();
+    fn log(&mut self, line: &[u8]) -> Result<(), OutputError> {
         match &mut self.joblog {
             None => Ok(()),
             Some(Joblog::Stdout) => {
-                let written = self.printer.stdout().write_all(&line);
+                let written = self.printer.stdout().write_all(line);
                 self.check(written)
             }
             Some(Joblog::File(file)) => {
-                if let Err(error) = file.write_all(&line) {
+                if let Err(error) = file.write_all(line) {
                     stderr!("steward run: --joblog: {error}");
                     self.joblog = None;
                 }
@@ -168,9 +169,10 @@ impl Report {
         }
     }
 
-    /// An ended job's output: printed now, or held for its turn (`-k`).
-    /// Returns the seq whose turn came (its output may print as it goes
-    /// from now on: [`release`](Self::release) it).
+    /// An ended job's output, then its joblog line (`None`: a job the
+    /// run stopped, which is not logged): printed now, or held for its
+    /// turn (`-k`). Returns the seq whose turn came (its output may print
+    /// as it goes from now on: [`release`](Self::release) it).
     ///
     /// # Errors
     ///
@@ -179,15 +181,19 @@ impl Report {
         &mut self,
         seq: u64,
         output: JobOutput,
+        entry: Option<&Entry<'_>>,
     ) -> Result<Option<u64>, OutputError> {
+        let line = entry
+            .filter(|_| self.joblog.is_some())
+            .map(Entry::line);
         if !self.keep_order {
-            self.print(output)?;
+            self.print(output, line)?;
             return Ok(None);
         }
-        self.held.insert(seq, output);
+        self.held.insert(seq, (output, line));
         let before = self.next_print;
-        while let Some(output) = self.held.remove(&self.next_print) {
-            self.print(output)?;
+        while let Some((output, line)) = self.held.remove(&self.next_print) {
+            self.print(output, line)?;
             self.next_print += 1;
         }
         Ok((self.next_print != before).then_some(self.next_print))
@@ -238,10 +244,10 @@ impl Report {
     /// Stdout failed.
     pub(crate) fn finish(&mut self, counts: Counts) -> Result<(), OutputError> {
         let mut result = Ok(());
-        for (_, output) in std::mem::take(&mut self.held) {
-            if result.is_ok() {
-                result = self.print(output);
-            }
+        for (_, (output, line)) in std::mem::take(&mut self.held) {
+            // Logged even when stdout has failed: the joblog keeps them.
+            let printed = self.print(output, line);
+            result = result.and(printed);
         }
         if result.is_ok() {
             result = self.flush(counts);
@@ -257,10 +263,14 @@ impl Report {
         result
     }
 
-    fn print(&mut self, output: JobOutput) -> Result<(), OutputError> {
+    /// A job's output, then its joblog line (written even when the
+    /// output could not be).
+    fn print(&mut self, output: JobOutput, line: Option<Vec<u8>>) -> Result<(), OutputError> {
         self.clear_progress();
         let printed = self.printer.finish(output);
-        self.check(printed)
+        let printed = self.check(printed);
+        let logged = line.map_or(Ok(()), |line| self.log(&line));
+        printed.and(logged)
     }
 
     fn draw(&mut self, counts: Counts, last: bool) {

@@ -502,7 +502,7 @@ impl Runner {
             }
             Some(Stopped::Run) => {
                 // Its partial output is printed; it counts for nothing.
-                self.output_ended(job.pending.batch.seq, job.output);
+                self.output_ended(job.pending.batch.seq, job.output, None);
                 return;
             }
             None => ending,
@@ -518,18 +518,12 @@ impl Runner {
             return;
         }
         let verdict = self.tally.finished(ending);
-        if let Some(note) = verdict.note {
-            stderr!(
-                "steward run: {note}\n{}",
-                String::from_utf8_lossy(&job.shown)
-            );
-        }
         if !ending.failed()
             && let Some(timeouts) = &mut self.timeouts
         {
             timeouts.succeeded(runtime);
         }
-        let logged = self.report.log(&Entry {
+        let entry = Entry {
             seq: job.pending.batch.seq,
             started: job.started_at,
             runtime,
@@ -537,9 +531,18 @@ impl Runner {
             exit: ending.exit,
             signal: ending.signal,
             command: &job.shown,
-        });
-        self.failed_if(logged);
-        self.output_ended(job.pending.batch.seq, job.output);
+        };
+        // Its output, then its joblog line, then --halt's note about it,
+        // in GNU parallel's order.
+        self.output_ended(job.pending.batch.seq, job.output, Some(&entry));
+        if let Some(note) = verdict.note {
+            let flushed = self.report.flush(self.counts());
+            self.failed_if(flushed);
+            stderr!(
+                "steward run: {note}\n{}",
+                String::from_utf8_lossy(&job.shown)
+            );
+        }
         match verdict.halt {
             Some(When::Now) => {
                 self.halted = Some(When::Now);
@@ -561,10 +564,10 @@ impl Runner {
         }
     }
 
-    /// An ended job's output to the report; under `-k`, the job whose
-    /// turn came prints as it goes from now on.
-    fn output_ended(&mut self, seq: u64, output: JobOutput) {
-        let next = match self.report.ended(seq, output) {
+    /// An ended job's output (and joblog entry) to the report; under
+    /// `-k`, the job whose turn came prints as it goes from now on.
+    fn output_ended(&mut self, seq: u64, output: JobOutput, entry: Option<&Entry<'_>>) {
+        let next = match self.report.ended(seq, output, entry) {
             Ok(next) => next,
             Err(error) => return self.stdout_failed(error),
         };

@@ -304,7 +304,6 @@ fn split_command(words: Vec<OsString>, separators: &Separators) -> (Vec<Vec<u8>>
     let mut sources: Vec<Source> = Vec::new();
     // The kind of the section being read: `None` for the command.
     let mut section: Option<(bool, bool)> = None;
-    let mut first_in_section = false;
     for word in words {
         let word = word.into_vec();
         if let Some(kind) = separators.kind(&word) {
@@ -316,7 +315,6 @@ fn split_command(words: Vec<OsString>, separators: &Separators) -> (Vec<Vec<u8>>
                 });
             }
             section = Some(kind);
-            first_in_section = true;
             continue;
         }
         match section {
@@ -330,13 +328,12 @@ fn split_command(words: Vec<OsString>, separators: &Separators) -> (Vec<Vec<u8>>
                     words.push(word);
                 }
             }
-            Some((true, linked)) => {
-                sources.push(Source {
-                    origin: Origin::File(PathBuf::from(OsString::from_vec(word))),
-                    linked: linked && first_in_section,
-                });
-                first_in_section = false;
-            }
+            // After `::::+` every file is linked, each to the one before
+            // it, as in GNU parallel.
+            Some((true, linked)) => sources.push(Source {
+                origin: Origin::File(PathBuf::from(OsString::from_vec(word))),
+                linked,
+            }),
         }
     }
     (command, sources)

@@ -320,10 +320,15 @@ impl<O: Write, E: Write> Printer<O, E> {
         let tagger = &mut job.taggers[stream as usize];
         match stream {
             Stream::Stdout => tagger.write(&job.tag, bytes, &mut self.stdout),
-            // A job's stderr that cannot be written has nowhere to go.
+            // Stdout is buffered, stderr is not: what went to stdout goes
+            // out first, or a job's stderr would come before its stdout
+            // (and before earlier jobs' stdout) when both are one file
+            // (`> log 2>&1`). Stderr is written even when stdout failed;
+            // a job's stderr that cannot be written has nowhere to go.
             Stream::Stderr => {
+                let flushed = self.stdout.flush();
                 let _ = tagger.write(&job.tag, bytes, &mut self.stderr);
-                Ok(())
+                flushed
             }
         }
     }

@@ -38,7 +38,7 @@ fn sources_come_in_parallels_order() {
             (Origin::File("f1".into()), false),
             (Origin::File("f2".into()), false),
             (Origin::File("g".into()), true),
-            (Origin::File("h".into()), false),
+            (Origin::File("h".into()), true),
         ]
     );
     assert_eq!(
