@@ -53,6 +53,17 @@ pub enum Ending {
     Killed,
 }
 
+/// How many processes a tracker stopped, by how they ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StopCounts {
+    /// Those that had exited before they were asked to stop.
+    pub exited_by_self: u64,
+    /// Those that exited after SIGTERM.
+    pub terminated: u64,
+    /// Those killed with SIGKILL after their timeout.
+    pub killed: u64,
+}
+
 /// The result of stopping a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct StopOutcome {
@@ -197,6 +208,15 @@ pub struct TrackerStatus {
     pub tasks: BTreeMap<String, TaskStatus>,
     /// Custom resources by key.
     pub custom: BTreeMap<String, CustomStatus>,
+    /// Processes stopped so far (`stop_process`, `cleanup_all`), by how
+    /// they ended.
+    pub stops: StopCounts,
+    /// CPU time, in microseconds, of every process this tracker held in a
+    /// cgroup since it started, with their descendants, those gone
+    /// included: its cgroup's `cpu.stat` `usage_usec`. Cgroup containment
+    /// only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_usec: Option<u64>,
 }
 
 /// What `cleanup_all` did.
