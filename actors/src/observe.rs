@@ -34,12 +34,21 @@ use crate::metric::{self, Batch};
 use crate::monitor::{Alert, Availability, Level, Reading, Resource};
 use crate::pool::PoolStatus;
 use crate::registry::{ServiceInfo, ServiceKind};
+use crate::resource::{OperationCounts, OperationStats};
 use crate::supervisor::ChildStatus;
+use crate::tracker::{Contained, TaskState, TrackerStatus};
 
-/// Tells the installed recorder the help text of every steward metric.
-/// Call it once the recorder is installed; calling it again is harmless.
+/// Tells the installed recorder the help text of every steward metric,
+/// and starts observing waits into it (`steward_drive_wait_seconds`):
+/// call it once the recorder is installed. Calling it again is harmless.
+///
+/// Waits are the one figure recorded where it happens rather than read
+/// from a status (a status holds how many wait, not how long each did):
+/// until this call, a wait that ends costs one relaxed load, and an
+/// acquire that waits not at all costs nothing, before or after.
 pub fn describe() {
     metric::describe_all();
+    metric::wait::start();
 }
 
 /// Records a monitor reading: memory, swap, CPU, load, disks, pressure and
@@ -260,6 +269,109 @@ pub fn record_supervisors<'a>(
         }
     }
     batch.record();
+}
+
+/// Records what the tracker holds: running processes by containment,
+/// running tasks, custom resources, the stops by ending, and the CPU time
+/// of its cgroups. No label takes a key: a process is counted, never
+/// named.
+pub fn record_tracker(status: &TrackerStatus) {
+    let mut batch = Batch::default();
+    let containments = ["cgroup", "process_group", "process"];
+    for containment in containments {
+        batch.add(&metric::TRACKED_PROCESSES, &[containment], 0.0);
+    }
+    for process in status.processes.values() {
+        if process.state.has_exited() {
+            continue;
+        }
+        let containment = match process.containment {
+            Contained::Cgroup(_) => "cgroup",
+            Contained::ProcessGroup(_) => "process_group",
+            Contained::Process(_) => "process",
+        };
+        batch.add(&metric::TRACKED_PROCESSES, &[containment], 1.0);
+    }
+    let running_tasks = status
+        .tasks
+        .values()
+        .filter(|task| task.state == TaskState::Running)
+        .count();
+    batch.add(&metric::TRACKED_TASKS, &[], as_f64(running_tasks));
+    batch.add(&metric::TRACKED_CUSTOM, &[], as_f64(status.custom.len()));
+    let stops = status.stops;
+    for (ending, count) in [
+        ("exited_by_self", stops.exited_by_self),
+        ("terminated", stops.terminated),
+        ("killed", stops.killed),
+    ] {
+        batch.add(&metric::PROCESS_STOPS, &[ending], as_f64(count));
+    }
+    if let Some(usec) = status.cpu_usec {
+        // The facade's counters are whole numbers: whole seconds, which
+        // a rate over a minute or more reads to within a few hundredths
+        // of a core.
+        batch.add(&metric::TRACKED_CPU, &[], as_f64(usec / 1_000_000));
+    }
+    batch.record();
+}
+
+/// Records every managed resource's state and its operations: counters
+/// per operation name, and latency quantiles over the recent calls. Give
+/// every resource at once (names past the caps are recorded together
+/// under `other`: counters summed, latencies the highest).
+pub fn record_resources<'a>(resources: impl IntoIterator<Item = (State, &'a OperationStats)>) {
+    let mut batch = Batch::default();
+    for (state, stats) in resources {
+        let name = stats.resource.as_str();
+        for each in State::ALL {
+            let current = f64::from(u8::from(each == state));
+            batch.add(&metric::RESOURCE_STATE, &[name, each.as_str()], current);
+        }
+        batch.add(
+            &metric::RESOURCE_RECONNECTS,
+            &[name],
+            as_f64(stats.reconnects),
+        );
+        let other = (metric::label::OTHER, &stats.other);
+        let operations = stats
+            .operations
+            .iter()
+            .map(|(operation, counts)| (operation.as_str(), counts))
+            .chain((stats.other.operations > 0).then_some(other));
+        for (operation, counts) in operations {
+            record_operation(&mut batch, [name, operation], counts);
+        }
+    }
+    batch.record();
+}
+
+fn record_operation(batch: &mut Batch, labels: [&str; 2], counts: &OperationCounts) {
+    for (metric, count) in [
+        (&metric::RESOURCE_OPERATIONS, counts.operations),
+        (&metric::RESOURCE_FAILURES, counts.failures),
+        (&metric::RESOURCE_TIMEOUTS, counts.timeouts),
+        (&metric::RESOURCE_RETRIES, counts.retries),
+        (&metric::RESOURCE_DISCONNECTS, counts.disconnects),
+    ] {
+        batch.add(metric, &labels, as_f64(count));
+    }
+    let Some(latency) = counts.latency else {
+        return;
+    };
+    let [resource, operation] = labels;
+    for (quantile, seconds) in [
+        ("0.5", latency.p50_seconds),
+        ("0.95", latency.p95_seconds),
+        ("0.99", latency.p99_seconds),
+        ("1", latency.max_seconds),
+    ] {
+        batch.max(
+            &metric::RESOURCE_LATENCY,
+            &[resource, operation, quantile],
+            seconds,
+        );
+    }
 }
 
 /// A count as a metric value (exact below 2⁵³).
