@@ -2,7 +2,9 @@
 //! real Prometheus, promtool and Chromium reading it.
 
 mod external;
+mod figures;
 mod http;
+mod run;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
