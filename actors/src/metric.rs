@@ -233,8 +233,8 @@ metrics! {
     RESOURCE_DISCONNECTS: Counter "steward_resource_operation_disconnects_total" [RESOURCE, OPERATION]
         "Attempts of a managed resource's operations that found the connection gone.";
     RESOURCE_LATENCY: Gauge "steward_resource_operation_duration_seconds"
-        [RESOURCE, OPERATION, fixed("quantile", &["0.5", "0.95", "0.99", "1"])]
-        "Duration of a managed resource's recent operations (the last 1024 calls, retries included) at a quantile; 1 is the slowest.";
+        [RESOURCE, OPERATION, fixed("percentile", &["50", "95", "99", "100"])]
+        "Duration of a managed resource's recent operations (the last 1024 calls, retries included) at a percentile; 100 is the slowest.";
 }
 
 impl Metric {

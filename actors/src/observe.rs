@@ -317,7 +317,7 @@ pub fn record_tracker(status: &TrackerStatus) {
 }
 
 /// Records every managed resource's state and its operations: counters
-/// per operation name, and latency quantiles over the recent calls. Give
+/// per operation name, and latency percentiles over the recent calls. Give
 /// every resource at once (names past the caps are recorded together
 /// under `other`: counters summed, latencies the highest).
 pub fn record_resources<'a>(resources: impl IntoIterator<Item = (State, &'a OperationStats)>) {
@@ -360,15 +360,15 @@ fn record_operation(batch: &mut Batch, labels: [&str; 2], counts: &OperationCoun
         return;
     };
     let [resource, operation] = labels;
-    for (quantile, seconds) in [
-        ("0.5", latency.p50_seconds),
-        ("0.95", latency.p95_seconds),
-        ("0.99", latency.p99_seconds),
-        ("1", latency.max_seconds),
+    for (percentile, seconds) in [
+        ("50", latency.p50_seconds),
+        ("95", latency.p95_seconds),
+        ("99", latency.p99_seconds),
+        ("100", latency.max_seconds),
     ] {
         batch.max(
             &metric::RESOURCE_LATENCY,
-            &[resource, operation, quantile],
+            &[resource, operation, percentile],
             seconds,
         );
     }

@@ -333,14 +333,14 @@ fn resources_are_recorded_with_their_state_counters_and_latencies() {
     assert_eq!(
         series(
             "steward_resource_operation_duration_seconds",
-            "resource=\"api\",operation=\"put\",quantile=\"0.99\""
+            "resource=\"api\",operation=\"put\",percentile=\"99\""
         ),
         Some(0.2)
     );
     assert_eq!(
         series(
             "steward_resource_operation_duration_seconds",
-            "resource=\"api\",operation=\"get\",quantile=\"1\""
+            "resource=\"api\",operation=\"get\",percentile=\"100\""
         ),
         Some(0.5)
     );

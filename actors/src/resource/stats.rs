@@ -26,8 +26,8 @@ use super::window::{LatencyWindow, WINDOW};
 /// `steward_resource_operation_failures_total`, `…_timeouts_total`,
 /// `…_retries_total`, `…_disconnects_total`,
 /// `steward_resource_reconnects_total{resource}`) and the percentiles as
-/// gauges, one per quantile
-/// (`steward_resource_operation_duration_seconds{…, quantile}`).
+/// gauges, one per percentile
+/// (`steward_resource_operation_duration_seconds{…, percentile}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OperationStats {

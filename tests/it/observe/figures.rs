@@ -210,11 +210,51 @@ async fn managed_resources_show_in_status_and_metrics_and_close_at_shutdown() {
     assert!(
         series(
             "steward_resource_operation_duration_seconds",
-            ",operation=\"fetch\",quantile=\"0.5\""
+            ",operation=\"fetch\",percentile=\"50\""
         )
         .is_some()
     );
 
     steward.shutdown().await.unwrap();
     assert_eq!(watching.state(), State::Closed);
+}
+
+/// Makes every kind of series appear: a drive wait, a managed resource's
+/// operation, a tracked process and a stop.
+pub(super) async fn exercise(steward: &Steward, name: &str) {
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("exercise");
+    let drive = steward.drives().drive(&file).unwrap();
+    steward.drives().set_limit(&file, 1).await.unwrap();
+    let held = drive.acquire().await.unwrap();
+    let waiter = {
+        let drive = drive.clone();
+        tokio::spawn(async move { drive.acquire().await })
+    };
+    assert!(until(|| drive.stats().waiting == 1).await, "no waiter");
+    drop(held);
+    drop(waiter.await.unwrap().unwrap());
+
+    let api = steward
+        .start_resource(ResourceSupervisor::builder(name, Api).without_health_checks())
+        .unwrap();
+    api.initialize().await.unwrap();
+    api.operation(
+        "fetch",
+        Duration::from_secs(5),
+        |_| async { Ok(()) },
+        &RetryPolicy::never(),
+    )
+    .await
+    .unwrap();
+
+    let tracker = steward.tracker();
+    for key in ["exercised", "stopped"] {
+        let mut sleep = std::process::Command::new("sleep");
+        sleep.arg("60");
+        tracker.spawn(key, sleep).await.unwrap();
+    }
+    tracker
+        .stop_process("stopped", Duration::from_secs(5))
+        .await
+        .unwrap();
 }
