@@ -211,8 +211,6 @@ metrics! {
         "Tracked processes running now, by what holds them and their descendants: a cgroup of their own, a process group, only the process itself.";
     TRACKED_TASKS: Gauge "steward_tracked_tasks" []
         "Tracked tasks running now.";
-    TRACKED_CUSTOM: Gauge "steward_tracked_custom_resources" []
-        "Custom resources the tracker holds.";
     PROCESS_STOPS: Counter "steward_process_stops_total"
         [fixed("ending", &["exited_by_self", "terminated", "killed"])]
         "Tracked processes the tracker stopped, by how they ended: exited before the stop, after SIGTERM, or killed after the timeout.";

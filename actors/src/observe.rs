@@ -36,7 +36,7 @@ use crate::pool::PoolStatus;
 use crate::registry::{ServiceInfo, ServiceKind};
 use crate::resource::{OperationCounts, OperationStats};
 use crate::supervisor::ChildStatus;
-use crate::tracker::{Contained, TaskState, TrackerStatus};
+use crate::tracker::TrackerCounts;
 
 /// Tells the installed recorder the help text of every steward metric,
 /// and starts observing waits into it (`steward_drive_wait_seconds`):
@@ -271,35 +271,23 @@ pub fn record_supervisors<'a>(
     batch.record();
 }
 
-/// Records what the tracker holds: running processes by containment,
-/// running tasks, custom resources, the stops by ending, and the CPU time
-/// of its cgroups. No label takes a key: a process is counted, never
-/// named.
-pub fn record_tracker(status: &TrackerStatus) {
+/// Records what the tracker holds, from [`Tracker::counts`]: running
+/// processes by containment, running tasks, the stops by ending, and the
+/// CPU time of its cgroups. No label takes a key: a process is counted,
+/// never named.
+///
+/// [`Tracker::counts`]: crate::tracker::Tracker::counts
+pub fn record_tracker(counts: &TrackerCounts) {
     let mut batch = Batch::default();
-    let containments = ["cgroup", "process_group", "process"];
-    for containment in containments {
-        batch.add(&metric::TRACKED_PROCESSES, &[containment], 0.0);
+    for (containment, count) in [
+        ("cgroup", counts.in_cgroups),
+        ("process_group", counts.in_process_groups),
+        ("process", counts.alone),
+    ] {
+        batch.add(&metric::TRACKED_PROCESSES, &[containment], as_f64(count));
     }
-    for process in status.processes.values() {
-        if process.state.has_exited() {
-            continue;
-        }
-        let containment = match process.containment {
-            Contained::Cgroup(_) => "cgroup",
-            Contained::ProcessGroup(_) => "process_group",
-            Contained::Process(_) => "process",
-        };
-        batch.add(&metric::TRACKED_PROCESSES, &[containment], 1.0);
-    }
-    let running_tasks = status
-        .tasks
-        .values()
-        .filter(|task| task.state == TaskState::Running)
-        .count();
-    batch.add(&metric::TRACKED_TASKS, &[], as_f64(running_tasks));
-    batch.add(&metric::TRACKED_CUSTOM, &[], as_f64(status.custom.len()));
-    let stops = status.stops;
+    batch.add(&metric::TRACKED_TASKS, &[], as_f64(counts.tasks));
+    let stops = counts.stops;
     for (ending, count) in [
         ("exited_by_self", stops.exited_by_self),
         ("terminated", stops.terminated),
@@ -307,7 +295,7 @@ pub fn record_tracker(status: &TrackerStatus) {
     ] {
         batch.add(&metric::PROCESS_STOPS, &[ending], as_f64(count));
     }
-    if let Some(usec) = status.cpu_usec {
+    if let Some(usec) = counts.cpu_usec {
         // The facade's counters are whole numbers: whole seconds, which
         // a rate over a minute or more reads to within a few hundredths
         // of a core.

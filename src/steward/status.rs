@@ -302,11 +302,9 @@ impl Actors {
         observe::record_pools(&self.pools.statuses());
         let figures = self.resources.figures();
         observe::record_resources(figures.iter().map(|(state, stats)| (*state, stats)));
-        let (tracker, supervisors) =
-            futures::join!(self.tracker_status(), self.supervisors.statuses());
-        if let Some(tracker) = tracker {
-            observe::record_tracker(&tracker);
-        }
+        // Counts, not the status: that reads every process's cgroup files.
+        observe::record_tracker(&self.tracker.counts());
+        let supervisors = self.supervisors.statuses().await;
         observe::record_supervisors(
             supervisors
                 .iter()
