@@ -2,7 +2,13 @@
 //! 100 pools and 1,000 tracked processes (`sleep`): the goal is a scrape
 //! under 10 ms. No peer: Prometheus's own scrape timeout is the bar.
 //!
+//! The scrape records the tracker from its counts (no process's cgroup
+//! files read); `/status` reads every process's CPU, memory and pressure.
+//!
 //! `cargo bench --bench observe -- --warm-up-time 1 --measurement-time 5`
+
+#[path = "common/recorder.rs"]
+mod recorder;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -81,6 +87,17 @@ fn scrape(c: &mut Criterion) {
     let status = runtime.block_on(steward.status());
     assert_eq!(status.pools.len(), POOLS);
     assert_eq!(status.tracker.map(|t| t.processes.len()), Some(PROCESSES));
+    let text = recorder::scrape(addr);
+    let tracked: f64 = ["cgroup", "process_group", "process"]
+        .iter()
+        .filter_map(|containment| {
+            recorder::sample(
+                &text,
+                &format!("steward_tracked_processes{{containment=\"{containment}\"}}"),
+            )
+        })
+        .sum();
+    assert_eq!(tracked, PROCESSES as f64, "every process counted");
     let metrics_bytes = get(addr, "/metrics");
     let status_bytes = get(addr, "/status");
     eprintln!("/metrics: {metrics_bytes} bytes, /status: {status_bytes} bytes");

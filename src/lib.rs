@@ -33,6 +33,7 @@ mod system_thread;
 pub use builder::StewardBuilder;
 pub use error::{Error, SystemError};
 pub use global::{global, set_global};
+pub use steward::ManagedStatus;
 pub use steward::{RECENT_ALERTS, RuntimeContext, Steward, StewardStatus, SupervisorStatus};
 pub use steward_actors::{
     Config, ConfigError, Cpu, CpuError, DriveError, Drives, IllegalTransition, IoPermit, Monitor,

@@ -128,6 +128,7 @@ pub(crate) struct Actors {
     cpu: Cpu,
     tracker: Tracker,
     pools: Pools,
+    resources: resources::Resources,
     supervisors: status::Supervisors,
     alerts: status::AlertLog,
     #[cfg(feature = "observe")]
@@ -156,11 +157,11 @@ impl Actors {
         self.cpu.shutdown().await;
         // Pools get their own share: a destroy that hangs must not use up
         // the time the tracker needs to stop child processes.
-        if tokio::time::timeout(budget.mul_f64(0.15), self.pools.close_all())
-            .await
-            .is_err()
-        {
-            tracing::warn!(target: "steward", "pools did not close in their share of the shutdown budget");
+        let share = budget.mul_f64(0.15);
+        let closing =
+            futures::future::join(self.pools.close_all(), self.resources.close_all(share));
+        if tokio::time::timeout(share, closing).await.is_err() {
+            tracing::warn!(target: "steward", "pools and managed resources did not close in their share of the shutdown budget");
         }
         match self.tracker.cleanup_all(budget.mul_f64(0.7)).await {
             Ok(report) if !report.failed.is_empty() => {
@@ -263,6 +264,7 @@ impl Steward {
             cpu,
             tracker,
             pools: Pools::default(),
+            resources: resources::Resources::default(),
             supervisors: status::Supervisors::default(),
             alerts: status::AlertLog::default(),
             #[cfg(feature = "observe")]
@@ -652,7 +654,9 @@ impl Drop for Inner {
     }
 }
 
+mod resources;
 mod status;
+pub use resources::ManagedStatus;
 #[cfg(feature = "observe")]
 pub(crate) use status::HistoryPoint;
 pub use status::{RECENT_ALERTS, StewardStatus, SupervisorStatus};

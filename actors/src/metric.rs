@@ -15,10 +15,12 @@
 //! at the facade's no-op recorder.
 
 pub(crate) mod label;
+pub(crate) mod wait;
 
 use std::collections::BTreeMap;
 
 pub(crate) use label::Cap;
+pub(crate) use wait::WaitHistogram;
 
 /// A metric's Prometheus type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub(crate) enum Kind {
     Counter,
     /// A value now.
     Gauge,
+    /// Observations counted into buckets (`_bucket`, `_sum`, `_count`).
+    Histogram,
 }
 
 /// Where a label's values come from.
@@ -66,6 +70,10 @@ pub(crate) static DRIVE_NAMES: Cap = Cap::new(64);
 pub(crate) static MOUNT_NAMES: Cap = Cap::new(64);
 /// Mount sources (`/dev/sda1`, `tmpfs`) or device numbers of those disks.
 pub(crate) static DEVICE_NAMES: Cap = Cap::new(64);
+/// Names of managed resources.
+pub(crate) static RESOURCE_NAMES: Cap = Cap::new(128);
+/// Operation names of managed resources (each resource keeps at most 64).
+pub(crate) static OPERATION_NAMES: Cap = Cap::new(256);
 
 const POOL: Label = named("pool", &POOL_NAMES);
 const DRIVE: Label = named("drive", &DRIVE_NAMES);
@@ -73,6 +81,8 @@ const SUPERVISOR: Label = named("supervisor", &SUPERVISOR_NAMES);
 const CHILD: Label = named("child", &CHILD_NAMES);
 const MOUNT: Label = named("mount", &MOUNT_NAMES);
 const DEVICE: Label = named("device", &DEVICE_NAMES);
+const RESOURCE: Label = named("resource", &RESOURCE_NAMES);
+const OPERATION: Label = named("operation", &OPERATION_NAMES);
 const fn named(name: &'static str, cap: &'static Cap) -> Label {
     Label {
         name,
@@ -170,6 +180,8 @@ metrics! {
         "Tasks waiting for an IO permit of a drive.";
     DRIVE_RELEASED: Counter "steward_drive_permits_released_total" [DRIVE]
         "IO permits of a drive released: operations done.";
+    DRIVE_WAIT: Histogram "steward_drive_wait_seconds" [DRIVE]
+        "Time an acquire of a drive's IO permit waited, for acquires that found none free (an acquire that found one free waits 0 s and is not observed).";
     REGISTRY_SERVICES: Gauge "steward_registry_services" [fixed("kind", &["instance", "singleton", "transient"])]
         "Services in the registry, by how they are provided.";
     POOL_RESOURCES: Gauge "steward_pool_resources" [POOL, fixed("state", &["idle", "in_use", "creating"])]
@@ -194,6 +206,33 @@ metrics! {
         "Children of a supervisor running now.";
     SUPERVISOR_STATE: Gauge "steward_supervisor_state" [SUPERVISOR, LIFECYCLE]
         "1 for a supervisor's state, 0 for the others: degraded while restarts are recent, error once it escalated.";
+    TRACKED_PROCESSES: Gauge "steward_tracked_processes"
+        [fixed("containment", &["cgroup", "process_group", "process"])]
+        "Tracked processes running now, by what holds them and their descendants: a cgroup of their own, a process group, only the process itself.";
+    TRACKED_TASKS: Gauge "steward_tracked_tasks" []
+        "Tracked tasks running now.";
+    PROCESS_STOPS: Counter "steward_process_stops_total"
+        [fixed("ending", &["exited_by_self", "terminated", "killed"])]
+        "Tracked processes the tracker stopped, by how they ended: exited before the stop, after SIGTERM, or killed after the timeout.";
+    TRACKED_CPU: Counter "steward_tracked_cpu_seconds_total" []
+        "CPU time of every process the tracker held in a cgroup, descendants included, since the tracker started (cgroup containment only).";
+    RESOURCE_STATE: Gauge "steward_resource_state" [RESOURCE, LIFECYCLE]
+        "1 for a managed resource's lifecycle state, 0 for the others.";
+    RESOURCE_RECONNECTS: Counter "steward_resource_reconnects_total" [RESOURCE]
+        "Reconnects of a managed resource after an operation found its connection gone.";
+    RESOURCE_OPERATIONS: Counter "steward_resource_operations_total" [RESOURCE, OPERATION]
+        "Operations of a managed resource that ended, successfully or not, by operation name.";
+    RESOURCE_FAILURES: Counter "steward_resource_operation_failures_total" [RESOURCE, OPERATION]
+        "Operations of a managed resource that ended in an error, timeouts included.";
+    RESOURCE_TIMEOUTS: Counter "steward_resource_operation_timeouts_total" [RESOURCE, OPERATION]
+        "Operations of a managed resource that ran out of their timeout.";
+    RESOURCE_RETRIES: Counter "steward_resource_operation_retries_total" [RESOURCE, OPERATION]
+        "Attempts of a managed resource's operations after their first.";
+    RESOURCE_DISCONNECTS: Counter "steward_resource_operation_disconnects_total" [RESOURCE, OPERATION]
+        "Attempts of a managed resource's operations that found the connection gone.";
+    RESOURCE_LATENCY: Gauge "steward_resource_operation_duration_seconds"
+        [RESOURCE, OPERATION, fixed("percentile", &["50", "95", "99", "100"])]
+        "Duration of a managed resource's recent operations (the last 1024 calls, retries included) at a percentile; 100 is the slowest.";
 }
 
 impl Metric {
@@ -223,6 +262,12 @@ impl Metric {
         self.write(self.key_labels(values), Write::Add(by));
     }
 
+    /// The installed recorder's handle of a histogram, to observe into.
+    pub(crate) fn histogram(&self, values: &[&str]) -> ::metrics::Histogram {
+        debug_assert_eq!(self.kind, Kind::Histogram, "{}", self.name);
+        ::metrics::histogram!(self.name, self.key_labels(values))
+    }
+
     fn write(&self, labels: Vec<::metrics::Label>, write: Write) {
         match (self.kind, write) {
             (Kind::Gauge, Write::Set(value)) => ::metrics::gauge!(self.name, labels).set(value),
@@ -240,6 +285,7 @@ impl Metric {
         match self.kind {
             Kind::Counter => ::metrics::describe_counter!(self.name, help),
             Kind::Gauge => ::metrics::describe_gauge!(self.name, help),
+            Kind::Histogram => ::metrics::describe_histogram!(self.name, help),
         }
     }
 }
@@ -287,6 +333,23 @@ pub(crate) struct Batch {
 impl Batch {
     /// Adds `value` to the series of `metric` with these label values.
     pub(crate) fn add(&mut self, metric: &'static Metric, values: &[&str], value: f64) {
+        self.series(metric, values, 0.0).1 += value;
+    }
+
+    /// Sets the series of `metric` with these label values to `value` if
+    /// it is above the value already there: for figures that do not add
+    /// up, such as latencies.
+    pub(crate) fn max(&mut self, metric: &'static Metric, values: &[&str], value: f64) {
+        let series = self.series(metric, values, value);
+        series.1 = series.1.max(value);
+    }
+
+    fn series(
+        &mut self,
+        metric: &'static Metric,
+        values: &[&str],
+        first: f64,
+    ) -> &mut (&'static Metric, f64) {
         let bounded = metric
             .labels
             .iter()
@@ -295,8 +358,7 @@ impl Batch {
             .collect();
         self.values
             .entry((metric.name, bounded))
-            .or_insert((metric, 0.0))
-            .1 += value;
+            .or_insert((metric, first))
     }
 
     /// Records every value: gauges set, counters set to their count.
@@ -314,6 +376,10 @@ impl Batch {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 Kind::Counter => Write::Count(value as u64),
                 Kind::Gauge => Write::Set(value),
+                Kind::Histogram => {
+                    debug_assert!(false, "{}: histograms are observed, not read", metric.name);
+                    continue;
+                }
             };
             metric.write(labels, write);
         }

@@ -34,12 +34,21 @@ use crate::metric::{self, Batch};
 use crate::monitor::{Alert, Availability, Level, Reading, Resource};
 use crate::pool::PoolStatus;
 use crate::registry::{ServiceInfo, ServiceKind};
+use crate::resource::{OperationCounts, OperationStats};
 use crate::supervisor::ChildStatus;
+use crate::tracker::TrackerCounts;
 
-/// Tells the installed recorder the help text of every steward metric.
-/// Call it once the recorder is installed; calling it again is harmless.
+/// Tells the installed recorder the help text of every steward metric,
+/// and starts observing waits into it (`steward_drive_wait_seconds`):
+/// call it once the recorder is installed. Calling it again is harmless.
+///
+/// Waits are the one figure recorded where it happens rather than read
+/// from a status (a status holds how many wait, not how long each did):
+/// until this call, a wait that ends costs one relaxed load, and an
+/// acquire that waits not at all costs nothing, before or after.
 pub fn describe() {
     metric::describe_all();
+    metric::wait::start();
 }
 
 /// Records a monitor reading: memory, swap, CPU, load, disks, pressure and
@@ -260,6 +269,97 @@ pub fn record_supervisors<'a>(
         }
     }
     batch.record();
+}
+
+/// Records what the tracker holds, from [`Tracker::counts`]: running
+/// processes by containment, running tasks, the stops by ending, and the
+/// CPU time of its cgroups. No label takes a key: a process is counted,
+/// never named.
+///
+/// [`Tracker::counts`]: crate::tracker::Tracker::counts
+pub fn record_tracker(counts: &TrackerCounts) {
+    let mut batch = Batch::default();
+    for (containment, count) in [
+        ("cgroup", counts.in_cgroups),
+        ("process_group", counts.in_process_groups),
+        ("process", counts.alone),
+    ] {
+        batch.add(&metric::TRACKED_PROCESSES, &[containment], as_f64(count));
+    }
+    batch.add(&metric::TRACKED_TASKS, &[], as_f64(counts.tasks));
+    let stops = counts.stops;
+    for (ending, count) in [
+        ("exited_by_self", stops.exited_by_self),
+        ("terminated", stops.terminated),
+        ("killed", stops.killed),
+    ] {
+        batch.add(&metric::PROCESS_STOPS, &[ending], as_f64(count));
+    }
+    if let Some(usec) = counts.cpu_usec {
+        // The facade's counters are whole numbers: whole seconds, which
+        // a rate over a minute or more reads to within a few hundredths
+        // of a core.
+        batch.add(&metric::TRACKED_CPU, &[], as_f64(usec / 1_000_000));
+    }
+    batch.record();
+}
+
+/// Records every managed resource's state and its operations: counters
+/// per operation name, and latency percentiles over the recent calls. Give
+/// every resource at once (names past the caps are recorded together
+/// under `other`: counters summed, latencies the highest).
+pub fn record_resources<'a>(resources: impl IntoIterator<Item = (State, &'a OperationStats)>) {
+    let mut batch = Batch::default();
+    for (state, stats) in resources {
+        let name = stats.resource.as_str();
+        for each in State::ALL {
+            let current = f64::from(u8::from(each == state));
+            batch.add(&metric::RESOURCE_STATE, &[name, each.as_str()], current);
+        }
+        batch.add(
+            &metric::RESOURCE_RECONNECTS,
+            &[name],
+            as_f64(stats.reconnects),
+        );
+        let other = (metric::label::OTHER, &stats.other);
+        let operations = stats
+            .operations
+            .iter()
+            .map(|(operation, counts)| (operation.as_str(), counts))
+            .chain((stats.other.operations > 0).then_some(other));
+        for (operation, counts) in operations {
+            record_operation(&mut batch, [name, operation], counts);
+        }
+    }
+    batch.record();
+}
+
+fn record_operation(batch: &mut Batch, labels: [&str; 2], counts: &OperationCounts) {
+    for (metric, count) in [
+        (&metric::RESOURCE_OPERATIONS, counts.operations),
+        (&metric::RESOURCE_FAILURES, counts.failures),
+        (&metric::RESOURCE_TIMEOUTS, counts.timeouts),
+        (&metric::RESOURCE_RETRIES, counts.retries),
+        (&metric::RESOURCE_DISCONNECTS, counts.disconnects),
+    ] {
+        batch.add(metric, &labels, as_f64(count));
+    }
+    let Some(latency) = counts.latency else {
+        return;
+    };
+    let [resource, operation] = labels;
+    for (percentile, seconds) in [
+        ("50", latency.p50_seconds),
+        ("95", latency.p95_seconds),
+        ("99", latency.p99_seconds),
+        ("100", latency.max_seconds),
+    ] {
+        batch.max(
+            &metric::RESOURCE_LATENCY,
+            &[resource, operation, percentile],
+            seconds,
+        );
+    }
 }
 
 /// A count as a metric value (exact below 2⁵³).

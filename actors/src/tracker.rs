@@ -162,7 +162,8 @@ pub use messages::{
 pub use options::{Containment, CpuMax, SpawnOptions};
 pub use status::{
     CellPressure, CleanupOutcome, CleanupReport, Contained, CustomStatus, Ending, ProcessState,
-    ProcessStatus, StopOutcome, TaskState, TaskStatus, TrackerStatus, Usage,
+    ProcessStatus, StopCounts, StopOutcome, TaskState, TaskStatus, TrackerCounts, TrackerStatus,
+    Usage,
 };
 pub use table::{ProcessExit, SpawnedProcess};
 

@@ -17,6 +17,7 @@
 
 mod admission;
 mod batch;
+mod board;
 mod combine;
 mod expand;
 mod feed;
@@ -122,7 +123,14 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         monitor.psi_triggers.clear();
     }
     let builder = Steward::builder().config(config).monitor_options(monitor);
+    let serve = super::serve::ServeArgs {
+        serve: settings.serve,
+        serve_public: settings.serve_public,
+    };
     super::with_steward_built(builder, async |steward| {
+        if super::serve::start(steward, &serve).await.is_err() {
+            return ExitCode::from(EXIT_ERROR);
+        }
         match Runner::new(steward, settings, cpus).await {
             Ok(runner) => runner.run().await,
             Err(code) => code,

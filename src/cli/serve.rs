@@ -17,11 +17,11 @@ pub(crate) struct ServeArgs {
     /// at / on this address, e.g. 127.0.0.1:9185 (port 0 picks one).
     /// Loopback only unless --serve-public is given.
     #[arg(long, value_name = "ADDR")]
-    serve: Option<SocketAddr>,
+    pub(crate) serve: Option<SocketAddr>,
     /// Allow --serve on an address other than loopback. The endpoint has
     /// no authentication: use this only where the network is trusted.
     #[arg(long, requires = "serve")]
-    serve_public: bool,
+    pub(crate) serve_public: bool,
 }
 
 /// Starts the endpoint if asked, and says where on stderr.

@@ -54,6 +54,9 @@ pub struct StewardStatus {
     pub pools: Vec<PoolStatus>,
     /// Every supervisor started through [`Steward::start_supervisor`].
     pub supervisors: Vec<SupervisorStatus>,
+    /// Every managed resource started or added through
+    /// [`Steward::start_resource`] and [`Steward::add_resource`].
+    pub resources: Vec<super::ManagedStatus>,
     /// What the program published with [`Steward::publish_status`], by
     /// name (`jobs` for `steward run`).
     pub sections: BTreeMap<String, serde_json::Value>,
@@ -253,10 +256,11 @@ impl Actors {
 
     /// Every actor's status now.
     pub(crate) async fn status(&self) -> StewardStatus {
-        let tracker = tokio::time::timeout(ASK_TIMEOUT, self.tracker.status())
-            .await
-            .ok()
-            .and_then(Result::ok);
+        let (tracker, supervisors, resources) = futures::join!(
+            self.tracker_status(),
+            self.supervisors.statuses(),
+            self.resources.statuses()
+        );
         StewardStatus {
             reading: self.monitor.snapshot().map(|reading| (*reading).clone()),
             availability: (*self.monitor.availability()).clone(),
@@ -267,9 +271,18 @@ impl Actors {
             services: self.registry.services(),
             tracker,
             pools: self.pools.statuses(),
-            supervisors: self.supervisors.statuses().await,
+            supervisors,
+            resources,
             sections: self.sections.read(),
         }
+    }
+
+    /// The tracker's status, unless it does not answer within a second.
+    async fn tracker_status(&self) -> Option<TrackerStatus> {
+        tokio::time::timeout(ASK_TIMEOUT, self.tracker.status())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     /// Records every figure read from a status into the installed
@@ -287,6 +300,10 @@ impl Actors {
         observe::record_drives(&self.drives.stats());
         observe::record_services(&self.registry.services());
         observe::record_pools(&self.pools.statuses());
+        let figures = self.resources.figures();
+        observe::record_resources(figures.iter().map(|(state, stats)| (*state, stats)));
+        // Counts, not the status: that reads every process's cgroup files.
+        observe::record_tracker(&self.tracker.counts());
         let supervisors = self.supervisors.statuses().await;
         observe::record_supervisors(
             supervisors

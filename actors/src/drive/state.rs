@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::mountinfo::DeviceNumber;
+use crate::metric::{self, WaitHistogram};
 
 /// One drive's statistics, as [`Drives::stats`](super::Drives::stats)
 /// reports them.
@@ -46,6 +47,8 @@ pub(crate) struct DriveState {
     pub(crate) waiting: AtomicUsize,
     completed: AtomicU64,
     longest_wait_us: AtomicU64,
+    /// `steward_drive_wait_seconds` of this drive.
+    waits: WaitHistogram,
 }
 
 impl DriveState {
@@ -60,6 +63,7 @@ impl DriveState {
             waiting: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
             longest_wait_us: AtomicU64::new(0),
+            waits: WaitHistogram::new(&metric::DRIVE_WAIT),
         }
     }
 
@@ -123,9 +127,13 @@ impl DriveState {
         self.debt.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Records a wait that ended with a permit (only acquires that found
+    /// none free wait).
     pub(crate) fn record_wait(&self, waited: Duration) {
         let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
         self.longest_wait_us.fetch_max(micros, Ordering::Relaxed);
+        self.waits
+            .observe(waited, || self.mount_point.to_string_lossy().into_owned());
     }
 
     pub(crate) fn stats(&self) -> DriveStats {

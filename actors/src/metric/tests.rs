@@ -25,6 +25,7 @@ fn table() -> String {
             match metric.kind {
                 Kind::Counter => "counter",
                 Kind::Gauge => "gauge",
+                Kind::Histogram => "histogram",
             },
             labels,
             metric.help

@@ -19,12 +19,15 @@ use super::window::{LatencyWindow, WINDOW};
 
 /// A managed resource's operations, per operation name.
 ///
-/// Counters count since the supervisor started and never go down, so a
-/// metrics exporter can publish them as Prometheus counters as they are
+/// Counters count since the supervisor started and never go down, so
+/// [`observe::record_resources`](crate::observe::record_resources)
+/// publishes them as Prometheus counters as they are
 /// (`steward_resource_operations_total{resource, operation}`,
-/// `…_failures_total`, `…_retries_total`, `…_disconnects_total`,
+/// `steward_resource_operation_failures_total`, `…_timeouts_total`,
+/// `…_retries_total`, `…_disconnects_total`,
 /// `steward_resource_reconnects_total{resource}`) and the percentiles as
-/// a summary's quantiles (`steward_resource_operation_duration_seconds`).
+/// gauges, one per percentile
+/// (`steward_resource_operation_duration_seconds{…, percentile}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OperationStats {

@@ -149,6 +149,8 @@ impl ResourceTracker {
             processes: shared.process_statuses(true).into_iter().collect(),
             tasks: shared.task_statuses().into_iter().collect(),
             custom: custom.into_iter().collect(),
+            stops: shared.stops.counts(),
+            cpu_usec: shared.container.cpu_usec(),
         }
     }
 
@@ -241,6 +243,7 @@ pub(crate) async fn stop_one(
 ) -> StopOutcome {
     let cell = Arc::clone(&entry.cell);
     let (outcome, lingering) = stop::stop(entry, timeout, kill_wait).await;
+    shared.stops.count(outcome.ending);
     // Stopped: its group id may be reused from now on.
     shared.forget_group(cell.as_ref());
     if let Some(cell) = lingering {

@@ -52,6 +52,12 @@ pub(crate) trait Container: Send + Sync + fmt::Debug {
     /// The directory the watchdog kills at the program's death (cgroup), or
     /// none (process groups: the watchdog is told of each group).
     fn watchdog_target(&self) -> Option<(PathBuf, PathBuf)>;
+    /// CPU time of every cell this container made, those removed
+    /// included, in microseconds, where the kernel counts it (cgroup).
+    /// Blocking (one small kernfs read).
+    fn cpu_usec(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Where one tracked process and its descendants are held.

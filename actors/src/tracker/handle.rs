@@ -16,7 +16,9 @@ use super::messages::{
     UnregisterCustom, UnregisterProcess,
 };
 use super::options::{Containment, SpawnOptions};
-use super::status::{CleanupOutcome, CleanupReport, StopOutcome, TaskState, TrackerStatus};
+use super::status::{
+    CleanupOutcome, CleanupReport, StopOutcome, TaskState, TrackerCounts, TrackerStatus,
+};
 use super::table::{Shared, SpawnedProcess};
 use super::{GUARD_TIMEOUT, ResourceTracker};
 use crate::{Shutdown, UserError};
@@ -821,6 +823,24 @@ impl Tracker {
     /// [`TrackerError::Closed`] if the tracker is gone.
     pub async fn status(&self) -> Result<TrackerStatus, TrackerError> {
         self.ask(ReportStatus).await
+    }
+
+    /// Running processes by containment, running tasks, stops and the
+    /// CPU of the tracker's cgroups: read without a message and without a
+    /// process's cgroup files (one read of the tracker's own `cpu.stat`),
+    /// so it costs microseconds with thousands of processes.
+    #[must_use]
+    pub fn counts(&self) -> TrackerCounts {
+        let processes = self.shared.process_statuses(false);
+        let tasks = self.shared.task_statuses();
+        TrackerCounts {
+            stops: self.shared.stops.counts(),
+            cpu_usec: self.shared.container.cpu_usec(),
+            ..TrackerCounts::count(
+                processes.iter().map(|(_, process)| process),
+                tasks.iter().map(|(_, task)| task),
+            )
+        }
     }
 
     /// SIGKILLs everything tracked now, synchronously (one write to

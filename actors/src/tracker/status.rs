@@ -53,6 +53,17 @@ pub enum Ending {
     Killed,
 }
 
+/// How many processes a tracker stopped, by how they ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StopCounts {
+    /// Those that had exited before they were asked to stop.
+    pub exited_by_self: u64,
+    /// Those that exited after SIGTERM.
+    pub terminated: u64,
+    /// Those killed with SIGKILL after their timeout.
+    pub killed: u64,
+}
+
 /// The result of stopping a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct StopOutcome {
@@ -197,6 +208,62 @@ pub struct TrackerStatus {
     pub tasks: BTreeMap<String, TaskStatus>,
     /// Custom resources by key.
     pub custom: BTreeMap<String, CustomStatus>,
+    /// Processes stopped so far (`stop_process`, `cleanup_all`), by how
+    /// they ended.
+    pub stops: StopCounts,
+    /// CPU time, in microseconds, of every process this tracker held in a
+    /// cgroup since it started, with their descendants, those gone
+    /// included: its cgroup's `cpu.stat` `usage_usec`. Cgroup containment
+    /// only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_usec: Option<u64>,
+}
+
+/// What a tracker holds, counted, for metrics: read without a message and
+/// without reading any process's cgroup files, so it stays cheap with
+/// thousands of processes (a [`TrackerStatus`] reads each one's CPU,
+/// memory and pressure).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TrackerCounts {
+    /// Running processes held in a cgroup of their own.
+    pub in_cgroups: usize,
+    /// Running processes leading a process group of their own.
+    pub in_process_groups: usize,
+    /// Running processes held by nothing but themselves.
+    pub alone: usize,
+    /// Running tasks.
+    pub tasks: usize,
+    /// Processes stopped so far, by how they ended.
+    pub stops: StopCounts,
+    /// As [`TrackerStatus::cpu_usec`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_usec: Option<u64>,
+}
+
+impl TrackerCounts {
+    /// Counts the running processes and tasks of these statuses.
+    pub(crate) fn count<'a>(
+        processes: impl IntoIterator<Item = &'a ProcessStatus>,
+        tasks: impl IntoIterator<Item = &'a TaskStatus>,
+    ) -> Self {
+        let mut counts = Self::default();
+        for process in processes {
+            if process.state.has_exited() {
+                continue;
+            }
+            match process.containment {
+                Contained::Cgroup(_) => counts.in_cgroups += 1,
+                Contained::ProcessGroup(_) => counts.in_process_groups += 1,
+                Contained::Process(_) => counts.alone += 1,
+            }
+        }
+        counts.tasks = tasks
+            .into_iter()
+            .filter(|task| task.state == TaskState::Running)
+            .count();
+        counts
+    }
 }
 
 /// What `cleanup_all` did.

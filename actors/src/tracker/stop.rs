@@ -7,13 +7,14 @@
 //! the last usage read, and the cell removed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use super::containment::Cell;
 use super::process::{ProcessEntry, finish};
-use super::status::{Ending, ProcessState, StopOutcome};
+use super::status::{Ending, ProcessState, StopCounts, StopOutcome};
 
 /// How long a SIGKILLed process (or descendant) may take to disappear.
 pub(crate) const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -98,5 +99,32 @@ async fn release(entry: &ProcessEntry) -> bool {
             return false;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Counts the tracker's stops by how they ended, for its status.
+#[derive(Debug, Default)]
+pub(crate) struct StopCounter {
+    exited_by_self: AtomicU64,
+    terminated: AtomicU64,
+    killed: AtomicU64,
+}
+
+impl StopCounter {
+    pub(crate) fn count(&self, ending: Ending) {
+        let counter = match ending {
+            Ending::ExitedBySelf => &self.exited_by_self,
+            Ending::Terminated => &self.terminated,
+            Ending::Killed => &self.killed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn counts(&self) -> StopCounts {
+        StopCounts {
+            exited_by_self: self.exited_by_self.load(Ordering::Relaxed),
+            terminated: self.terminated.load(Ordering::Relaxed),
+            killed: self.killed.load(Ordering::Relaxed),
+        }
     }
 }

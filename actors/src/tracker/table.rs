@@ -25,6 +25,7 @@ use super::os;
 use super::pids::Pids;
 use super::process::{self, ProcessEntry};
 use super::status::{ProcessState, ProcessStatus, TaskStatus, Usage};
+use super::stop::StopCounter;
 use super::task::{self, TaskEntry};
 use super::watchdog::Watchdog;
 
@@ -120,6 +121,8 @@ pub(crate) struct Shared {
     told: Mutex<HashSet<u32>>,
     sequence: AtomicU64,
     closed: AtomicBool,
+    /// Processes stopped, by how they ended.
+    pub(crate) stops: StopCounter,
 }
 
 impl std::fmt::Debug for Shared {
@@ -151,6 +154,7 @@ impl Shared {
             told: Mutex::new(HashSet::new()),
             sequence: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            stops: StopCounter::default(),
         }
     }
 

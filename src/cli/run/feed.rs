@@ -71,7 +71,7 @@ impl Plan {
             },
             template: settings.template.clone(),
             fill: settings.fill,
-            count: settings.needs_total(),
+            count: settings.counts_first(),
         }
     }
 }

@@ -170,6 +170,11 @@ impl Tally {
         self.completed
     }
 
+    /// How many of those failed.
+    pub(crate) fn failed_count(&self) -> u64 {
+        self.failed
+    }
+
     /// A job ended (not one the run stopped): counts it and judges
     /// `--halt`.
     pub(crate) fn finished(&mut self, ending: Ending) -> Verdict {

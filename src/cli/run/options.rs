@@ -2,6 +2,7 @@
 //! meaning, then the command and its input sources.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -187,6 +188,14 @@ pub(crate) struct Options {
     #[arg(long)]
     pub(crate) progress: bool,
 
+    // Observing.
+    /// `--serve ADDR` (steward): `/metrics`, `/status` and the dashboard.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) serve: Option<SocketAddr>,
+    /// `--serve-public` (steward): `--serve` beyond loopback.
+    #[arg(long = "serve-public", requires = "serve")]
+    pub(crate) serve_public: bool,
+
     /// The command, then its input sources.
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub(crate) command: Vec<OsString>,
@@ -267,6 +276,14 @@ Records
   --results DIR      each job's stdout, stderr and seq under DIR/1/<input>/...
   --dry-run          print the commands, run nothing
   --progress, --eta, --bar  progress on stderr (a line a second off a terminal)
+
+Observing (steward)
+  --serve ADDR       serve /metrics (Prometheus), /status (JSON) and a live
+                     dashboard with the jobs running, done, failed and the
+                     time left at http://ADDR/ (loopback, e.g. 127.0.0.1:9185;
+                     port 0 picks one; the address is said on stderr)
+  --serve-public     allow --serve on an address other than loopback (the
+                     endpoint has no authentication)
 
 Durations: 30, 2.5s, 500ms, 1h30m, 1d.  Sizes: 500M, 2G (binary), 2g (decimal).
 

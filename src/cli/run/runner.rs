@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::admission::{Admission, Wait};
 use super::batch::Batch;
+use super::board::Board;
 use super::expand::{Fill, Job};
 use super::feed::{self, Feed, Plan};
 use super::halt::{Ending, Tally, When};
@@ -115,6 +116,10 @@ pub(crate) struct Runner {
     waiting_for_monitor: bool,
     /// The wait for memory or load was said (until a job starts).
     said_waiting: bool,
+    /// `--serve`: the jobs panel.
+    board: Option<Board>,
+    /// Jobs the feed gave so far.
+    fed: u64,
 }
 
 impl Runner {
@@ -170,6 +175,7 @@ impl Runner {
         };
         let (events_sender, events) = mpsc::channel(256);
         let (settings_memfree, settings_load) = (settings.memfree, settings.load);
+        let board = settings.serve.is_some().then(|| Board::publish(steward));
         Ok(Self {
             tracker: steward.tracker().clone(),
             monitor: steward.monitor().clone(),
@@ -197,6 +203,8 @@ impl Runner {
             },
             waiting_for_monitor: false,
             said_waiting: false,
+            board,
+            fed: 0,
         })
     }
 
@@ -219,6 +227,7 @@ impl Runner {
             }
             let flushed = self.report.flush(self.counts());
             self.failed_if(flushed);
+            self.update_board();
             let wake = self.wake_at();
             let wants_feed = self.wants_feed();
             tokio::select! {
@@ -239,6 +248,7 @@ impl Runner {
         }
         let finished = self.report.finish(self.counts());
         self.failed_if(finished);
+        self.update_board();
         ExitCode::from(match self.stop {
             Some(Stop::Signal(status)) => status,
             Some(Stop::Stdout(error)) => return error.exit_code(),
@@ -253,6 +263,15 @@ impl Runner {
             started: self.tally.started_count(),
             running: self.running.len() as u64,
             completed: self.tally.completed_count(),
+        }
+    }
+
+    /// `--serve`: the jobs panel shows the counts now; the total is
+    /// known once counted, or once the feed has given every job.
+    fn update_board(&self) {
+        if let Some(board) = &self.board {
+            let fed_all = (self.feed.is_none() && self.stop.is_none()).then_some(self.fed);
+            board.update(self.counts(), self.tally.failed_count(), fed_all);
         }
     }
 
@@ -346,7 +365,10 @@ impl Runner {
 
     fn on_feed(&mut self, fed: Option<Feed>) {
         match fed {
-            Some(Feed::Batch(batch)) => self.pending.push_back(Pending { batch, tried: 0 }),
+            Some(Feed::Batch(batch)) => {
+                self.fed += 1;
+                self.pending.push_back(Pending { batch, tried: 0 });
+            }
             Some(Feed::Total(total)) => {
                 self.total = Some(total);
                 self.tally = Tally::new(self.settings.halt, Some(total));

@@ -1,6 +1,7 @@
 //! The options, checked and put together: what one run does.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,6 +84,10 @@ pub(crate) struct Settings {
     pub(crate) results: Option<Results>,
     pub(crate) dry_run: bool,
     pub(crate) progress: Option<Kind>,
+    /// `--serve`.
+    pub(crate) serve: Option<SocketAddr>,
+    /// `--serve-public`.
+    pub(crate) serve_public: bool,
 }
 
 /// GNU parallel's term-seq ends with a SIGKILL 350 ms after the first
@@ -218,6 +223,8 @@ impl Settings {
             results,
             dry_run: options.dry_run,
             progress,
+            serve: options.serve,
+            serve_public: options.serve_public,
         })
     }
 
@@ -225,6 +232,19 @@ impl Settings {
     pub(crate) fn needs_total(&self) -> bool {
         matches!(self.progress, Some(Kind::Bar | Kind::Eta))
             || self.halt.is_some_and(Halt::needs_total)
+    }
+
+    /// Whether the feed counts the jobs first: when they must be known,
+    /// and for `--serve`'s time left when counting costs nothing (every
+    /// source is `:::` words, already in memory; a file or stdin would
+    /// have to be read whole before the first job).
+    pub(crate) fn counts_first(&self) -> bool {
+        self.needs_total()
+            || (self.serve.is_some()
+                && self
+                    .sources
+                    .iter()
+                    .all(|source| matches!(source.origin, Origin::Words(_))))
     }
 }
 

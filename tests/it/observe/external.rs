@@ -42,6 +42,20 @@ impl Drop for Running {
 /// `steward <args> --serve 127.0.0.1:0`, and the address it says it
 /// serves on.
 pub(crate) fn steward_serving(args: &[&str]) -> (Running, SocketAddr) {
+    let mut all = args.to_vec();
+    all.extend(["--serve", "127.0.0.1:0"]);
+    serving(&all)
+}
+
+/// `steward run --serve 127.0.0.1:0 <args>` (its options come before the
+/// command), and the address it says it serves on.
+pub(crate) fn steward_run_serving(args: &[&str]) -> (Running, SocketAddr) {
+    let mut all = vec!["run", "--serve", "127.0.0.1:0"];
+    all.extend(args);
+    serving(&all)
+}
+
+fn serving(args: &[&str]) -> (Running, SocketAddr) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("STEWARD_") {
@@ -50,7 +64,6 @@ pub(crate) fn steward_serving(args: &[&str]) -> (Running, SocketAddr) {
     }
     let child = command
         .args(args)
-        .args(["--serve", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -278,6 +278,13 @@ impl Container for CgroupTree {
         Some(&self.proc_path)
     }
 
+    fn cpu_usec(&self) -> Option<u64> {
+        // A parent's `cpu.stat` keeps what its removed children used.
+        fs::read_to_string(self.dir.join("cpu.stat"))
+            .ok()
+            .and_then(|stat| cpu_usec(&stat))
+    }
+
     fn housekeep(&self) {
         if let Some(spares) = &self.spares {
             spares.expire(SPARE_FOR);
