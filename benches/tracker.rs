@@ -1,20 +1,23 @@
 //! The tracker's costs, each beside its peer in one run:
 //!
-//! - `spawn_wait`: spawn + wait of `true` through the tracker (its own
-//!   cgroup, or its own process group) vs a bare `tokio::process::Command`,
-//!   from 1 task and from 8 tasks at once (goal: tracker ≤ 1.1× tokio);
+//! - `spawn_wait`: spawn + wait of `true` through the tracker vs a bare
+//!   `tokio::process::Command`, from 1 task and from 8 tasks at once
+//!   (goal: tracker ≤ 1.1× tokio). The tracker's rows: a `CommandSpec` in
+//!   its own cgroup (started with `clone3`), the same as a
+//!   `std::process::Command` (std's `fork` + `pre_exec`), and a
+//!   `CommandSpec` in its own process group (std's `posix_spawn`);
 //! - `stop_tree`: stopping a 3-process tree (`sh` and two `sleep`s), cgroup
 //!   vs process group, the stop alone timed.
 //!
 //! `cargo bench --bench tracker` (as root for the cgroup rows).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use steward::Steward;
-use steward::tracker::{Containment, Tracker};
+use steward::tracker::{ChildIo, CommandSpec, Containment, Tracker};
 
 static KEYS: AtomicU64 = AtomicU64::new(0);
 
@@ -22,14 +25,17 @@ fn key() -> String {
     format!("bench-{}", KEYS.fetch_add(1, Ordering::Relaxed))
 }
 
-/// One spawn + wait of `true` through `tracker`, untracked after.
-async fn tracked_true(tracker: &Tracker) {
+/// One spawn + wait of `true` through `tracker`, untracked after; as a
+/// `std::process::Command` if `std`, else a `CommandSpec`.
+async fn tracked_true(tracker: &Tracker, std: bool) {
     let key = key();
     let guard = tracker.process_guard(key.clone());
-    let mut spawned = tracker
-        .spawn_piped(key, Command::new("true"))
-        .await
-        .expect("spawns");
+    let command = if std {
+        CommandSpec::from(Command::new("true"))
+    } else {
+        CommandSpec::new("true")
+    };
+    let mut spawned = tracker.spawn_piped(key, command).await.expect("spawns");
     spawned.exit.wait().await;
     drop(guard);
 }
@@ -95,18 +101,29 @@ fn spawn_wait(c: &mut Criterion) {
         });
         for (name, steward) in &stewards {
             let tracker = steward.tracker().clone();
-            group.bench_function(
-                BenchmarkId::new(format!("steward_tracker_{name}"), tasks),
-                |b| {
-                    b.to_async(&runtime).iter_custom(|iters| {
-                        let tracker = tracker.clone();
-                        concurrently(iters, tasks, move || {
+            let rows: &[(String, bool)] = if *name == "cgroup" {
+                &[
+                    (name.to_string(), false),
+                    (format!("{name}_std_command"), true),
+                ]
+            } else {
+                &[(name.to_string(), false)]
+            };
+            for (row, std) in rows {
+                let std = *std;
+                group.bench_function(
+                    BenchmarkId::new(format!("steward_tracker_{row}"), tasks),
+                    |b| {
+                        b.to_async(&runtime).iter_custom(|iters| {
                             let tracker = tracker.clone();
-                            async move { tracked_true(&tracker).await }
-                        })
-                    });
-                },
-            );
+                            concurrently(iters, tasks, move || {
+                                let tracker = tracker.clone();
+                                async move { tracked_true(&tracker, std).await }
+                            })
+                        });
+                    },
+                );
+            }
         }
     }
     group.finish();
@@ -132,9 +149,9 @@ fn stop_tree(c: &mut Criterion) {
                     let mut stopping = Duration::ZERO;
                     for _ in 0..iters {
                         let key = key();
-                        let mut tree = Command::new("sh");
+                        let mut tree = CommandSpec::new("sh");
                         tree.args(["-c", "sleep 300 & sleep 300 & echo ready; wait"])
-                            .stdout(Stdio::piped());
+                            .stdout(ChildIo::Piped);
                         let mut spawned = tracker
                             .spawn_piped(key.clone(), tree)
                             .await

@@ -42,7 +42,7 @@ mod child;
 mod error;
 mod running;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub use error::SubprocessError;
 
 use crate::UserError;
 use crate::pool::{Manager, Pool, PoolError, PoolStatus};
-use crate::tracker::{GUARD_TIMEOUT, Tracker};
+use crate::tracker::{ChildIo, CommandSpec, GUARD_TIMEOUT, Tracker};
 use running::RunningSet;
 
 /// The run slots of a subprocess pool: nothing to create but the right
@@ -227,11 +227,12 @@ impl SubprocessPool {
     ///
     /// Dropping the future stops the child (SIGTERM, then SIGKILL) and
     /// frees its slot.
-    pub async fn run(&self, mut command: Command) -> Result<Output, SubprocessError> {
+    pub async fn run(&self, command: impl Into<CommandSpec>) -> Result<Output, SubprocessError> {
+        let mut command = command.into();
         command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(ChildIo::Null)
+            .stdout(ChildIo::Piped)
+            .stderr(ChildIo::Piped);
         let mut child = self.spawn(command).await?;
         child
             .wait_with_output()
@@ -278,7 +279,10 @@ impl SubprocessPool {
     ///
     /// Dropping the future before it returns frees the slot; a child
     /// already started is stopped.
-    pub async fn spawn(&self, command: Command) -> Result<PooledChild, SubprocessError> {
+    pub async fn spawn(
+        &self,
+        command: impl Into<CommandSpec>,
+    ) -> Result<PooledChild, SubprocessError> {
         let started = self.started()?;
         let slot = started.slots.acquire().await.map_err(|error| match error {
             PoolError::Closed { .. } => self.closed(),

@@ -134,6 +134,8 @@
 
 mod actor;
 mod builder;
+mod child;
+mod command;
 mod containment;
 mod custom;
 mod error;
@@ -143,6 +145,7 @@ mod options;
 mod os;
 mod pids;
 mod process;
+mod spawn;
 mod status;
 mod stop;
 mod table;
@@ -153,6 +156,8 @@ use std::time::Duration;
 
 pub use actor::ResourceTracker;
 pub use builder::TrackerBuilder;
+pub use child::ChildProcess;
+pub use command::{ChildIo, CommandSpec};
 pub use error::{Kind, Rejected, TrackerError};
 pub use handle::{ProcessGuard, TaskGuard, Tracker};
 pub use messages::{

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::command::CommandSpec;
 use super::containment::group;
 use super::custom::{CustomEntry, Resource};
 use super::error::{Kind, Rejected, TrackerError, refusal};
@@ -124,7 +125,7 @@ impl ResourceTracker {
     pub(crate) fn spawn_off_arbiter(
         &self,
         key: String,
-        command: std::process::Command,
+        command: CommandSpec,
         options: SpawnOptions,
     ) -> impl Future<Output = Result<SpawnedProcess, TrackerError>> + Send + 'static {
         let runtime = tokio::runtime::Handle::current();

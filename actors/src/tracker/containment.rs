@@ -8,6 +8,7 @@ mod events;
 pub(crate) mod group;
 
 use std::fmt;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::Command;
@@ -20,6 +21,9 @@ use super::options::{Containment, SpawnOptions};
 use super::status::{Contained, Usage};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A new cell and its cgroup's directory, open for `clone3`.
+pub(crate) type Direct = (Box<dyn Cell>, OwnedFd);
 
 /// What a tracker contains its processes in: makes one [`Cell`] per process.
 pub(crate) trait Container: Send + Sync + fmt::Debug {
@@ -34,6 +38,18 @@ pub(crate) trait Container: Send + Sync + fmt::Debug {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> Result<Box<dyn Cell>, TrackerError>;
+    /// Makes a cell numbered `id` with `options`' limits for a process the
+    /// tracker starts itself, and opens its cgroup's directory for
+    /// `clone3(CLONE_INTO_CGROUP)`; `None` where there is no cgroup (the
+    /// process is then started by std, through [`prepare`](Self::prepare)).
+    fn prepare_direct(
+        &self,
+        _id: u64,
+        _key: &str,
+        _options: &SpawnOptions,
+    ) -> Result<Option<Direct>, TrackerError> {
+        Ok(None)
+    }
     /// A cell for a child the application started itself, running as `pid`
     /// (and unreaped: its pid is stable).
     fn adopt(&self, id: u64, pid: u32) -> Box<dyn Cell>;

@@ -9,6 +9,8 @@ use tokio::process::Child;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use super::child::ChildProcess;
+use super::command::CommandSpec;
 use super::custom::{AsyncResource, SyncResource};
 use super::error::{Rejected, TrackerError};
 use super::messages::{
@@ -114,17 +116,19 @@ impl Tracker {
     /// group) and tracks it under `key`; returns its pid. A key whose
     /// process has exited is reused.
     ///
-    /// The fork and exec run in the calling task, and the process is in
-    /// the tracker's table before this returns: no mailbox hop.
+    /// `command` is a [`CommandSpec`], or a `std::process::Command`
+    /// (slower under cgroups: see [`CommandSpec`]). The spawn runs in the
+    /// calling task, and the process is in the tracker's table before this
+    /// returns: no mailbox hop.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use steward_actors::tracker::Tracker;
+    /// # use steward_actors::tracker::{CommandSpec, Tracker};
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::tracker::TrackerError> {
     /// let tracker = Tracker::start_in(&actix::Arbiter::current());
-    /// let pid = tracker.spawn("quick", std::process::Command::new("true")).await?;
+    /// let pid = tracker.spawn("quick", CommandSpec::new("true")).await?;
     /// assert_eq!(tracker.status().await?.processes["quick"].pid, pid);
     /// # Ok(())
     /// # }
@@ -144,7 +148,7 @@ impl Tracker {
     pub async fn spawn(
         &self,
         key: impl Into<String>,
-        command: std::process::Command,
+        command: impl Into<CommandSpec>,
     ) -> Result<u32, TrackerError> {
         self.spawn_with(key, command, SpawnOptions::default())
             .await
@@ -187,7 +191,7 @@ impl Tracker {
     pub async fn spawn_piped(
         &self,
         key: impl Into<String>,
-        command: std::process::Command,
+        command: impl Into<CommandSpec>,
     ) -> Result<SpawnedProcess, TrackerError> {
         self.spawn_with(key, command, SpawnOptions::default()).await
     }
@@ -224,10 +228,11 @@ impl Tracker {
     pub async fn spawn_with(
         &self,
         key: impl Into<String>,
-        command: std::process::Command,
+        command: impl Into<CommandSpec>,
         options: SpawnOptions,
     ) -> Result<SpawnedProcess, TrackerError> {
         let key = key.into();
+        let command = command.into();
         let runtime = self.runtime().await?;
         self.shared.spawn(&runtime, key, command, &options)
     }
@@ -380,7 +385,7 @@ impl Tracker {
     /// # Errors
     ///
     /// [`TrackerError::NotRegistered`]; [`TrackerError::Closed`].
-    pub async fn unregister_process(&self, key: &str) -> Result<Child, TrackerError> {
+    pub async fn unregister_process(&self, key: &str) -> Result<ChildProcess, TrackerError> {
         self.ask(UnregisterProcess {
             key: key.to_owned(),
         })

@@ -13,6 +13,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::actor::{HOUSEKEEPING, ResourceTracker, stop_one};
+use super::child::ChildProcess;
+use super::command::CommandSpec;
 use super::custom::Resource;
 use super::error::{Kind, Rejected, TrackerError};
 use super::options::SpawnOptions;
@@ -45,7 +47,7 @@ pub struct SpawnProcess {
     /// The key to track it under.
     pub key: String,
     /// What to run.
-    pub command: std::process::Command,
+    pub command: CommandSpec,
 }
 
 /// Starts `command` as [`SpawnProcess`] does, with `options`' limits, and
@@ -57,7 +59,7 @@ pub struct SpawnPiped {
     /// The key to track it under.
     pub key: String,
     /// What to run.
-    pub command: std::process::Command,
+    pub command: CommandSpec,
     /// Its limits.
     pub options: SpawnOptions,
 }
@@ -85,7 +87,7 @@ pub struct StopProcess {
 
 /// Hands a tracked child back without stopping it.
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<Child, TrackerError>")]
+#[rtype(result = "Result<ChildProcess, TrackerError>")]
 pub struct UnregisterProcess {
     /// The process's key.
     pub key: String,
@@ -225,7 +227,7 @@ impl Handler<StopProcess> for ResourceTracker {
 }
 
 impl Handler<UnregisterProcess> for ResourceTracker {
-    type Result = ResponseFuture<Result<Child, TrackerError>>;
+    type Result = ResponseFuture<Result<ChildProcess, TrackerError>>;
 
     fn handle(&mut self, message: UnregisterProcess, _: &mut Context<Self>) -> Self::Result {
         let entry = self.shared.hand_back_process(&message.key);

@@ -3,15 +3,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
+use super::child::ChildProcess;
 use super::containment::Cell;
 use super::pids::Pids;
 use super::status::{ProcessState, ProcessStatus, Usage};
 
 /// Asks the watcher for the `Child` back.
-pub(crate) type HandBack = oneshot::Sender<oneshot::Sender<Child>>;
+pub(crate) type HandBack = oneshot::Sender<oneshot::Sender<ChildProcess>>;
 
 /// One tracked process.
 pub(crate) struct ProcessEntry {
@@ -112,14 +112,14 @@ pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>, recycle: bool) -
 /// `child` the moment it exits, publishes its state, removes its cell if
 /// nothing of it is left, and hands the `Child` back on request.
 pub(crate) fn watch(
-    mut child: Child,
+    mut child: ChildProcess,
     pid: u32,
     pids: Arc<Pids>,
     cell: Arc<dyn Cell>,
     last_usage: Arc<Mutex<Usage>>,
 ) -> (watch::Receiver<ProcessState>, HandBack) {
     let (state_tx, state) = watch::channel(ProcessState::Running);
-    let (hand_back, mut requests) = oneshot::channel::<oneshot::Sender<Child>>();
+    let (hand_back, mut requests) = oneshot::channel::<oneshot::Sender<ChildProcess>>();
     tokio::spawn(async move {
         let mut exited = false;
         loop {
@@ -144,8 +144,9 @@ pub(crate) fn watch(
                         let _ = reply.send(child);
                     }
                     // Asked for it, or the entry is gone: either way done.
-                    // (An unexited child dropped here is reaped by tokio's
-                    // orphan reaper; it was stopped or handed over first.)
+                    // (An unexited child dropped here is reaped later, by
+                    // tokio's orphan reaper or ours; it was stopped or
+                    // handed over first.)
                     return;
                 }
             }

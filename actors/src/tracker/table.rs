@@ -8,22 +8,26 @@
 
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::SystemTime;
 
-use tokio::process::Child;
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use super::child::{self, ChildProcess, PidfdChild};
+use super::command::{CommandSpec, Parts, Readable};
 use super::containment::{Cell, Container};
 use super::error::{Kind, Rejected, TrackerError, refusal};
 use super::options::SpawnOptions;
 use super::os;
 use super::pids::Pids;
 use super::process::{self, ProcessEntry};
+use super::spawn::{self, NotStarted};
 use super::status::{ProcessState, ProcessStatus, TaskStatus, Usage};
 use super::stop::StopCounter;
 use super::task::{self, TaskEntry};
@@ -213,38 +217,16 @@ impl Shared {
         &self,
         runtime: &Handle,
         key: String,
-        mut command: Command,
+        command: CommandSpec,
         options: &SpawnOptions,
     ) -> Result<SpawnedProcess, TrackerError> {
         self.reserve(&key)?;
         let id = self.next_id();
-        command.env(&self.marker_var, &key).process_group(0);
-        let started = self
-            .container
-            .prepare(id, &key, &mut command, options)
-            .and_then(|cell| {
-                let mut command = tokio::process::Command::from(command);
-                command.kill_on_drop(false);
-                // The child's reaping is registered with the tracker's
-                // runtime, which outlives the caller's.
-                let spawned = {
-                    let _runtime = runtime.enter();
-                    command.spawn()
-                };
-                // Dropping the command closes our copy of the cgroup file.
-                drop(command);
-                match spawned {
-                    Ok(child) => Ok((cell, child)),
-                    Err(source) => {
-                        cell.release();
-                        Err(TrackerError::Spawn {
-                            key: key.clone(),
-                            source: Arc::new(source),
-                        })
-                    }
-                }
-            });
-        let (mut cell, mut child) = match started {
+        let started = match command.into_readable() {
+            Readable::Parts(parts) => self.start_parts(runtime, id, &key, parts, options),
+            Readable::Std(command) => self.start_std(runtime, id, &key, command, options),
+        };
+        let (mut cell, child, pipes) = match started {
             Ok(started) => started,
             Err(error) => {
                 self.table().starting.remove(&key);
@@ -253,22 +235,92 @@ impl Shared {
         };
         let Some(pid) = child.id() else {
             self.table().starting.remove(&key);
-            return Err(TrackerError::Spawn {
-                key,
-                source: Arc::new(std::io::Error::other("exited before its pid was read")),
-            });
+            return Err(spawn_error(
+                &key,
+                std::io::Error::other("exited before its pid was read"),
+            ));
         };
         cell.started(pid);
-        let (stdin, stdout, stderr) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let exit = self.track(runtime, id, key, child, pid, Arc::from(cell));
         Ok(SpawnedProcess {
             pid,
-            stdin,
-            stdout,
-            stderr,
+            stdin: pipes.stdin,
+            stdout: pipes.stdout,
+            stderr: pipes.stderr,
             exit,
         })
+    }
+
+    /// Starts a readable command: straight into its cgroup where there is
+    /// one, else (or where the kernel cannot) through std.
+    fn start_parts(
+        &self,
+        runtime: &Handle,
+        id: u64,
+        key: &str,
+        parts: Parts,
+        options: &SpawnOptions,
+    ) -> Result<Started, TrackerError> {
+        if !spawn::is_supported() {
+            return self.start_std(runtime, id, key, parts.into_std(), options);
+        }
+        let Some((cell, cgroup)) = self.container.prepare_direct(id, key, options)? else {
+            return self.start_std(runtime, id, key, parts.into_std(), options);
+        };
+        let started = spawn::into_cgroup(&parts, (&self.marker_var, key), cgroup.as_fd());
+        drop(cgroup);
+        match started {
+            Ok(started) => {
+                let _runtime = runtime.enter();
+                adopt_started(started, cell.as_ref(), key)
+                    .map(|(child, pipes)| (cell, child, pipes))
+            }
+            Err(NotStarted::Unsupported) => {
+                cell.release();
+                self.start_std(runtime, id, key, parts.into_std(), options)
+            }
+            Err(NotStarted::Failed(error)) => {
+                cell.release();
+                Err(spawn_error(key, error))
+            }
+        }
+    }
+
+    /// Starts a std Command: contained by a `pre_exec` hook (cgroups) or
+    /// its own process group, its reaping registered with the tracker's
+    /// runtime, which outlives the caller's.
+    fn start_std(
+        &self,
+        runtime: &Handle,
+        id: u64,
+        key: &str,
+        mut command: Command,
+        options: &SpawnOptions,
+    ) -> Result<Started, TrackerError> {
+        command.env(&self.marker_var, key).process_group(0);
+        let cell = self.container.prepare(id, key, &mut command, options)?;
+        let mut command = tokio::process::Command::from(command);
+        command.kill_on_drop(false);
+        let spawned = {
+            let _runtime = runtime.enter();
+            command.spawn()
+        };
+        // Dropping the command closes our copy of the cgroup file.
+        drop(command);
+        match spawned {
+            Ok(mut child) => {
+                let pipes = Pipes {
+                    stdin: child.stdin.take(),
+                    stdout: child.stdout.take(),
+                    stderr: child.stderr.take(),
+                };
+                Ok((cell, ChildProcess::from(child), pipes))
+            }
+            Err(source) => {
+                cell.release();
+                Err(spawn_error(key, source))
+            }
+        }
     }
 
     /// Tracks a child the application started.
@@ -296,7 +348,14 @@ impl Shared {
         };
         let id = self.next_id();
         let cell = self.container.adopt(id, pid);
-        self.track(runtime, id, key, child, pid, Arc::from(cell));
+        self.track(
+            runtime,
+            id,
+            key,
+            ChildProcess::from(child),
+            pid,
+            Arc::from(cell),
+        );
         Ok(pid)
     }
 
@@ -305,7 +364,7 @@ impl Shared {
         runtime: &Handle,
         id: u64,
         key: String,
-        child: Child,
+        child: ChildProcess,
         pid: u32,
         cell: Arc<dyn Cell>,
     ) -> ProcessExit {
@@ -592,6 +651,70 @@ impl Shared {
         self.container.kill_all();
         self.pids.kill_live();
     }
+}
+
+/// A started process: its cell, its leader, the parent's ends of its pipes.
+type Started = (Box<dyn Cell>, ChildProcess, Pipes);
+
+/// The pipes a spawn hands back.
+struct Pipes {
+    stdin: Option<ChildStdin>,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+}
+
+fn spawn_error(key: &str, source: std::io::Error) -> TrackerError {
+    TrackerError::Spawn {
+        key: key.to_owned(),
+        source: Arc::new(source),
+    }
+}
+
+/// Puts a directly started child and its pipes on the current runtime. If
+/// that fails (the reactor refuses them), the child is killed with its
+/// cell and reaped before the error is returned: nothing runs untracked.
+fn adopt_started(
+    started: spawn::Started,
+    cell: &dyn Cell,
+    key: &str,
+) -> Result<(ChildProcess, Pipes), TrackerError> {
+    let spawn::Started {
+        pid,
+        pidfd,
+        stdin,
+        stdout,
+        stderr,
+    } = started;
+    let on_runtime = wrap_pipes(stdin, stdout, stderr)
+        .and_then(|pipes| PidfdChild::new(pid, pidfd).map(|child| (child, pipes)));
+    match on_runtime {
+        Ok((child, pipes)) => Ok((ChildProcess::from_pidfd(child), pipes)),
+        Err(error) => {
+            cell.kill(pid, false);
+            child::reap_blocking(pid);
+            cell.release();
+            Err(spawn_error(key, error))
+        }
+    }
+}
+
+/// The parent's ends of a direct spawn's pipes, on the current runtime.
+fn wrap_pipes(
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+) -> std::io::Result<Pipes> {
+    Ok(Pipes {
+        stdin: stdin
+            .map(|fd| ChildStdin::from_std(std::process::ChildStdin::from(fd)))
+            .transpose()?,
+        stdout: stdout
+            .map(|fd| ChildStdout::from_std(std::process::ChildStdout::from(fd)))
+            .transpose()?,
+        stderr: stderr
+            .map(|fd| ChildStderr::from_std(std::process::ChildStderr::from(fd)))
+            .transpose()?,
+    })
 }
 
 fn unreachable_missing(key: &str) -> TrackerError {

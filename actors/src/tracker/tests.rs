@@ -29,8 +29,10 @@ fn tracker() -> Tracker {
     tracker_with(Containment::ProcessGroup)
 }
 
-fn sh(script: &str) -> Command {
-    let mut command = Command::new("sh");
+/// `sh -c script`, as a [`CommandSpec`]: under cgroups, started by the
+/// tracker itself (tests that need std's spawn use `Command`).
+fn sh(script: &str) -> CommandSpec {
+    let mut command = CommandSpec::new("sh");
     command.args(["-c", script]);
     command
 }
@@ -122,6 +124,7 @@ macro_rules! both_containments {
 
 mod escapes;
 mod processes;
+mod spawns;
 
 #[actix_rt::test]
 async fn bad_keys_and_types_are_typed_errors_and_change_nothing() {
@@ -412,7 +415,7 @@ async fn a_spawn_sent_to_the_actor_is_tracked_too() {
         .address()
         .send(SpawnProcess {
             key: "sent".into(),
-            command: sleeper,
+            command: sleeper.into(),
         })
         .await
         .unwrap()

@@ -8,10 +8,10 @@
 //! stopped when the job's tracked process is let go).
 
 use std::os::fd::AsFd;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 
 use steward::subprocess_pool::{SubprocessError, SubprocessPool};
-use steward::tracker::TrackerError;
+use steward::tracker::{ChildIo, CommandSpec, TrackerError};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
@@ -99,15 +99,17 @@ impl Launch {
         self
     }
 
-    fn command(&self) -> Command {
+    /// The job as the tracker reads it (so under cgroups it starts the
+    /// process itself, straight into its cgroup).
+    fn command(&self) -> CommandSpec {
         use std::os::unix::ffi::OsStrExt;
         let word = |bytes: &Vec<u8>| std::ffi::OsStr::from_bytes(bytes).to_owned();
-        let mut command = Command::new(self.argv.first().map(word).unwrap_or_default());
+        let mut command = CommandSpec::new(self.argv.first().map(word).unwrap_or_default());
         command.args(self.argv.iter().skip(1).map(word));
         command.envs(self.env.iter().map(|(name, value)| (name, value)));
-        command.stdin(Stdio::null());
+        command.stdin(ChildIo::Null);
         if self.piped {
-            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            command.stdout(ChildIo::Piped).stderr(ChildIo::Piped);
         }
         command
     }

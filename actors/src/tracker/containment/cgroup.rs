@@ -35,7 +35,7 @@ use nix::sys::signal::Signal;
 
 use super::events;
 use super::group::ProcessCell;
-use super::{BoxFuture, Cell, Container};
+use super::{BoxFuture, Cell, Container, Direct};
 use crate::monitor::Pressure;
 use crate::tracker::error::TrackerError;
 use crate::tracker::options::{Containment, SpawnOptions};
@@ -180,6 +180,55 @@ impl CgroupTree {
     }
 }
 
+impl CgroupTree {
+    /// A cgroup for process `id`: an empty one kept for reuse if it needs
+    /// no limits, else a new one with `options`' limits written.
+    fn new_cell(
+        &self,
+        id: u64,
+        key: &str,
+        options: &SpawnOptions,
+    ) -> Result<CgroupCell, TrackerError> {
+        let writes = options.writes();
+        if let Some((controller, ..)) = writes
+            .iter()
+            .find(|(controller, ..)| !self.controllers.iter().any(|c| c == controller))
+        {
+            return Err(self.missing(key, controller));
+        }
+        let spare = self
+            .spares
+            .as_ref()
+            .filter(|_| writes.is_empty())
+            .and_then(|spares| spares.take());
+        let cell = match spare {
+            Some(path) => CgroupCell::reused(path, self),
+            None => {
+                let path = self.dir.join(id.to_string());
+                fs::create_dir(&path).map_err(|error| spawn_failed(key, error))?;
+                CgroupCell::new(path, self, writes.is_empty())
+            }
+        };
+        let limited = writes
+            .into_iter()
+            .try_for_each(|(_, file, value)| fs::write(cell.path.join(file), value));
+        match limited {
+            Ok(()) => Ok(cell),
+            Err(error) => {
+                cell.release();
+                Err(spawn_failed(key, error))
+            }
+        }
+    }
+}
+
+fn spawn_failed(key: &str, source: io::Error) -> TrackerError {
+    TrackerError::Spawn {
+        key: key.to_owned(),
+        source: source.into(),
+    }
+}
+
 impl Container for CgroupTree {
     fn kind(&self) -> Containment {
         Containment::Cgroup
@@ -192,38 +241,10 @@ impl Container for CgroupTree {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> Result<Box<dyn Cell>, TrackerError> {
-        let writes = options.writes();
-        if let Some((controller, ..)) = writes
-            .iter()
-            .find(|(controller, ..)| !self.controllers.iter().any(|c| c == controller))
-        {
-            return Err(self.missing(key, controller));
-        }
-        let failed = |source: io::Error| TrackerError::Spawn {
-            key: key.to_owned(),
-            source: source.into(),
-        };
-        let spare = self
-            .spares
-            .as_ref()
-            .filter(|_| writes.is_empty())
-            .and_then(|spares| spares.take());
-        let cell = match spare {
-            Some(path) => CgroupCell::reused(path, self),
-            None => {
-                let path = self.dir.join(id.to_string());
-                fs::create_dir(&path).map_err(failed)?;
-                CgroupCell::new(path, self, writes.is_empty())
-            }
-        };
-        let procs = writes
-            .into_iter()
-            .try_for_each(|(_, file, value)| fs::write(cell.path.join(file), value))
-            .and_then(|()| {
-                fs::OpenOptions::new()
-                    .write(true)
-                    .open(cell.path.join("cgroup.procs"))
-            });
+        let cell = self.new_cell(id, key, options)?;
+        let procs = fs::OpenOptions::new()
+            .write(true)
+            .open(cell.path.join("cgroup.procs"));
         match procs {
             Ok(procs) => {
                 enter_before_exec(command, procs.into());
@@ -232,7 +253,23 @@ impl Container for CgroupTree {
             Err(error) => {
                 // Nothing was started in it: it goes now.
                 cell.release();
-                Err(failed(error))
+                Err(spawn_failed(key, error))
+            }
+        }
+    }
+
+    fn prepare_direct(
+        &self,
+        id: u64,
+        key: &str,
+        options: &SpawnOptions,
+    ) -> Result<Option<Direct>, TrackerError> {
+        let cell = self.new_cell(id, key, options)?;
+        match fs::File::open(&cell.path) {
+            Ok(dir) => Ok(Some((Box::new(cell), dir.into()))),
+            Err(error) => {
+                cell.release();
+                Err(spawn_failed(key, error))
             }
         }
     }

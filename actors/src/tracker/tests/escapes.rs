@@ -5,7 +5,7 @@
 
 use super::*;
 
-fn escape(kind: &str, arg: &str) -> Command {
+fn escape(kind: &str, arg: &str) -> CommandSpec {
     let script = match kind {
         "setsid" => format!("setsid sleep {arg} & echo ready; wait"),
         "env -i setsid" => format!("env -i setsid sleep {arg} & echo ready; wait"),
@@ -13,7 +13,7 @@ fn escape(kind: &str, arg: &str) -> Command {
         _ => format!("sh -c 'sleep {arg} &'; echo ready; wait"),
     };
     let mut command = sh(&script);
-    command.stdout(std::process::Stdio::piped());
+    command.stdout(ChildIo::Piped);
     command
 }
 

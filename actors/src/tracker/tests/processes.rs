@@ -52,7 +52,7 @@ async fn a_child_that_ignores_sigterm_is_killed_after_the_timeout(containment: C
     let tracker = tracker_with(containment);
     let arg = unique_sleep();
     let mut stubborn = sh(&format!("trap '' TERM; echo ready; sleep {arg}"));
-    stubborn.stdout(std::process::Stdio::piped());
+    stubborn.stdout(ChildIo::Piped);
     let mut spawned = tracker.spawn_piped("stubborn", stubborn).await.unwrap();
     let mut ready = [0_u8; 6];
     tokio::io::AsyncReadExt::read_exact(spawned.stdout.as_mut().unwrap(), &mut ready)
@@ -80,7 +80,7 @@ async fn two_hundred_children_that_exit_by_themselves_leave_no_zombies(containme
     for i in 0..200 {
         pids.push(
             tracker
-                .spawn(format!("short-{i}"), Command::new("true"))
+                .spawn(format!("short-{i}"), CommandSpec::new("true"))
                 .await
                 .unwrap(),
         );
@@ -228,11 +228,14 @@ async fn a_thousand_spawns_dropped_at_random_points_leave_nothing_untracked(
     let tracker = tracker_with(containment);
     let arg = unique_sleep();
     // Learn the runtime first, so the spawn is one poll from start to end.
-    tracker.spawn("warm", Command::new("true")).await.unwrap();
+    tracker
+        .spawn("warm", CommandSpec::new("true"))
+        .await
+        .unwrap();
     let mut rng = fastrand::Rng::with_seed(12);
     let mut tracked = 0;
     for i in 0..1000 {
-        let mut sleeper = Command::new("sleep");
+        let mut sleeper = CommandSpec::new("sleep");
         sleeper.arg(&arg);
         let spawning = tracker.spawn(format!("dropped-{i}"), sleeper);
         // Dropped before its first poll, or polled once and dropped.
