@@ -183,9 +183,7 @@ impl Report {
         output: JobOutput,
         entry: Option<&Entry<'_>>,
     ) -> Result<Option<u64>, OutputError> {
-        let line = entry
-            .filter(|_| self.joblog.is_some())
-            .map(Entry::line);
+        let line = entry.filter(|_| self.joblog.is_some()).map(Entry::line);
         if !self.keep_order {
             self.print(output, line)?;
             return Ok(None);

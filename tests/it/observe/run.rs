@@ -63,8 +63,13 @@ fn steward_run_serves_its_jobs_and_tracked_processes() {
     assert_eq!(first["done"], 0);
     assert_eq!(first["failed"], 0);
     assert!(first["eta_seconds"].is_null(), "no job ended yet: {first}");
-    let metrics = http::get(addr, "/metrics");
-    assert_eq!(tracked_processes(&metrics.body), 2.0, "{}", metrics.body);
+    // A job counts as running from its launch; the tracker counts it once
+    // its process is tracked, a moment later.
+    let tracked = eventually(Duration::from_secs(30), || {
+        let metrics = http::get(addr, "/metrics");
+        (tracked_processes(&metrics.body) == 2.0).then_some(())
+    });
+    assert!(tracked.is_some(), "{}", http::get(addr, "/metrics").body);
 
     for file in &files[..3] {
         std::fs::write(file, "").unwrap();
