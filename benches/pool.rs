@@ -16,6 +16,10 @@
 //! from `/proc/self/task/*/schedstat`), which the other processes of a
 //! shared machine do not inflate.
 //!
+//! The wall-time shapes run a third time (`pool_with_recorder_…`) with
+//! steward's Prometheus recorder installed, which observes every wait for
+//! a slot (goal: steward ≤ 1.0× deadpool with the recorder as without).
+//!
 //! `cargo bench --bench pool -- pool_ --warm-up-time 1 --measurement-time 3`
 
 use std::convert::Infallible;
@@ -28,6 +32,10 @@ use futures::future::join_all;
 use steward::Steward;
 use steward::pool::{Manager, Pool};
 use steward::subprocess_pool::SubprocessPool;
+
+#[cfg(feature = "observe")]
+#[path = "common/recorder.rs"]
+mod recorder;
 
 /// Checkouts each task makes per iteration.
 const ROUNDS: usize = 64;
@@ -177,20 +185,35 @@ impl Measurement for ProcessCpu {
 }
 
 fn acquire_return_wall(c: &mut Criterion) {
-    acquire_return(c, "pool");
+    acquire_return(c, "pool", false);
 }
 
 fn acquire_return_cpu(c: &mut Criterion<ProcessCpu>) {
-    acquire_return(c, "pool_cpu");
+    acquire_return(c, "pool_cpu", false);
 }
 
-fn acquire_return<T: Measurement + 'static>(c: &mut Criterion<T>, prefix: &str) {
+/// The wall-time shapes again, with steward's Prometheus recorder
+/// installed (so every wait for a slot is observed into
+/// `steward_pool_wait_seconds`): last, since it stays for the process.
+#[cfg(feature = "observe")]
+fn acquire_return_with_recorder(c: &mut Criterion) {
+    acquire_return(c, "pool_with_recorder", true);
+}
+
+#[cfg(not(feature = "observe"))]
+fn acquire_return_with_recorder(_: &mut Criterion) {}
+
+fn acquire_return<T: Measurement + 'static>(c: &mut Criterion<T>, prefix: &str, record: bool) {
     let steward = Steward::builder().start().expect("steward starts");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
+    #[cfg(feature = "observe")]
+    let recorder = record.then(|| recorder::install(&steward, &runtime));
+    #[cfg(not(feature = "observe"))]
+    let _ = record;
     for (tasks, size) in [(1_usize, 8_usize), (16, 4), (64, 8)] {
         let start = |wait: Option<Duration>| {
             runtime
@@ -256,6 +279,17 @@ fn acquire_return<T: Measurement + 'static>(c: &mut Criterion<T>, prefix: &str) 
         runtime.block_on(ours.close());
         runtime.block_on(ours_bounded.close());
     }
+    #[cfg(feature = "observe")]
+    if let Some(addr) = recorder {
+        let text = recorder::scrape(addr);
+        let waits = text
+            .lines()
+            .filter(|line| line.starts_with("steward_pool_wait_seconds_count"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>();
+        eprintln!("pool waits observed with the recorder: {waits}");
+        assert!(waits > 0.0, "the contended shapes waited");
+    }
     drop(steward);
 }
 
@@ -316,4 +350,9 @@ criterion_group! {
     config = Criterion::default().with_measurement(ProcessCpu).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     targets = acquire_return_cpu
 }
-criterion_main!(wall, cpu);
+criterion_group! {
+    name = recorded;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = acquire_return_with_recorder
+}
+criterion_main!(wall, cpu, recorded);

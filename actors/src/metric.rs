@@ -190,6 +190,8 @@ metrics! {
         "A pool's size limit.";
     POOL_WAITERS: Gauge "steward_pool_waiters" [POOL]
         "Acquires waiting for a resource of a pool.";
+    POOL_WAIT: Histogram "steward_pool_wait_seconds" [POOL]
+        "Time an acquire of a pool waited for a free slot, for acquires that found none free (an acquire that found one free waits 0 s and is not observed; one that timed out or found the pool closed is not observed either).";
     POOL_CREATES: Counter "steward_pool_creates_total" [POOL, fixed("result", &["ok", "error"])]
         "Resources a pool created, and creates that failed after their retries.";
     POOL_DESTROYS: Counter "steward_pool_destroys_total" [POOL]

@@ -39,7 +39,8 @@ use crate::supervisor::ChildStatus;
 use crate::tracker::TrackerCounts;
 
 /// Tells the installed recorder the help text of every steward metric,
-/// and starts observing waits into it (`steward_drive_wait_seconds`):
+/// and starts observing waits into it (`steward_drive_wait_seconds`,
+/// `steward_pool_wait_seconds`):
 /// call it once the recorder is installed. Calling it again is harmless.
 ///
 /// Waits are the one figure recorded where it happens rather than read

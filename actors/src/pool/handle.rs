@@ -282,8 +282,10 @@ impl<M: Manager> Pool<M> {
         Ok(PoolGuard::new(Arc::clone(shared), pooled))
     }
 
-    /// Queues for a slot, first come first served: no timer and no clock
-    /// read unless the wait is bounded and a slot is not free at once.
+    /// Queues for a slot, first come first served: no timer unless the
+    /// wait is bounded, and no clock read unless a slot is not free at
+    /// once (a wait that ends with a slot is observed into
+    /// `steward_pool_wait_seconds` once a recorder is announced).
     async fn wait_for_slot(
         &self,
         patience: Patience,
@@ -293,8 +295,13 @@ impl<M: Manager> Pool<M> {
         let acquired = match patience {
             Patience::None => return Err(shared.busy_error()),
             Patience::Unbounded => {
+                let started = Instant::now();
                 let _waiting = shared.waiting();
-                shared.semaphore.acquire().await
+                let acquired = shared.semaphore.acquire().await;
+                if acquired.is_ok() {
+                    shared.record_wait(started.elapsed());
+                }
+                acquired
             }
             Patience::Bounded(wait) => {
                 let _waiting = shared.waiting();
@@ -305,10 +312,15 @@ impl<M: Manager> Pool<M> {
                 match futures::poll!(acquire.as_mut()) {
                     Poll::Ready(acquired) => acquired,
                     Poll::Pending => {
+                        let started = Instant::now();
                         let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
-                        tokio::time::timeout_at(deadline, acquire)
+                        let acquired = tokio::time::timeout_at(deadline, acquire)
                             .await
-                            .map_err(|_| shared.timeout(TimeoutKind::Wait))?
+                            .map_err(|_| shared.timeout(TimeoutKind::Wait))?;
+                        if acquired.is_ok() {
+                            shared.record_wait(started.elapsed());
+                        }
+                        acquired
                     }
                 }
             }

@@ -26,6 +26,7 @@ use super::pooled::{IdleEntry, Lease, Pooled, ResourceMeta};
 use super::status::{PoolStatus, ResourceStatus};
 use crate::UserError;
 use crate::lifecycle::{State, StateView};
+use crate::metric::{self, WaitHistogram};
 
 /// Nothing panics while these locks are held (user code never runs under
 /// them): a poisoned one is still consistent.
@@ -70,6 +71,8 @@ pub(crate) struct Shared<M: Manager> {
     idle: Mutex<Idle<M::Resource>>,
     pub(crate) min_size: AtomicUsize,
     waiting: AtomicUsize,
+    /// `steward_pool_wait_seconds` of this pool.
+    waits: WaitHistogram,
     /// Permits a shrink could not take yet: returns forget them.
     owed: AtomicUsize,
     created: AtomicU64,
@@ -122,6 +125,7 @@ impl<M: Manager> Shared<M> {
             }),
             min_size: AtomicUsize::new(config.min_size),
             waiting: AtomicUsize::new(0),
+            waits: WaitHistogram::new(&metric::POOL_WAIT),
             owed: AtomicUsize::new(0),
             created: AtomicU64::new(0),
             destroyed: AtomicU64::new(0),
@@ -288,6 +292,12 @@ impl<M: Manager> Shared<M> {
             let forgotten = self.semaphore.forget_permits(shrink);
             self.owed.fetch_add(shrink - forgotten, Ordering::AcqRel);
         }
+    }
+
+    /// Records a wait for a slot that ended with one (only acquires that
+    /// found none free wait).
+    pub(crate) fn record_wait(&self, waited: Duration) {
+        self.waits.observe(waited, || self.config.name.clone());
     }
 
     pub(crate) fn waiting(&self) -> WaitingGuard<'_, M> {

@@ -63,6 +63,47 @@ async fn a_drive_wait_is_observed_in_its_histogram() {
     steward.shutdown().await.unwrap();
 }
 
+struct Unit;
+
+impl steward::pool::Manager for Unit {
+    type Resource = ();
+
+    async fn create(&self) -> Result<(), UserError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_wait_is_observed_in_its_histogram() {
+    let steward = Steward::builder()
+        .observe(([127, 0, 0, 1], 0))
+        .start()
+        .unwrap();
+    let addr = steward.observed_addrs()[0];
+    let name = format!("waited-{}", std::process::id());
+    let pool = steward
+        .start_pool(steward::pool::Pool::builder(Unit).name(&name).max_size(1))
+        .await
+        .unwrap();
+    let series = format!("steward_pool_wait_seconds_count{{pool=\"{name}\"}}");
+
+    let held = pool.acquire().await.unwrap();
+    // No wait, no observation: a free slot costs the histogram nothing.
+    assert_eq!(sample(&metrics(addr).await, &series), None);
+    let waiter = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire().await.map(drop) })
+    };
+    assert!(until(|| pool.status().waiting == 1).await, "no waiter");
+    drop(held);
+    waiter.await.unwrap().unwrap();
+
+    let text = metrics(addr).await;
+    assert_eq!(sample(&text, &series), Some(1.0), "{text}");
+    assert!(text.contains("# TYPE steward_pool_wait_seconds histogram"));
+    steward.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracker_counts_its_stops_by_ending() {
     let steward = Steward::builder().start().unwrap();
