@@ -33,6 +33,12 @@ pub(crate) fn start() {
     OBSERVING.store(true, Ordering::Release);
 }
 
+/// Whether waits are observed (a recorder was announced): a caller that
+/// reads a clock only for the histogram asks first.
+pub(crate) fn observing() -> bool {
+    OBSERVING.load(Ordering::Relaxed)
+}
+
 /// One histogram series of waits (one drive's, one pool's), registered
 /// with the recorder at its first observed wait.
 pub(crate) struct WaitHistogram {

@@ -23,6 +23,7 @@ use super::shared::{PermitGuard, Shared, Unready, deadline_after};
 use super::status::PoolStatus;
 use super::supervisor::PoolSupervisor;
 use crate::lifecycle::{Lifecycle, State, StateChanged, StateView};
+use crate::metric;
 
 /// A pool of `M`'s resources: `Clone + Send + Sync`, cheap to clone;
 /// clones share one pool.
@@ -283,9 +284,9 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Queues for a slot, first come first served: no timer unless the
-    /// wait is bounded, and no clock read unless a slot is not free at
-    /// once (a wait that ends with a slot is observed into
-    /// `steward_pool_wait_seconds` once a recorder is announced).
+    /// wait is bounded, and no clock read for a free slot; a wait that
+    /// ends with a slot is timed and observed into
+    /// `steward_pool_wait_seconds` only once a recorder is announced.
     async fn wait_for_slot(
         &self,
         patience: Patience,
@@ -295,10 +296,11 @@ impl<M: Manager> Pool<M> {
         let acquired = match patience {
             Patience::None => return Err(shared.busy_error()),
             Patience::Unbounded => {
-                let started = Instant::now();
+                // The clock is read only for the histogram.
+                let started = metric::wait::observing().then(Instant::now);
                 let _waiting = shared.waiting();
                 let acquired = shared.semaphore.acquire().await;
-                if acquired.is_ok() {
+                if let (Ok(_), Some(started)) = (&acquired, started) {
                     shared.record_wait(started.elapsed());
                 }
                 acquired
@@ -312,12 +314,12 @@ impl<M: Manager> Pool<M> {
                 match futures::poll!(acquire.as_mut()) {
                     Poll::Ready(acquired) => acquired,
                     Poll::Pending => {
-                        let started = Instant::now();
+                        let started = metric::wait::observing().then(Instant::now);
                         let deadline = *deadline.get_or_insert_with(|| deadline_after(wait));
                         let acquired = tokio::time::timeout_at(deadline, acquire)
                             .await
                             .map_err(|_| shared.timeout(TimeoutKind::Wait))?;
-                        if acquired.is_ok() {
+                        if let (Ok(_), Some(started)) = (&acquired, started) {
                             shared.record_wait(started.elapsed());
                         }
                         acquired
