@@ -412,6 +412,9 @@ async fn paths_through_a_symlink_land_on_the_drive_it_points_to_even_once_re_poi
     assert_eq!(permit.mount_point(), on_disk);
     drop(permit);
     steward.shutdown().await.unwrap();
+    // The links too: left pointing into a removed directory, they would
+    // be broken symlinks in the build tree.
+    std::fs::remove_dir_all(disk).unwrap();
     std::fs::remove_dir_all(shm).unwrap();
 }
 
@@ -500,6 +503,7 @@ async fn a_known_path_keeps_its_drive_and_relative_paths_follow_the_working_dire
         Path::new("/dev/shm")
     );
     steward.shutdown().await.unwrap();
+    std::fs::remove_dir_all(disk).unwrap();
     std::fs::remove_dir_all(shm).unwrap();
 }
 

@@ -395,8 +395,14 @@ fn clone_into(exec: &Exec<'_>, cgroup: BorrowedFd<'_>) -> Result<(u32, OwnedFd),
     }
     if returned < 0 {
         let errno = i32::try_from(-returned).unwrap_or(libc::EINVAL);
-        // No clone3 (before 5.3), or no CLONE_INTO_CGROUP (before 5.7).
-        if matches!(errno, libc::ENOSYS | libc::E2BIG | libc::EINVAL) {
+        // No clone3 (before 5.3), or no CLONE_INTO_CGROUP (before 5.7);
+        // or a seccomp filter that refuses clone3 (container runtimes'
+        // default profiles answer ENOSYS so that callers fall back, some
+        // answer EPERM): std's spawn does without it.
+        if matches!(
+            errno,
+            libc::ENOSYS | libc::E2BIG | libc::EINVAL | libc::EPERM
+        ) {
             UNSUPPORTED.store(true, Ordering::Relaxed);
             return Err(NotStarted::Unsupported);
         }
