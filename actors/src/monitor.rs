@@ -73,6 +73,7 @@ mod availability;
 mod disks;
 mod error;
 mod evaluator;
+mod pressure;
 mod profile;
 mod psi;
 mod readings;
@@ -80,6 +81,7 @@ mod sampler;
 mod sampling;
 mod stalls;
 mod thresholds;
+mod trigger;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -91,15 +93,14 @@ pub use actor::{MonitorActor, PressureStall, Refresh, SetThresholds, SubscribeAl
 pub use alert::{Alert, Level, Measure, Resource};
 pub use availability::{Availability, ResourceLevel};
 pub use error::MonitorError;
+pub use pressure::{Pressure, PressureKind, StallAverages, StallLine};
 pub use profile::{Admission, DeferReason, RejectReason, WorkloadProfile};
-pub use psi::{
-    MAX_WINDOW, MIN_WINDOW, Pressure, PressureKind, PsiStatus, PsiTrigger, StallAverages, StallLine,
-};
 pub use readings::{
     CpuReading, DiskReading, LoadAverage, MemoryReading, PressureReadings, ProcessReading, Reading,
     SwapReading,
 };
 pub use sampler::Sampler;
+pub use trigger::{MAX_WINDOW, MIN_WINDOW, PsiStatus, PsiTrigger};
 
 use crate::config::Thresholds;
 use crate::{Config, Shutdown};
@@ -195,7 +196,7 @@ impl Monitor {
         let interval = config.monitor_interval();
         let mut evaluator = Evaluator::new(config.thresholds().clone(), interval);
         evaluator.watch_pressure(psi.active.iter().map(|trigger| trigger.kind));
-        evaluator.sample_pressure(psi::sampleable(&options.psi_triggers));
+        evaluator.sample_pressure(trigger::sampleable(&options.psi_triggers));
         let (readings, readings_rx) = watch::channel(None);
         let (availability, availability_rx) = watch::channel(Arc::new(evaluator.availability()));
         let (alerts, _) = broadcast::channel(ALERT_CAPACITY);

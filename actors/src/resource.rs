@@ -75,6 +75,7 @@ mod operation;
 mod outcome;
 mod reconnect;
 mod scope;
+mod settings;
 mod stats;
 mod status;
 mod supervisor;
@@ -88,9 +89,10 @@ pub use handle::Managed;
 pub use health::Health;
 pub use messages::{CheckHealth, Close, Initialize, ReportStatus};
 pub use scope::scoped;
-pub use stats::{LatencySummary, OperationCounts, OperationStats};
+pub use stats::{OperationCounts, OperationStats};
 pub use status::ResourceStatus;
 pub use supervisor::ResourceSupervisor;
+pub use window::LatencySummary;
 
 use crate::UserError;
 #[doc(no_inline)]

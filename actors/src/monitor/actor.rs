@@ -14,10 +14,11 @@ use super::alert::{Alert, Level};
 use super::availability::Availability;
 use super::error::MonitorError;
 use super::evaluator::Evaluator;
-use super::psi::{PsiTrigger, Watcher};
+use super::psi::Watcher;
 use super::readings::Reading;
 use super::sampler::Sampled;
 use super::sampling::SamplingThread;
+use super::trigger::PsiTrigger;
 use crate::Shutdown;
 use crate::config::Thresholds;
 

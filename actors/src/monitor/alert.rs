@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::psi::PressureKind;
+use super::pressure::PressureKind;
 use super::readings::unix_ms;
 
 /// How a resource is doing. Ordered: `Healthy < Warning < Critical`.

@@ -10,10 +10,11 @@ use crate::drive::DeviceNumber;
 
 use super::alert::{Alert, Level, Measure, Resource};
 use super::availability::Availability;
-use super::psi::{PressureKind, PsiTrigger};
+use super::pressure::PressureKind;
 use super::readings::{DiskReading, PressureReadings, Reading};
 use super::stalls::StallHistory;
 use super::thresholds::{Figures, Gauge, Hysteresis, Rule};
+use super::trigger::PsiTrigger;
 
 /// How long a pressure level holds after its trigger's last event, in
 /// windows (or sample intervals, for a stall seen in samples, when those

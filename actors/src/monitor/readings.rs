@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::psi::Pressure;
+use super::pressure::Pressure;
 use crate::drive::DeviceNumber;
 
 /// One sample of the system and of this process.

@@ -9,7 +9,7 @@ use sysinfo::{
 };
 
 use super::disks;
-use super::psi::{Pressure, PressureKind};
+use super::pressure::{Pressure, PressureKind};
 use super::readings::{
     CpuReading, LoadAverage, MemoryReading, PressureReadings, ProcessReading, Reading, SwapReading,
 };

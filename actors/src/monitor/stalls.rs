@@ -14,8 +14,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::psi::{MAX_WINDOW, Pressure, PressureKind, PsiTrigger, StallLine};
+use super::pressure::{Pressure, PressureKind, StallLine};
 use super::readings::PressureReadings;
+use super::trigger::{MAX_WINDOW, PsiTrigger};
 
 /// The stall counters of recent samples, oldest first, spanning at least
 /// the longest trigger window.

@@ -6,12 +6,9 @@ use std::time::Duration;
 use actix::{Actor, ArbiterHandle};
 
 use super::handle::Published;
-use super::supervisor::Settings;
+use super::settings::{DEFAULT_ATTEMPT_TIMEOUT, Settings};
 use super::{Managed, Resource, ResourceError, ResourceSupervisor};
 use crate::retry::RetryPolicy;
-
-/// How long one initialization attempt may take unless the policy says.
-pub(super) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds and starts a [`ResourceSupervisor`].
 ///
@@ -117,5 +114,21 @@ impl<R: Resource> ResourceSupervisorBuilder<R> {
             published,
             self.settings.drop_close_timeout,
         ))
+    }
+}
+
+impl<R: Resource> ResourceSupervisor<R> {
+    /// A builder for a supervisor of `resource`, named `name` in events,
+    /// errors and status.
+    pub fn builder(name: impl Into<String>, resource: R) -> ResourceSupervisorBuilder<R> {
+        ResourceSupervisorBuilder::new(name.into(), Arc::new(resource))
+    }
+
+    /// Like [`builder`](Self::builder), for a resource already shared.
+    pub fn builder_shared(
+        name: impl Into<String>,
+        resource: Arc<R>,
+    ) -> ResourceSupervisorBuilder<R> {
+        ResourceSupervisorBuilder::new(name.into(), resource)
     }
 }

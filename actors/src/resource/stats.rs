@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use super::window::{LatencyWindow, WINDOW};
+use super::window::{LatencySummary, LatencyWindow, WINDOW};
 
 /// A managed resource's operations, per operation name.
 ///
@@ -74,22 +74,6 @@ pub struct OperationCounts {
     /// Latency of the last calls, whole calls with their retries; `None`
     /// before the first.
     pub latency: Option<LatencySummary>,
-}
-
-/// Latency percentiles over a window of recent calls, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct LatencySummary {
-    /// Calls in the window.
-    pub samples: usize,
-    /// The median.
-    pub p50_seconds: f64,
-    /// The 95th percentile.
-    pub p95_seconds: f64,
-    /// The 99th percentile.
-    pub p99_seconds: f64,
-    /// The slowest call in the window.
-    pub max_seconds: f64,
 }
 
 /// How one call went, as the recorder takes it.

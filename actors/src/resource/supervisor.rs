@@ -12,10 +12,11 @@ use tokio::sync::{oneshot, watch};
 use super::link::Link;
 use super::outcome::{CheckCounter, CheckOutcome, Verdict};
 use super::reconnect::{Decision, decide};
-use super::{Health, Resource, ResourceError, ResourceStatus, ResourceSupervisorBuilder};
+use super::settings::Settings;
+use super::{Health, Resource, ResourceError, ResourceStatus};
 use crate::lifecycle::{Lifecycle, State, StateView};
 use crate::panic_message::panic_message;
-use crate::retry::{Failure, RetryPolicy, with_retry};
+use crate::retry::{Failure, with_retry};
 
 /// The actor that owns one [`Resource`]: initialization with retries,
 /// background health checks, recovery and cleanup.
@@ -57,67 +58,7 @@ impl<R: Resource> std::fmt::Debug for ResourceSupervisor<R> {
     }
 }
 
-/// The supervisor's settings; see [`ResourceSupervisorBuilder`].
-#[derive(Debug, Clone)]
-pub(super) struct Settings {
-    pub(super) retry: RetryPolicy,
-    pub(super) health_check_interval: Option<Duration>,
-    pub(super) health_check_timeout: Duration,
-    pub(super) failure_threshold: u32,
-    pub(super) drop_close_timeout: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            // Bounded by default: a hung `initialize` is an attempt that
-            // failed, not a supervisor stuck in `Initializing`.
-            retry: RetryPolicy::default()
-                .with_attempt_timeout(super::builder::DEFAULT_ATTEMPT_TIMEOUT),
-            health_check_interval: Some(Duration::from_secs(30)),
-            health_check_timeout: Duration::from_secs(5),
-            failure_threshold: 3,
-            drop_close_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-impl Settings {
-    pub(super) fn validate(&self, name: &str) -> Result<(), ResourceError> {
-        self.retry
-            .validate()
-            .map_err(|error| ResourceError::invalid_policy(name, &error))?;
-        let problem = if self.health_check_interval == Some(Duration::ZERO) {
-            "health_check_interval must be above zero"
-        } else if self.health_check_timeout.is_zero() {
-            "health_check_timeout must be above zero"
-        } else if self.failure_threshold == 0 {
-            "failure_threshold must be at least 1"
-        } else {
-            return Ok(());
-        };
-        Err(ResourceError::InvalidSettings {
-            name: name.to_owned(),
-            problem: problem.to_owned(),
-        })
-    }
-}
-
 impl<R: Resource> ResourceSupervisor<R> {
-    /// A builder for a supervisor of `resource`, named `name` in events,
-    /// errors and status.
-    pub fn builder(name: impl Into<String>, resource: R) -> ResourceSupervisorBuilder<R> {
-        ResourceSupervisorBuilder::new(name.into(), Arc::new(resource))
-    }
-
-    /// Like [`builder`](Self::builder), for a resource already shared.
-    pub fn builder_shared(
-        name: impl Into<String>,
-        resource: Arc<R>,
-    ) -> ResourceSupervisorBuilder<R> {
-        ResourceSupervisorBuilder::new(name.into(), resource)
-    }
-
     pub(super) fn new(name: String, resource: Arc<R>, settings: Settings) -> Self {
         Self {
             lifecycle: Lifecycle::new(name.clone()),

@@ -1,9 +1,26 @@
-//! The latencies of an operation name's last calls, in a fixed ring.
+//! The latencies of an operation name's last calls, in a fixed ring, and
+//! their percentiles.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::stats::LatencySummary;
+use serde::{Deserialize, Serialize};
+
+/// Latency percentiles over a window of recent calls, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LatencySummary {
+    /// Calls in the window.
+    pub samples: usize,
+    /// The median.
+    pub p50_seconds: f64,
+    /// The 95th percentile.
+    pub p95_seconds: f64,
+    /// The 99th percentile.
+    pub p99_seconds: f64,
+    /// The slowest call in the window.
+    pub max_seconds: f64,
+}
 
 /// Calls whose latency each operation name keeps: percentiles are over
 /// these, the most recent ones.
