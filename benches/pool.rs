@@ -294,8 +294,8 @@ fn acquire_return<T: Measurement + 'static>(c: &mut Criterion<T>, prefix: &str, 
 }
 
 /// 100 runs of `true`, one after another: through one started pool, and
-/// through a fresh pool (a new runner) for each run, as the seed's guide
-/// measured its `ResourcePool`.
+/// through a fresh pool (a new runner) for each run: what starting a pool
+/// costs against reusing one.
 fn subprocess_runs(c: &mut Criterion) {
     const RUNS: usize = 100;
     let steward = Steward::builder().start().expect("steward starts");

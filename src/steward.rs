@@ -474,8 +474,9 @@ impl Steward {
     /// supervisors started through steward (a tenth of the timeout each),
     /// stop the monitor, stop admitting work (IO
     /// waiters and queued CPU jobs fail with `Closed`), close the pools
-    /// started or registered through steward, stop every tracked process, task and
-    /// custom resource (`cleanup_all` within 80% of the timeout), drop
+    /// started or registered through steward and the managed resources
+    /// (15 % of the timeout), stop every tracked process, task and custom
+    /// resource (`cleanup_all` within 70 % of the timeout), drop
     /// registered services (newest first), stop steward's own System if it
     /// has one. An
     /// actix System steward joined keeps running.

@@ -6,7 +6,7 @@
 //! each child in its own cgroup (or process group), reaps it, and stops it
 //! (and its descendants) on close or shutdown.
 //!
-//! Like the seed's `ResourcePool`, it can be created first, shared (e.g.
+//! Like an application-wide pool, it can be created first, shared (e.g.
 //! through the [`Registry`](crate::Registry)) and started later: a run
 //! before [`start`](SubprocessPool::start) fails with
 //! [`SubprocessError::NotStarted`], one after [`close`](SubprocessPool::close)

@@ -171,12 +171,11 @@ fn a_reader_that_leaves_early_ends_the_run_with_141() {
 }
 
 #[test]
-#[ignore = "fails until issue 16 moves steward run onto cli::output (its branch merges `cli`)"]
 fn run_ends_quietly_on_a_closed_or_full_stdout() {
     let root = scratch("output-run");
     for args in [
         &["run", "--", "echo", ":::", "a", "b", "c"][..],
-        &["run", "--json", "--", "echo", ":::", "a"],
+        &["run", "-k", "--joblog", "-", "--", "echo", ":::", "a"],
     ] {
         assert_closed(&run_with(args, closed_pipe(), &root), args);
         assert_full(&run_with(args, full(), &root), args);

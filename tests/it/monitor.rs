@@ -235,7 +235,7 @@ fn spin(threads: usize) -> (Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
 }
 
 #[actix_rt::test]
-#[ignore = "spins every core for about a second; run with --ignored"]
+#[ignore = "needs PSI triggers (root) and every core for about a second"]
 async fn a_cpu_pressure_trigger_fires_while_more_threads_than_cores_spin() {
     let trigger = PsiTrigger::new(
         PressureKind::Cpu,

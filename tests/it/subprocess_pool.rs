@@ -60,8 +60,8 @@ fn subprocess_pool_runs_at_most_n_children_at_once_and_none_are_left_after_close
     const N: usize = 3;
     let steward = Steward::builder().start().unwrap();
 
-    // Shared through the registry before it is started, as the seed's
-    // application-wide pool.
+    // Shared through the registry before it is started, as an
+    // application-wide pool is.
     let pool = SubprocessPool::new("sp20", N);
     steward
         .block_on(steward.registry().register(Arc::new(pool.clone())))

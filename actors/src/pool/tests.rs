@@ -1,6 +1,5 @@
 //! The peers' hard cases, on a paused clock: time moves only when every
 //! task waits, so timeouts are deterministic and nothing sleeps on hope.
-//! Numbers refer to the list in issue 7.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
