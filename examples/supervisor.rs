@@ -115,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             child.id, child.running, child.restarts, child.last_exit
         );
     }
-    supervisor.stop().await?;
+    supervisor.stop().await;
     println!(
         "supervisor: {} ({:?})",
         supervisor.state(),

@@ -111,7 +111,7 @@ impl Supervisors {
     pub(crate) async fn stop_all(&self) {
         for handle in self.handles().iter().rev() {
             // `stop` never fails today; a stopped supervisor is stopped.
-            let _ = handle.stop().await;
+            handle.stop().await;
         }
     }
 }

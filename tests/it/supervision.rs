@@ -93,7 +93,7 @@ async fn a_supervised_task_is_restarted_after_its_process_is_killed() {
         matches!(&children[0].last_exit, Some(Exit::Failed(reason)) if reason.contains("signal"))
     );
 
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
     // Stopping dropped the task's child (kill_on_drop): it dies. Polling
     // /proc is the only way to see another process die.
     tokio::time::timeout(BOUND, async {

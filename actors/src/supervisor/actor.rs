@@ -59,7 +59,7 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 ///     .await?;
 /// assert_eq!(supervisor.state(), State::Ready);
 /// assert!(supervisor.children().await?[0].running);
-/// supervisor.stop().await?;
+/// supervisor.stop().await;
 /// assert_eq!(supervisor.state(), State::Closed);
 /// # Ok(())
 /// # }

@@ -141,17 +141,13 @@ impl SupervisorHandle {
 
     /// Stops every child in reverse start order (each by its
     /// [`ChildShutdown`](super::ChildShutdown)), then the supervisor.
-    /// Returns at once when it has already stopped.
-    ///
-    /// # Errors
-    ///
-    /// Never today (a supervisor that already stopped is not an error);
-    /// the `Result` leaves room for failures a later version may report.
+    /// Returns at once when it has already stopped (that is not an
+    /// error: a stop cannot fail).
     ///
     /// # Cancel safety
     ///
     /// Dropping the future does not stop the stop.
-    pub async fn stop(&self) -> Result<(), SupervisorError> {
+    pub async fn stop(&self) {
         let (reply, done) = tokio::sync::oneshot::channel();
         let message = StopChildren {
             brutal: false,
@@ -161,7 +157,6 @@ impl SupervisorHandle {
             // A dropped reply means the supervisor stopped meanwhile.
             let _ = done.await;
         }
-        Ok(())
     }
 
     /// Resolves when the supervisor has ended, with how.

@@ -172,7 +172,7 @@ async fn strategy_log(strategy: Strategy, expected_len: usize) -> Vec<String> {
     harness.fail("b");
     let log = harness.log.wait_for(expected_len).await;
     assert_eq!(supervisor.state(), State::Degraded);
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
     log
 }
 
@@ -212,7 +212,7 @@ async fn stop_goes_newest_first_and_leaves_no_task() {
     let supervisor = harness
         .supervisor(Strategy::OneForOne, &["a", "b", "c"])
         .await;
-    timeout(BOUND, supervisor.stop()).await.unwrap().unwrap();
+    timeout(BOUND, supervisor.stop()).await.unwrap();
     assert_eq!(
         harness.log.entries()[3..],
         strings(&["stop c", "stop b", "stop a"])
@@ -284,7 +284,7 @@ async fn restart_types_decide_after_a_normal_end() {
         harness.log.wait_for(3).await,
         strings(&["start transient", "fail transient", "start transient"])
     );
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
 }
 
 async fn fail_times(times: usize) -> (SupervisorHandle, Harness) {
@@ -327,7 +327,7 @@ async fn three_failures_in_five_seconds_only_degrade() {
         .await
         .unwrap();
     assert_eq!(state, State::Ready);
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
 }
 
 #[actix_rt::test]
@@ -350,7 +350,7 @@ async fn a_child_ignoring_its_stop_is_killed_after_the_timeout() {
         .await
         .unwrap();
     let started = Instant::now();
-    timeout(BOUND, supervisor.stop()).await.unwrap().unwrap();
+    timeout(BOUND, supervisor.stop()).await.unwrap();
     // On the paused clock the stop took the grace period, then the kill.
     let took = started.elapsed();
     assert!(
@@ -395,7 +395,7 @@ async fn a_parent_kill_reaches_a_nested_supervisor_midway_through_its_stop() {
         .await
         .unwrap();
     let started = Instant::now();
-    timeout(BOUND, parent.stop()).await.unwrap().unwrap();
+    timeout(BOUND, parent.stop()).await.unwrap();
     // The inner supervisor was still waiting out the grandchild's 30 s when
     // the parent's 1 s ran out; the kill reached it anyway.
     assert!(
@@ -444,7 +444,7 @@ async fn a_panicking_start_closure_is_a_failed_start() {
         matches!(&child.last_exit, Some(Exit::Failed(m)) if m.contains("start panicked")),
         "{child:?}"
     );
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
 
     let err = Supervisor::builder("boot-panic")
         .child(ChildSpec::task(
@@ -548,7 +548,7 @@ async fn an_actor_that_panics_is_restarted_and_one_that_stops_is_not() {
         Some(Exit::Normal)
     );
     assert_eq!(log.entries(), strings(&["start worker", "start worker"]));
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
 }
 
 #[actix_rt::test]
@@ -614,7 +614,7 @@ async fn an_escalating_child_supervisor_is_restarted_by_its_parent() {
     assert!(
         matches!(&children[0].last_exit, Some(Exit::Failed(reason)) if reason.starts_with("escalated"))
     );
-    parent.stop().await.unwrap();
+    parent.stop().await;
     assert_eq!(
         harness.log.entries().last().map(String::as_str),
         Some("stop leaf")
@@ -710,5 +710,5 @@ async fn a_replaced_resource_is_cleaned_up_before_its_successor_starts() {
     );
     let child = &supervisor.children().await.unwrap()[0];
     assert_eq!(child.restarts, 1);
-    supervisor.stop().await.unwrap();
+    supervisor.stop().await;
 }

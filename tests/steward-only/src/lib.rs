@@ -129,7 +129,7 @@ pub async fn run() -> Result<u32, Error> {
         .await?;
     let supervisor = supervise_a_worker(&steward).await?;
     let children = supervisor.children().await?;
-    supervisor.stop().await?;
+    supervisor.stop().await;
     drop(watch);
     steward.shutdown().await?;
     Ok(u32::try_from(children.len()).unwrap_or(u32::MAX))
