@@ -227,6 +227,20 @@ impl Cpu {
     /// Stops admitting jobs; queued jobs are skipped (their callers get
     /// [`CpuError::Closed`]), running ones finish.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::cpu::{Cpu, CpuError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), CpuError> {
+    /// let cpu = Cpu::start_in(&actix::Arbiter::current(), 1, None)?;
+    /// assert_eq!(cpu.run(|| 2 + 2).await?, 4);
+    /// cpu.shutdown().await;
+    /// assert!(matches!(cpu.run(|| 2 + 2).await, Err(CpuError::Closed)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future may leave the scheduler running; call again.

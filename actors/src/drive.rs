@@ -335,6 +335,24 @@ impl Drives {
     /// Stops every limiter: waiters fail with `Closed`, held permits stay
     /// valid until dropped, later acquires fail.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{drive::Drives, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let held = drives.acquire("/").await?;
+    /// drives.shutdown().await;
+    /// assert!(matches!(
+    ///     drives.acquire("/").await,
+    ///     Err(steward_actors::drive::DriveError::Closed { .. })
+    /// ));
+    /// drop(held); // still valid until now
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future leaves later limiters running; calling again
@@ -449,6 +467,26 @@ impl Drive {
 
     /// Waits at most `timeout` for a permit.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{drive::Drives, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// # use std::time::Duration;
+    /// let drive = drives.drive("/")?;
+    /// drive.set_limit(1).await?;
+    /// let held = drive.acquire_timeout(Duration::from_secs(1)).await?;
+    /// assert!(matches!(
+    ///     drive.acquire_timeout(Duration::from_millis(10)).await,
+    ///     Err(steward_actors::drive::DriveError::Timeout { .. })
+    /// ));
+    /// drop(held);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DriveError::Timeout`], else as [`acquire`](Self::acquire).
@@ -467,6 +505,21 @@ impl Drive {
 
     /// Runs `operation` holding a permit.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{drive::Drives, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let drive = drives.drive("/")?;
+    /// let length = drive.run(async { "read under the limit".len() }).await?;
+    /// assert_eq!(length, 20);
+    /// assert_eq!(drive.stats().completed, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`acquire`](Self::acquire).
@@ -480,6 +533,21 @@ impl Drive {
     }
 
     /// Changes the limit through the drive's actor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::{drive::Drives, Config};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), steward_actors::drive::DriveError> {
+    /// # let drives = Drives::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// let drive = drives.drive("/")?;
+    /// drive.set_limit(3).await?;
+    /// assert_eq!(drive.stats().limit, 3);
+    /// assert!(drive.set_limit(0).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

@@ -265,6 +265,31 @@ impl ResourceGroup {
     /// Cleans every member up in reverse dependency order, each within
     /// `timeout`. The group is `Closed` afterwards, whatever failed.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use steward_actors::group::ResourceGroup;
+    /// # use steward_actors::resource::{Resource, ResourceSupervisor};
+    /// # use steward_actors::{State, UserError};
+    /// # struct Service;
+    /// # impl Resource for Service {
+    /// #     async fn initialize(&self) -> Result<(), UserError> { Ok(()) }
+    /// #     async fn cleanup(&self) -> Result<(), UserError> { Ok(()) }
+    /// # }
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let group = ResourceGroup::builder("app")
+    ///     .resource("db", &[], || ResourceSupervisor::builder("db", Service))
+    ///     .resource("api", &["db"], || ResourceSupervisor::builder("api", Service))
+    ///     .build()?;
+    /// group.initialize().await?;
+    /// group.cleanup(Duration::from_secs(5)).await?; // api first, then db
+    /// assert_eq!(group.health().state, State::Closed);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`GroupError::Cleanup`] listing each member that failed.

@@ -311,6 +311,22 @@ impl StateView {
     /// Returns at once when it already does. When the owner is gone, the
     /// last state it published is judged instead.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::lifecycle::{Lifecycle, State};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), steward_actors::lifecycle::IllegalTransition> {
+    /// let mut lifecycle = Lifecycle::new("db");
+    /// let view = lifecycle.view();
+    /// let waiter = tokio::spawn(async move { view.wait_for(State::is_usable).await });
+    /// lifecycle.advance(State::Initializing, "connecting")?;
+    /// lifecycle.advance(State::Ready, "connected")?;
+    /// assert_eq!(waiter.await.unwrap(), State::Ready);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe: it only reads.

@@ -428,6 +428,22 @@ impl Monitor {
     /// keeps returning the last reading. Dropping the last handle does the
     /// same.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::monitor::{Monitor, MonitorError};
+    /// # use steward_actors::Config;
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), MonitorError> {
+    /// let monitor = Monitor::start_in(&actix::Arbiter::current(), &Config::default())?;
+    /// monitor.refresh().await?;
+    /// monitor.shutdown().await;
+    /// assert!(matches!(monitor.refresh().await, Err(MonitorError::Closed)));
+    /// assert!(monitor.snapshot().is_some(), "the last reading stays");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future may or may not stop the monitor; calling again

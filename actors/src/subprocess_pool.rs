@@ -323,6 +323,31 @@ impl SubprocessPool {
     /// are stopped (SIGTERM to everything in their cgroup or group, SIGKILL after 5 s), later runs
     /// fail. Idempotent; an unstarted pool just becomes closed.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::subprocess_pool::{SubprocessError, SubprocessPool};
+    /// # use steward_actors::tracker::{CommandSpec, Tracker};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SubprocessError> {
+    /// # let arbiter = actix::Arbiter::current();
+    /// # let tracker = Tracker::start_in(&arbiter);
+    /// let pool = SubprocessPool::new("sleepers", 2);
+    /// pool.start(&tracker, &arbiter).await?;
+    /// let mut sleeper = CommandSpec::new("sleep");
+    /// sleeper.arg("300");
+    /// let child = pool.spawn(sleeper).await?;
+    /// pool.close().await; // stops the sleeper with its cgroup or group
+    /// assert!(pool.is_closed());
+    /// assert!(matches!(
+    ///     pool.run(CommandSpec::new("true")).await,
+    ///     Err(SubprocessError::Closed { .. })
+    /// ));
+    /// drop(child);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Admission stops at the first poll; dropping the future later stops

@@ -178,6 +178,30 @@ impl<R: Resource> Managed<R> {
     /// verdict; a hung or failed check is `Unhealthy`. The state follows
     /// the verdict as it does for a background check.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceSupervisor};
+    /// # use steward_actors::{State, UserError};
+    /// struct Cache;
+    ///
+    /// impl Resource for Cache {
+    ///     async fn initialize(&self) -> Result<(), UserError> { Ok(()) }
+    ///     async fn cleanup(&self) -> Result<(), UserError> { Ok(()) }
+    ///     async fn check_health(&self) -> Result<Health, UserError> { Ok(Health::Degraded) }
+    /// }
+    ///
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), ResourceError> {
+    /// let cache = ResourceSupervisor::builder("cache", Cache).start()?;
+    /// cache.initialize().await?;
+    /// assert_eq!(cache.check_health().await?, Health::Degraded);
+    /// assert_eq!(cache.state(), State::Degraded);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ResourceError::NotReady`] unless the resource is usable;
@@ -195,6 +219,31 @@ impl<R: Resource> Managed<R> {
 
     /// The supervisor's [`ResourceStatus`].
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceSupervisor};
+    /// # use steward_actors::{State, UserError};
+    /// struct Cache;
+    ///
+    /// impl Resource for Cache {
+    ///     async fn initialize(&self) -> Result<(), UserError> { Ok(()) }
+    ///     async fn cleanup(&self) -> Result<(), UserError> { Ok(()) }
+    ///     async fn check_health(&self) -> Result<Health, UserError> { Ok(Health::Degraded) }
+    /// }
+    ///
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), ResourceError> {
+    /// let cache = ResourceSupervisor::builder("cache", Cache).start()?;
+    /// cache.initialize().await?;
+    /// let status = cache.status().await?;
+    /// assert_eq!((status.name.as_str(), status.state), ("cache", State::Ready));
+    /// assert_eq!(status.initializations, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ResourceError::Closed`] once the supervisor has stopped.
@@ -208,6 +257,31 @@ impl<R: Resource> Managed<R> {
     /// Closes the resource: `Closing`, `cleanup` once within `timeout`,
     /// `Closed`. A call while a close is in progress gets that close's
     /// outcome; a call after it has finished returns `Ok`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceSupervisor};
+    /// # use steward_actors::{State, UserError};
+    /// struct Cache;
+    ///
+    /// impl Resource for Cache {
+    ///     async fn initialize(&self) -> Result<(), UserError> { Ok(()) }
+    ///     async fn cleanup(&self) -> Result<(), UserError> { Ok(()) }
+    ///     async fn check_health(&self) -> Result<Health, UserError> { Ok(Health::Degraded) }
+    /// }
+    ///
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), ResourceError> {
+    /// let cache = ResourceSupervisor::builder("cache", Cache).start()?;
+    /// cache.initialize().await?;
+    /// cache.close(Duration::from_secs(5)).await?;
+    /// assert_eq!(cache.state(), State::Closed);
+    /// cache.close(Duration::from_secs(5)).await?; // already closed: Ok
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

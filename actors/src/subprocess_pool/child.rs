@@ -87,6 +87,25 @@ impl PooledChild {
     /// Waits for the child to exit (it is reaped by the tracker). Close or
     /// take stdin first if the child reads it.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::subprocess_pool::{SubprocessError, SubprocessPool};
+    /// # use steward_actors::tracker::{ChildIo, CommandSpec, Tracker};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let arbiter = actix::Arbiter::current();
+    /// # let tracker = Tracker::start_in(&arbiter);
+    /// let pool = SubprocessPool::new("tools", 2);
+    /// pool.start(&tracker, &arbiter).await?;
+    /// let mut failing = CommandSpec::new("sh");
+    /// failing.args(["-c", "exit 3"]);
+    /// let mut child = pool.spawn(failing).await?;
+    /// assert_eq!(child.wait().await.code(), Some(3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe: the child keeps running.
@@ -96,6 +115,29 @@ impl PooledChild {
 
     /// Reads stdout and stderr (those still here, piped) to their end,
     /// then waits for the child to exit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::subprocess_pool::{SubprocessError, SubprocessPool};
+    /// # use steward_actors::tracker::{ChildIo, CommandSpec, Tracker};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let arbiter = actix::Arbiter::current();
+    /// # let tracker = Tracker::start_in(&arbiter);
+    /// let pool = SubprocessPool::new("tools", 2);
+    /// pool.start(&tracker, &arbiter).await?;
+    /// let mut both = CommandSpec::new("sh");
+    /// both.args(["-c", "echo out; echo err >&2"])
+    ///     .stdout(ChildIo::Piped)
+    ///     .stderr(ChildIo::Piped);
+    /// let mut child = pool.spawn(both).await?;
+    /// let output = child.wait_with_output().await?;
+    /// assert!(output.status.success());
+    /// assert_eq!((output.stdout.as_slice(), output.stderr.as_slice()), (&b"out\n"[..], &b"err\n"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

@@ -75,6 +75,25 @@ impl SupervisorBuilder {
     /// Starts the supervisor on the current thread's arbiter and its
     /// children in order.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::supervisor::{ChildSpec, Supervisor, SupervisorError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SupervisorError> {
+    /// let supervisor = Supervisor::builder("workers")
+    ///     .child(ChildSpec::task("ticker", |mut stop| async move {
+    ///         stop.requested().await;
+    ///         Ok(())
+    ///     }))
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(supervisor.children().await?.len(), 1);
+    /// supervisor.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`SupervisorError::StartFailed`] naming the child whose start
@@ -92,6 +111,26 @@ impl SupervisorBuilder {
     }
 
     /// Like [`start`](Self::start), on `arbiter`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::supervisor::{ChildSpec, Supervisor, SupervisorError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SupervisorError> {
+    /// let arbiter = actix::Arbiter::new(); // a thread of its own
+    /// let supervisor = Supervisor::builder("elsewhere")
+    ///     .child(ChildSpec::task("idle", |mut stop| async move {
+    ///         stop.requested().await;
+    ///         Ok(())
+    ///     }))
+    ///     .start_in(&arbiter.handle())
+    ///     .await?;
+    /// supervisor.stop().await;
+    /// arbiter.stop();
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

@@ -62,6 +62,28 @@ impl StopSignal {
 
     /// Resolves once a stop is asked for (or the supervisor is gone).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::supervisor::{ChildSpec, Supervisor, SupervisorError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SupervisorError> {
+    /// let supervisor = Supervisor::builder("workers")
+    ///     .child(ChildSpec::task("poller", |mut stop| async move {
+    ///         loop {
+    ///             tokio::select! {
+    ///                 () = stop.requested() => return Ok(()),
+    ///                 () = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
+    ///             }
+    ///         }
+    ///     }))
+    ///     .start()
+    ///     .await?;
+    /// supervisor.stop().await; // the poller returns at its next select
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe.

@@ -129,6 +129,27 @@ impl SupervisorHandle {
 
     /// The children, in start order.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::supervisor::{ChildSpec, Supervisor, SupervisorError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SupervisorError> {
+    /// let supervisor = Supervisor::builder("workers")
+    ///     .child(ChildSpec::task("ticker", |mut stop| async move {
+    ///         stop.requested().await;
+    ///         Ok(())
+    ///     }))
+    ///     .start()
+    ///     .await?;
+    /// let children = supervisor.children().await?;
+    /// assert_eq!((children[0].id.as_str(), children[0].running, children[0].restarts), ("ticker", true, 0));
+    /// supervisor.stop().await;
+    /// assert!(supervisor.children().await.is_err(), "stopped");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`SupervisorError::Stopped`] once the supervisor has stopped.
@@ -143,6 +164,26 @@ impl SupervisorHandle {
     /// [`ChildShutdown`](super::ChildShutdown)), then the supervisor.
     /// Returns at once when it has already stopped (that is not an
     /// error: a stop cannot fail).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::supervisor::{ChildSpec, Supervisor, SupervisorError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SupervisorError> {
+    /// let supervisor = Supervisor::builder("workers")
+    ///     .child(ChildSpec::task("ticker", |mut stop| async move {
+    ///         stop.requested().await;
+    ///         Ok(())
+    ///     }))
+    ///     .start()
+    ///     .await?;
+    /// supervisor.stop().await;
+    /// supervisor.stop().await; // already stopped: returns at once
+    /// assert_eq!(supervisor.state(), steward_actors::State::Closed);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Cancel safety
     ///
@@ -160,6 +201,27 @@ impl SupervisorHandle {
     }
 
     /// Resolves when the supervisor has ended, with how.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::supervisor::SupervisorExit;
+    /// # use steward_actors::supervisor::{ChildSpec, Supervisor, SupervisorError};
+    /// # #[actix_rt::main]
+    /// # async fn main() -> Result<(), SupervisorError> {
+    /// let supervisor = Supervisor::builder("workers")
+    ///     .child(ChildSpec::task("ticker", |mut stop| async move {
+    ///         stop.requested().await;
+    ///         Ok(())
+    ///     }))
+    ///     .start()
+    ///     .await?;
+    /// let stopping = supervisor.clone();
+    /// tokio::spawn(async move { stopping.stop().await });
+    /// assert!(matches!(supervisor.exited().await, SupervisorExit::Stopped));
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Cancel safety
     ///
