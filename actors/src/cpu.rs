@@ -9,7 +9,10 @@
 //! fails with [`CpuError::Saturated`].
 //!
 //! Jobs go straight to the pool (rayon): no mailbox hop. The
-//! [`CpuScheduler`] actor owns the pool's shutdown.
+//! [`CpuScheduler`] actor owns the pool's lifecycle: `Ready` once its
+//! workers are up, `Closing` and `Closed` at shutdown, read from the
+//! handle without a message ([`Cpu::state`], [`Cpu::view`],
+//! [`Cpu::subscribe`]).
 //!
 //! # Examples
 //!
@@ -35,14 +38,15 @@ mod scheduler;
 
 use std::sync::Arc;
 
-use actix::{Actor, Addr, ArbiterHandle};
+use actix::{Actor, Addr, ArbiterHandle, Recipient};
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 
 pub use error::CpuError;
-pub use scheduler::CpuScheduler;
+pub use scheduler::{CpuScheduler, SubscribeCpuState};
 
 use crate::Shutdown;
+use crate::lifecycle::{Lifecycle, State, StateChanged, StateView};
 use pool::Pool;
 
 /// A bound on jobs queued and not yet finished.
@@ -86,6 +90,7 @@ pub struct CpuStats {
 pub struct Cpu {
     pool: Arc<Pool>,
     scheduler: Addr<CpuScheduler>,
+    view: StateView,
 }
 
 impl std::fmt::Debug for Cpu {
@@ -121,11 +126,54 @@ impl Cpu {
                 reason: "a queue bound of 0 admits no job".into(),
             });
         }
+        let mut lifecycle = Lifecycle::new("cpu");
+        // Legal first moves of a new lifecycle: they cannot fail.
+        let _ = lifecycle.advance(State::Initializing, "starting the workers");
         let pool = Arc::new(Pool::new(workers, queue)?);
+        let _ = lifecycle.advance(State::Ready, "workers up");
+        let view = lifecycle.view();
         let actor_pool = Arc::clone(&pool);
-        let scheduler =
-            CpuScheduler::start_in_arbiter(arbiter, move |_| CpuScheduler::new(actor_pool));
-        Ok(Self { pool, scheduler })
+        let scheduler = CpuScheduler::start_in_arbiter(arbiter, move |_| {
+            CpuScheduler::new(actor_pool, lifecycle)
+        });
+        Ok(Self {
+            pool,
+            scheduler,
+            view,
+        })
+    }
+
+    /// The scheduler's lifecycle state now (`Ready` until shutdown, then
+    /// `Closed`); no mailbox hop.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.view.state()
+    }
+
+    /// A cloneable view of the scheduler's state, to wait for one (see
+    /// [`StateView::wait_for`]).
+    #[must_use]
+    pub fn view(&self) -> &StateView {
+        &self.view
+    }
+
+    /// Every later [`StateChanged`] of the scheduler (`Closing`, then
+    /// `Closed`, at shutdown).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
+        self.view.subscribe()
+    }
+
+    /// Delivers the scheduler's later lifecycle moves to an actor.
+    pub fn subscribe_recipient(&self, recipient: Recipient<StateChanged>) {
+        // Lost only when the scheduler is gone: then no move would come.
+        self.scheduler.do_send(SubscribeCpuState(recipient));
+    }
+
+    /// The scheduler actor's address, for an application's actors.
+    #[must_use]
+    pub fn address(&self) -> &Addr<CpuScheduler> {
+        &self.scheduler
     }
 
     /// Runs `job` on the pool and returns its value.

@@ -222,3 +222,58 @@ async fn queued_counts_only_submitted_jobs_after_inline_ones() {
         "{stats:?}"
     );
 }
+
+#[actix_rt::test]
+async fn the_scheduler_is_ready_from_the_start_and_closed_after_shutdown() {
+    let cpu = cpu(1, None);
+    assert_eq!(cpu.state(), State::Ready);
+    let mut moves = cpu.subscribe();
+    let view = cpu.view().clone();
+    cpu.shutdown().await;
+    assert_eq!(cpu.state(), State::Closed);
+    assert_eq!(view.state(), State::Closed);
+    let closing = moves.recv().await.unwrap();
+    assert_eq!((closing.from, closing.to), (State::Ready, State::Closing));
+    assert_eq!(moves.recv().await.unwrap().to, State::Closed);
+    // The actor is gone: the stream ends.
+    assert!(matches!(
+        moves.recv().await,
+        Err(broadcast::error::RecvError::Closed)
+    ));
+    assert!(matches!(cpu.run(|| 1).await, Err(CpuError::Closed)));
+}
+
+#[actix_rt::test]
+async fn an_actor_subscribed_to_the_scheduler_sees_its_shutdown() {
+    use actix::{Actor, Context, Handler};
+
+    struct Seen(std::sync::mpsc::Sender<State>);
+    impl Actor for Seen {
+        type Context = Context<Self>;
+    }
+    impl Handler<StateChanged> for Seen {
+        type Result = ();
+        fn handle(&mut self, moved: StateChanged, _: &mut Context<Self>) {
+            let _ = self.0.send(moved.to);
+        }
+    }
+
+    let cpu = cpu(1, None);
+    let (sender, seen) = std::sync::mpsc::channel();
+    let watcher = Seen(sender).start();
+    cpu.subscribe_recipient(watcher.recipient());
+    cpu.shutdown().await;
+    until(|| cpu.state() == State::Closed).await;
+    let mut moves = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while moves.len() < 2 {
+            match seen.try_recv() {
+                Ok(state) => moves.push(state),
+                Err(_) => tokio::task::yield_now().await,
+            }
+        }
+    })
+    .await
+    .expect("both moves delivered");
+    assert_eq!(moves, [State::Closing, State::Closed]);
+}
