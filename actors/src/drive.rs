@@ -399,6 +399,13 @@ impl Drive {
         &self.state.mount_point
     }
 
+    /// The drive's limiter actor, for an application's actors (its
+    /// message: [`SetLimit`]).
+    #[must_use]
+    pub fn address(&self) -> &Addr<DriveLimiter> {
+        &self.limiter
+    }
+
     /// Waits for a permit. A free permit takes no mailbox hop.
     ///
     /// # Examples

@@ -17,7 +17,7 @@ mod handle;
 mod intensity;
 mod spec;
 
-pub use actor::Supervisor;
+pub use actor::{ReportChildren, StopChildren, SubscribeSupervisorState, Supervisor};
 pub use builder::SupervisorBuilder;
 pub use child::{Exit, StopSignal};
 pub use error::SupervisorError;

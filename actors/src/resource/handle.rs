@@ -134,6 +134,15 @@ impl<R: Resource> Managed<R> {
         self.addr.do_send(Subscribe(recipient));
     }
 
+    /// The supervisor actor's address, for an application's actors (its
+    /// messages: [`Initialize`](super::Initialize),
+    /// [`CheckHealth`](super::CheckHealth), [`Close`](super::Close),
+    /// [`ReportStatus`](super::ReportStatus)).
+    #[must_use]
+    pub fn address(&self) -> &Addr<ResourceSupervisor<R>> {
+        &self.addr
+    }
+
     /// The resource, while it is usable (`Ready` or `Degraded`).
     ///
     /// # Errors

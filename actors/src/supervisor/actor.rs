@@ -506,6 +506,13 @@ impl Actor for Supervisor {
 }
 
 // ----- messages -----
+//
+// `StopChildren`, `ReportChildren` and `SubscribeSupervisorState` are
+// public: an application's actor may send them to the address
+// (`SupervisorHandle::address`). `StartChildren` (sent once, by the
+// builder) and `ChildEnded` (sent by the children's watchers) are the
+// supervisor's own protocol: sent by anyone else they would start the
+// children twice or fake an exit.
 
 /// Starts the children in order; sent once by the builder.
 #[derive(Debug, Message)]
@@ -521,18 +528,27 @@ struct ChildEnded {
     exit: Exit,
 }
 
-/// Stops every child, then the supervisor.
+/// Stops every child in reverse start order, then the supervisor
+/// ([`SupervisorHandle::stop`](super::SupervisorHandle::stop) sends it).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub(super) struct StopChildren {
-    pub(super) brutal: bool,
-    pub(super) reply: Option<oneshot::Sender<()>>,
+pub struct StopChildren {
+    /// Kill every child at once instead of each by its
+    /// [`ChildShutdown`](super::ChildShutdown).
+    pub brutal: bool,
+    /// Told once every child has stopped.
+    pub reply: Option<oneshot::Sender<()>>,
 }
 
-/// Asks for every child's [`ChildStatus`].
+/// Asks for every child's [`ChildStatus`], in start order.
 #[derive(Debug, Message)]
 #[rtype(result = "Vec<ChildStatus>")]
-pub(super) struct ReportChildren;
+pub struct ReportChildren;
+
+/// Delivers the supervisor's later lifecycle moves to an actor.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SubscribeSupervisorState(pub actix::Recipient<crate::lifecycle::StateChanged>);
 
 impl Handler<StartChildren> for Supervisor {
     type Result = ResponseFuture<Result<(), SupervisorError>>;
@@ -562,6 +578,14 @@ impl Handler<StopChildren> for Supervisor {
 
     fn handle(&mut self, message: StopChildren, ctx: &mut Context<Self>) {
         self.stop(message.brutal, message.reply, ctx);
+    }
+}
+
+impl Handler<SubscribeSupervisorState> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, message: SubscribeSupervisorState, _: &mut Context<Self>) {
+        self.lifecycle.subscribe_recipient(message.0);
     }
 }
 

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use actix::Addr;
+use actix::{Addr, Recipient};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use super::actor::{ReportChildren, StopChildren};
+use super::actor::{ReportChildren, StopChildren, SubscribeSupervisorState};
 use super::{Exit, Restart, Supervisor, SupervisorError};
 use crate::lifecycle::{State, StateChanged, StateView};
 
@@ -125,6 +125,20 @@ impl SupervisorHandle {
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<StateChanged> {
         self.view.subscribe()
+    }
+
+    /// Delivers every later [`StateChanged`] to an actor.
+    pub fn subscribe_recipient(&self, recipient: Recipient<StateChanged>) {
+        // Lost only when the supervisor is gone: then no move would come.
+        self.addr.do_send(SubscribeSupervisorState(recipient));
+    }
+
+    /// The supervisor actor's address, for an application's actors
+    /// ([`StopChildren`](super::StopChildren),
+    /// [`ReportChildren`](super::ReportChildren)).
+    #[must_use]
+    pub fn address(&self) -> &Addr<Supervisor> {
+        &self.addr
     }
 
     /// The children, in start order.

@@ -712,3 +712,50 @@ async fn a_replaced_resource_is_cleaned_up_before_its_successor_starts() {
     assert_eq!(child.restarts, 1);
     supervisor.stop().await;
 }
+
+#[actix_rt::test]
+async fn an_application_actor_uses_the_supervisors_address_and_sees_its_moves() {
+    struct Seen(std::sync::mpsc::Sender<State>);
+    impl Actor for Seen {
+        type Context = Context<Self>;
+    }
+    impl Handler<crate::lifecycle::StateChanged> for Seen {
+        type Result = ();
+        fn handle(&mut self, moved: crate::lifecycle::StateChanged, _: &mut Context<Self>) {
+            let _ = self.0.send(moved.to);
+        }
+    }
+
+    let supervisor = Supervisor::builder("addressed")
+        .child(ChildSpec::task("idle", |mut stop| async move {
+            stop.requested().await;
+            Ok(())
+        }))
+        .start()
+        .await
+        .unwrap();
+    let (sender, seen) = std::sync::mpsc::channel();
+    supervisor.subscribe_recipient(Seen(sender).start().recipient());
+    let children = supervisor.address().send(ReportChildren).await.unwrap();
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0].id, "idle");
+    let (reply, stopped) = tokio::sync::oneshot::channel();
+    supervisor.address().do_send(StopChildren {
+        brutal: false,
+        reply: Some(reply),
+    });
+    timeout(BOUND, stopped).await.unwrap().unwrap();
+    let moves = timeout(BOUND, async {
+        let mut moves = Vec::new();
+        while !moves.contains(&State::Closed) {
+            match seen.try_recv() {
+                Ok(state) => moves.push(state),
+                Err(_) => tokio::task::yield_now().await,
+            }
+        }
+        moves
+    })
+    .await
+    .unwrap();
+    assert_eq!(moves, [State::Closing, State::Closed]);
+}
