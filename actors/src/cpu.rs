@@ -127,10 +127,9 @@ impl Cpu {
             });
         }
         let mut lifecycle = Lifecycle::new("cpu");
-        // Legal first moves of a new lifecycle: they cannot fail.
-        let _ = lifecycle.advance(State::Initializing, "starting the workers");
+        lifecycle.advance_expected(State::Initializing, "starting the workers");
         let pool = Arc::new(Pool::new(workers, queue)?);
-        let _ = lifecycle.advance(State::Ready, "workers up");
+        lifecycle.advance_expected(State::Ready, "workers up");
         let view = lifecycle.view();
         let actor_pool = Arc::clone(&pool);
         let scheduler = CpuScheduler::start_in_arbiter(arbiter, move |_| {

@@ -155,14 +155,14 @@ impl ResourceGroup {
             State::Closing | State::Closed => return Err(self.closed()),
             _ => {}
         }
-        let _ = lifecycle.advance(State::Initializing, "initializing members");
+        lifecycle.advance_expected(State::Initializing, "initializing members");
         match self.bring_up().await {
             Ok(()) => {
-                let _ = lifecycle.advance(State::Ready, "every member is ready");
+                lifecycle.advance_expected(State::Ready, "every member is ready");
                 Ok(())
             }
             Err(error) => {
-                let _ = lifecycle.advance(State::Error, error.to_string());
+                lifecycle.advance_expected(State::Error, error.to_string());
                 Err(error)
             }
         }
@@ -303,10 +303,10 @@ impl ResourceGroup {
         if matches!(lifecycle.state(), State::Closing | State::Closed) {
             return Ok(());
         }
-        let _ = lifecycle.advance(State::Closing, "cleaning up members");
+        lifecycle.advance_expected(State::Closing, "cleaning up members");
         let all: Vec<usize> = (0..self.slots.len()).collect();
         let failures = self.close_in_reverse(&all, timeout).await;
-        let _ = lifecycle.advance(State::Closed, "members cleaned up");
+        lifecycle.advance_expected(State::Closed, "members cleaned up");
         if failures.is_empty() {
             Ok(())
         } else {

@@ -237,6 +237,32 @@ impl Lifecycle {
         self.recipients.push(recipient);
     }
 
+    /// Moves to `to` where the caller's own logic makes the move legal (an
+    /// actor walking its resource through the table): an illegal one is a
+    /// bug in that logic, not an outcome to handle, so it fails a debug
+    /// assertion and, in a release build, is logged as an error while the
+    /// state stays. Returns whether it moved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use steward_actors::lifecycle::{Lifecycle, State};
+    /// let mut lifecycle = Lifecycle::new("db");
+    /// assert!(lifecycle.advance_expected(State::Initializing, "connecting"));
+    /// assert!(lifecycle.advance_expected(State::Ready, "connected"));
+    /// assert_eq!(lifecycle.state(), State::Ready);
+    /// ```
+    pub fn advance_expected(&mut self, to: State, reason: impl Into<String>) -> bool {
+        match self.advance(to, reason) {
+            Ok(_) => true,
+            Err(illegal) => {
+                debug_assert!(false, "{illegal}");
+                tracing::error!(target: "steward::lifecycle", resource = %self.resource, %illegal, "a move its owner believed legal was refused");
+                false
+            }
+        }
+    }
+
     /// Moves to `to`, emits a `tracing` event and notifies subscribers.
     ///
     /// # Errors

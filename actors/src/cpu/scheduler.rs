@@ -29,19 +29,11 @@ impl CpuScheduler {
     /// Stops admitting jobs and skips the queued ones; `Closing` then
     /// `Closed`.
     fn close(&mut self) {
-        self.advance(State::Closing, "shutdown");
+        self.lifecycle.advance_expected(State::Closing, "shutdown");
         self.pool.close();
         tracing::debug!(target: "steward::cpu", stats = ?self.pool.stats(), "CPU scheduler shut down");
-        self.advance(State::Closed, "queued jobs skipped; running ones finish");
-    }
-
-    fn advance(&mut self, to: State, reason: &str) {
-        if let Err(illegal) = self.lifecycle.advance(to, reason) {
-            // Only `close` moves the state, once: a second move would be a
-            // bug here, not a reason to fail the shutdown.
-            debug_assert!(false, "{illegal}");
-            tracing::error!(target: "steward::cpu", %illegal, "CPU scheduler lifecycle");
-        }
+        self.lifecycle
+            .advance_expected(State::Closed, "queued jobs skipped; running ones finish");
     }
 }
 

@@ -69,10 +69,7 @@ impl<M: Manager> PoolSupervisor<M> {
         if self.state() == to {
             return;
         }
-        if let Err(illegal) = self.lifecycle.advance(to, reason) {
-            debug_assert!(false, "{illegal}");
-            tracing::error!(target: "steward::pool", pool = self.lifecycle.resource(), %illegal, "pool state machine refused a move");
-        }
+        self.lifecycle.advance_expected(to, reason);
     }
 
     /// Applies the breaker's verdict; the state moved to, if any.

@@ -106,11 +106,8 @@ impl<R: Resource> ResourceSupervisor<R> {
     /// Every move goes through here; the table makes an illegal one a
     /// bug, logged rather than raised (the actor must keep running).
     fn advance(&mut self, to: State, reason: impl Into<String>) {
-        match self.lifecycle.advance(to, reason) {
-            Ok(_) => self.link.set_state(to),
-            Err(error) => {
-                tracing::error!(target: "steward::resource", resource = %self.name, %error, "supervisor bug");
-            }
+        if self.lifecycle.advance_expected(to, reason) {
+            self.link.set_state(to);
         }
     }
 

@@ -164,9 +164,7 @@ impl Supervisor {
     }
 
     fn advance(&mut self, to: State, reason: impl Into<String>) {
-        if let Err(error) = self.lifecycle.advance(to, reason) {
-            tracing::error!(target: "steward::supervisor", supervisor = %self.name, %error, "supervisor bug");
-        }
+        self.lifecycle.advance_expected(to, reason);
     }
 
     fn is_winding_down(&self) -> bool {
