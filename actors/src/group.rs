@@ -367,7 +367,7 @@ impl ResourceGroup {
 }
 
 /// How long each member may take to clean up after a failed initialize.
-const CLEANUP_ON_FAILURE: Duration = Duration::from_secs(5);
+const CLEANUP_ON_FAILURE: Duration = crate::budget::CLOSE;
 
 #[cfg(test)]
 mod tests;

@@ -35,6 +35,7 @@
 //! [`UserError`] is what application callbacks return; [`Shutdown`] is the
 //! message every actor handles to stop.
 
+mod budget;
 mod metric;
 mod panic_message;
 mod priority_watch;

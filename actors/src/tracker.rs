@@ -173,7 +173,7 @@ pub use status::{
 pub use table::{ProcessExit, SpawnedProcess};
 
 /// How long a guard gives what it tracks to stop after SIGTERM or abort.
-pub const GUARD_TIMEOUT: Duration = Duration::from_secs(5);
+pub const GUARD_TIMEOUT: Duration = crate::budget::GRACE;
 
 #[cfg(test)]
 mod tests;

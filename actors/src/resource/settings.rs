@@ -28,7 +28,7 @@ impl Default for Settings {
             health_check_interval: Some(Duration::from_secs(30)),
             health_check_timeout: Duration::from_secs(5),
             failure_threshold: 3,
-            drop_close_timeout: Duration::from_secs(5),
+            drop_close_timeout: crate::budget::CLOSE,
         }
     }
 }

@@ -40,7 +40,7 @@ pub struct PooledChild {
 
 /// How long a dropped child's slot waits for the child to be gone: the
 /// guard's SIGTERM grace, then the SIGKILL.
-const SLOT_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
+const SLOT_HOLD: std::time::Duration = crate::budget::GRACE_THEN_KILL;
 
 impl Drop for PooledChild {
     fn drop(&mut self) {

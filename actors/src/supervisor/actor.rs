@@ -24,7 +24,7 @@ use crate::lifecycle::{Lifecycle, State, StateView};
 use crate::panic_message::panic_message;
 
 /// How long a killed child may take to be gone before it is given up on.
-const KILL_WAIT: Duration = Duration::from_secs(5);
+const KILL_WAIT: Duration = crate::budget::KILL_WAIT;
 
 /// An OTP-style supervisor of children: tasks, actix actors, steward
 /// resources, nested supervisors.

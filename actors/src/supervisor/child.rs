@@ -94,7 +94,7 @@ impl StopSignal {
 
 /// How long a resource child that gave up may take to clean up before its
 /// replacement starts.
-const RESOURCE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const RESOURCE_CLOSE_TIMEOUT: std::time::Duration = crate::budget::CLOSE;
 
 type Action = Box<dyn FnOnce() + Send>;
 /// Asks a child to stop, giving it this long.

@@ -102,7 +102,7 @@ impl std::fmt::Debug for ChildSpec {
     }
 }
 
-const DEFAULT_SHUTDOWN: ChildShutdown = ChildShutdown::Timeout(Duration::from_secs(5));
+const DEFAULT_SHUTDOWN: ChildShutdown = ChildShutdown::Timeout(crate::budget::CHILD_SHUTDOWN);
 
 impl ChildSpec {
     fn new(id: impl Into<String>, start: StartFn) -> Self {

@@ -17,7 +17,7 @@ use super::process::{ProcessEntry, finish};
 use super::status::{Ending, ProcessState, StopCounts, StopOutcome};
 
 /// How long a SIGKILLed process (or descendant) may take to disappear.
-pub(crate) const KILL_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const KILL_WAIT: Duration = crate::budget::KILL_WAIT;
 
 /// How long a cgroup that reads `populated 0` may stay busy for `rmdir`
 /// (its last task is still being released).
