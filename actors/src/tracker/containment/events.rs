@@ -62,12 +62,4 @@ pub(crate) async fn wait_for(cgroup: &Path, name: &str, value: bool, within: Dur
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn reads_fields_of_cgroup_events() {
-        let text = "populated 1\nfrozen 0\n";
-        assert_eq!(super::field(text, "populated"), Some(true));
-        assert_eq!(super::field(text, "frozen"), Some(false));
-        assert_eq!(super::field(text, "other"), None);
-    }
-}
+mod tests;
