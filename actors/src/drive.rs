@@ -565,10 +565,7 @@ impl Drive {
     ///
     /// Dropping the future may or may not change the limit.
     pub async fn set_limit(&self, limit: usize) -> Result<(), DriveError> {
-        self.limiter
-            .send(SetLimit(limit))
-            .await
-            .map_err(|_| self.closed())?
+        crate::sync::try_ask(&self.limiter, SetLimit(limit), || self.closed()).await
     }
 
     /// The drive's statistics now.

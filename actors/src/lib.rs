@@ -40,6 +40,9 @@ mod metric;
 mod panic_message;
 mod priority_watch;
 mod shutdown;
+mod sync;
+#[cfg(test)]
+mod testing;
 mod user_error;
 
 pub mod config;

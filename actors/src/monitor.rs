@@ -296,10 +296,7 @@ impl Monitor {
     /// Dropping the future only stops waiting (including the wait for the
     /// rest of the 200 ms): the sample is still taken and published.
     pub async fn refresh(&self) -> Result<Arc<Reading>, MonitorError> {
-        self.address
-            .send(Refresh)
-            .await
-            .map_err(|_| MonitorError::Closed)?
+        crate::sync::try_ask(&self.address, Refresh, || MonitorError::Closed).await
     }
 
     /// A receiver of every later alert. It sees `Closed` once the monitor
@@ -351,10 +348,10 @@ impl Monitor {
         Config::default()
             .with_thresholds(thresholds.clone())
             .validate()?;
-        self.address
-            .send(SetThresholds(thresholds))
-            .await
-            .map_err(|_| MonitorError::Closed)
+        crate::sync::ask(&self.address, SetThresholds(thresholds), || {
+            MonitorError::Closed
+        })
+        .await
     }
 
     /// Sends every later alert to `recipient` (an actor's address), until
@@ -392,10 +389,10 @@ impl Monitor {
         &self,
         recipient: Recipient<Alert>,
     ) -> Result<(), MonitorError> {
-        self.address
-            .send(SubscribeAlerts(recipient))
-            .await
-            .map_err(|_| MonitorError::Closed)
+        crate::sync::ask(&self.address, SubscribeAlerts(recipient), || {
+            MonitorError::Closed
+        })
+        .await
     }
 
     /// Each resource's level and the worst of them, from the shared

@@ -473,10 +473,7 @@ impl Registry {
         ServiceRegistry: Handler<M>,
         <ServiceRegistry as Actor>::Context: ToEnvelope<ServiceRegistry, M>,
     {
-        self.address
-            .send(message)
-            .await
-            .map_err(|_| RegistryError::Closed)
+        crate::sync::ask(&self.address, message, || RegistryError::Closed).await
     }
 }
 

@@ -155,15 +155,10 @@ impl Router {
     /// returns every limiter, to be shut down.
     pub(super) fn close(&self) -> Vec<Addr<DriveLimiter>> {
         self.closed.store(true, Ordering::SeqCst);
-        drop(
-            self.mount_watch
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
+        drop(crate::sync::lock(&self.mount_watch).take());
         let mut limiters: Vec<Addr<DriveLimiter>> =
             self.drives.iter().map(|d| d.limiter.clone()).collect();
-        limiters.append(&mut self.retired.lock().unwrap_or_else(PoisonError::into_inner));
+        limiters.append(&mut crate::sync::lock(&self.retired));
         limiters
     }
 
@@ -290,10 +285,7 @@ impl Router {
                     let fresh = start();
                     let old = occupied.insert(fresh.clone());
                     tracing::debug!(target: "steward::drive", old = %old.state.mount_point.display(), new = %fresh.state.mount_point.display(), "drive mounted elsewhere; a new limiter");
-                    self.retired
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(old.limiter);
+                    crate::sync::lock(&self.retired).push(old.limiter);
                     return fresh;
                 }
                 occupied.get().clone()

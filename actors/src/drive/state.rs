@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -124,7 +124,7 @@ impl DriveState {
 
     fn lock_debt(&self) -> MutexGuard<'_, usize> {
         // Nothing panics under this lock: a poisoned one is still consistent.
-        self.debt.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.debt)
     }
 
     /// Records a wait that ended with a permit (only acquires that found

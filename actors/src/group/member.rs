@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::ArbiterHandle;
@@ -85,7 +85,7 @@ impl Slot {
     /// Starts a fresh supervisor for this member and records it. A panic
     /// in the application's builder closure is caught and reported.
     pub(super) fn start(&self) -> Result<Arc<dyn Member>, GroupError> {
-        let mut start = self.start.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut start = crate::sync::lock(&self.start);
         let started = std::panic::catch_unwind(AssertUnwindSafe(|| start(self.arbiter.as_ref())));
         drop(start);
         let member = match started {

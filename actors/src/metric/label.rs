@@ -8,7 +8,7 @@
 //! life of the process.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 /// The value recorded for names past a label's cap.
 pub(crate) const OTHER: &str = "other";
@@ -46,7 +46,7 @@ impl Cap {
             return OTHER.to_owned();
         }
         // Nothing panics under this lock: a poisoned set is still whole.
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = crate::sync::lock(&self.seen);
         if seen.contains(value) {
             return value.to_owned();
         }

@@ -512,10 +512,10 @@ impl<M: Manager> Pool<M> {
     ///
     /// Dropping the future may or may not resize the pool.
     pub async fn resize(&self, max_size: usize) -> Result<(), PoolError> {
-        self.address
-            .send(Resize(max_size))
-            .await
-            .map_err(|_| self.shared.closed_error())?
+        crate::sync::try_ask(&self.address, Resize(max_size), || {
+            self.shared.closed_error()
+        })
+        .await
     }
 
     /// Closes the pool: every waiter, those waiting for a resource being

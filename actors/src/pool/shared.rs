@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::Recipient;
@@ -28,11 +28,7 @@ use crate::UserError;
 use crate::lifecycle::{State, StateView};
 use crate::metric::{self, WaitHistogram};
 
-/// Nothing panics while these locks are held (user code never runs under
-/// them): a poisoned one is still consistent.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+pub(crate) use crate::sync::lock;
 
 /// The pool's clock, read only where the caller asked for a deadline or a
 /// setting needs the time (`idle_timeout`, `max_lifetime`,
@@ -49,12 +45,10 @@ thread_local! {
     pub(crate) static CLOCK_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// `wait` from now; a wait too long for an `Instant` (`Duration::MAX`, a
-/// way to say "forever") becomes thirty years.
+/// `wait` from now (the pool's counted clock read); a wait too long for
+/// an `Instant` saturates (see [`crate::sync::deadline_after`]).
 pub(crate) fn deadline_after(wait: Duration) -> Instant {
-    let now = now();
-    now.checked_add(wait)
-        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+    crate::sync::deadline_after(now(), wait)
 }
 
 /// The shared state of one pool.

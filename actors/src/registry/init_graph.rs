@@ -45,7 +45,7 @@ impl InitGraph {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Waits> {
         // Nothing that can panic runs while the lock is held (factories run
         // outside it), so a poisoned lock still guards consistent state.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 
     /// Blocks until the attempt on `slot` that `me` found has finished.

@@ -177,10 +177,7 @@ impl<R: Resource> Managed<R> {
     /// Dropping the future does not stop the initialization; it goes on
     /// and later callers see its outcome.
     pub async fn initialize(&self) -> Result<(), ResourceError> {
-        self.addr
-            .send(Initialize)
-            .await
-            .unwrap_or_else(|_| Err(self.closed()))
+        crate::sync::try_ask(&self.addr, Initialize, || self.closed()).await
     }
 
     /// Runs a health check now (or joins the one running) and returns its
@@ -220,10 +217,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// Cancel-safe: the check finishes and is counted either way.
     pub async fn check_health(&self) -> Result<Health, ResourceError> {
-        self.addr
-            .send(CheckHealth)
-            .await
-            .unwrap_or_else(|_| Err(self.closed()))
+        crate::sync::try_ask(&self.addr, CheckHealth, || self.closed()).await
     }
 
     /// The supervisor's [`ResourceStatus`].
@@ -257,10 +251,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// [`ResourceError::Closed`] once the supervisor has stopped.
     pub async fn status(&self) -> Result<ResourceStatus, ResourceError> {
-        self.addr
-            .send(ReportStatus)
-            .await
-            .map_err(|_| self.closed())
+        crate::sync::ask(&self.addr, ReportStatus, || self.closed()).await
     }
 
     /// Closes the resource: `Closing`, `cleanup` once within `timeout`,

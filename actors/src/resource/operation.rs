@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -254,7 +254,7 @@ impl<R: Resource> Managed<R> {
             }
         }
         let running = {
-            let mut operation = operation.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut operation = crate::sync::lock(operation);
             (*operation)(Arc::clone(&self.resource))
         };
         let resource = &*self.resource;

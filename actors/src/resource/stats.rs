@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use super::window::{LatencySummary, LatencyWindow, WINDOW};
@@ -207,7 +207,7 @@ impl Recorder {
     /// additions (lookups never take it).
     #[cold]
     fn record_first(&self, name: &str, call: &CallRecord) {
-        let mut names = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names = crate::sync::lock(&self.adding);
         // Added meanwhile by another first call?
         if let Some(counters) = self.find(name) {
             counters.record(call);

@@ -1,7 +1,7 @@
 //! The keys of the runs in progress, for `close` to stop them.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// The set of running keys.
 #[derive(Debug, Default)]
@@ -9,10 +9,7 @@ pub(crate) struct RunningSet(Mutex<HashSet<String>>);
 
 impl RunningSet {
     pub(crate) fn enter(self: &Arc<Self>, key: &str) -> Running {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.to_owned());
+        crate::sync::lock(&self.0).insert(key.to_owned());
         Running {
             set: Arc::clone(self),
             key: key.to_owned(),
@@ -20,12 +17,7 @@ impl RunningSet {
     }
 
     pub(crate) fn keys(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+        crate::sync::lock(&self.0).iter().cloned().collect()
     }
 }
 
@@ -38,10 +30,6 @@ pub(crate) struct Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.set
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
+        crate::sync::lock(&self.set.0).remove(&self.key);
     }
 }

@@ -168,10 +168,7 @@ impl SupervisorHandle {
     ///
     /// [`SupervisorError::Stopped`] once the supervisor has stopped.
     pub async fn children(&self) -> Result<Vec<ChildStatus>, SupervisorError> {
-        self.addr
-            .send(ReportChildren)
-            .await
-            .map_err(|_| self.stopped())
+        crate::sync::ask(&self.addr, ReportChildren, || self.stopped()).await
     }
 
     /// Stops every child in reverse start order (each by its

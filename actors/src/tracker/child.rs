@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
@@ -243,7 +243,7 @@ impl Drop for PidfdChild {
 static ORPHANS: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
 
 fn orphans() -> std::sync::MutexGuard<'static, Vec<OwnedFd>> {
-    ORPHANS.lock().unwrap_or_else(PoisonError::into_inner)
+    crate::sync::lock(&ORPHANS)
 }
 
 /// Reaps the dropped children that have exited since.

@@ -78,10 +78,7 @@ impl Tracker {
         M::Result: Send,
         ResourceTracker: actix::Handler<M>,
     {
-        self.address
-            .send(message)
-            .await
-            .map_err(|_| TrackerError::Closed)
+        crate::sync::ask(&self.address, message, || TrackerError::Closed).await
     }
 
     /// The runtime the tracker's watchers run on: known once the actor has

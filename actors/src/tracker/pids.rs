@@ -27,17 +27,13 @@
 //! comes to the program at all.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 use nix::sys::signal::Signal;
 
 use super::os;
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while these locks are held: a poisoned one is still
-    // consistent.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::sync::lock;
 
 /// One tracker's pids.
 #[derive(Debug, Default)]

@@ -1,6 +1,6 @@
 //! A tracked process: its entry, and the task that reaps it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use tokio::sync::{oneshot, watch};
@@ -76,13 +76,13 @@ impl ProcessView {
 }
 
 fn last(usage: &Mutex<Usage>) -> Usage {
-    *usage.lock().unwrap_or_else(PoisonError::into_inner)
+    *crate::sync::lock(usage)
 }
 
 /// Reads `cell`'s usage into `into` while the cell exists; returns the
 /// latest reading.
 pub(crate) fn record(cell: &Arc<dyn Cell>, into: &Mutex<Usage>) -> Usage {
-    let mut kept = into.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut kept = crate::sync::lock(into);
     if !cell.is_released() {
         *kept = cell.usage();
     }
@@ -103,7 +103,7 @@ pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>, recycle: bool) -
         cell.release()
     };
     if released {
-        *into.lock().unwrap_or_else(PoisonError::into_inner) = last;
+        *crate::sync::lock(into) = last;
     }
     released
 }

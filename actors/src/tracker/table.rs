@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::SystemTime;
 
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
@@ -165,7 +165,7 @@ impl Shared {
     fn table(&self) -> MutexGuard<'_, Table> {
         // No code that can panic runs under this lock: a poisoned one is
         // still consistent.
-        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.table)
     }
 
     pub(crate) fn set_runtime(&self, handle: Handle) {
@@ -403,7 +403,7 @@ impl Shared {
     }
 
     fn told(&self) -> MutexGuard<'_, HashSet<u32>> {
-        self.told.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.told)
     }
 
     /// Tells the watchdog a cell's group is gone (its id may be reused).

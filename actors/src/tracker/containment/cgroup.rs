@@ -28,7 +28,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -62,7 +62,7 @@ struct Spares(Mutex<Vec<(PathBuf, Instant)>>);
 
 impl Spares {
     fn cells(&self) -> MutexGuard<'_, Vec<(PathBuf, Instant)>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.0)
     }
 
     fn take(&self) -> Option<PathBuf> {
@@ -132,7 +132,7 @@ impl CgroupTree {
             own.trim_end_matches('/'),
             std::process::id()
         );
-        let mut users = PROGRAM_USERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut users = crate::sync::lock(&PROGRAM_USERS);
         match fs::create_dir(&program) {
             Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
@@ -300,7 +300,7 @@ impl Container for CgroupTree {
             spares.expire(Duration::ZERO);
         }
         let _ = fs::remove_dir(&self.dir);
-        let mut users = PROGRAM_USERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut users = crate::sync::lock(&PROGRAM_USERS);
         *users = users.saturating_sub(1);
         if *users == 0 {
             let _ = fs::remove_dir(&self.program);

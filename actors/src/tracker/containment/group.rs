@@ -276,9 +276,7 @@ pub(crate) async fn sweep(
 ) -> usize {
     let sweeping = tokio::task::spawn_blocking(move || {
         let now = Instant::now();
-        let deadline = now
-            .checked_add(budget)
-            .unwrap_or(now + Duration::from_secs(3600));
+        let deadline = crate::sync::deadline_after(now, budget);
         // Killed pids with their start time (a pid alone may be reused).
         let mut killed = HashMap::new();
         // A process in the middle of an exec shows no environment for a

@@ -1,0 +1,5 @@
+mod call;
+mod deadline;
+mod guard;
+mod lock;
+mod mailbox;
