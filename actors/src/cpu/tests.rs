@@ -6,21 +6,10 @@ use std::time::Duration;
 use futures::FutureExt;
 
 use super::*;
+use crate::testing::eventually;
 
 fn cpu(workers: usize, queue: Option<QueueBound>) -> Cpu {
     Cpu::start_in(&actix::Arbiter::current(), workers, queue).unwrap()
-}
-
-/// Yields until `condition` holds; fails (instead of hanging) if it does
-/// not within a generous bound.
-async fn until(condition: impl Fn() -> bool) {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while !condition() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("condition reached");
 }
 
 /// `cpu.run(job)` in a task of its own.
@@ -125,7 +114,7 @@ async fn a_future_dropped_before_its_job_starts_skips_the_job() {
     let blocker = spawn_run(&cpu, move || {
         blocked.recv_timeout(Duration::from_secs(30)).is_ok()
     });
-    until(|| cpu.stats().running == 1).await;
+    eventually("a job running", || cpu.stats().running == 1).await;
 
     let ran = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&ran);
@@ -158,7 +147,7 @@ async fn a_rejecting_bound_fails_fast_and_a_waiting_bound_waits() {
         let first = spawn_run(&cpu, move || {
             blocked.recv_timeout(Duration::from_secs(30)).is_ok()
         });
-        until(|| cpu.stats().running == 1).await;
+        eventually("a job running", || cpu.stats().running == 1).await;
         let second = cpu.run(|| 2_u8);
         match when_full {
             WhenFull::Reject => {
@@ -207,9 +196,9 @@ async fn queued_counts_only_submitted_jobs_after_inline_ones() {
     let blocker = spawn_run(&cpu, move || {
         blocked.recv_timeout(Duration::from_secs(30)).is_ok()
     });
-    until(|| cpu.stats().running == 1).await;
+    eventually("a job running", || cpu.stats().running == 1).await;
     let waiting: Vec<_> = (0..3).map(|_| spawn_run(&cpu, || ())).collect();
-    until(|| cpu.stats().queued == 3).await;
+    eventually("three jobs queued", || cpu.stats().queued == 3).await;
     release.send(()).unwrap();
     blocker.await.unwrap().unwrap();
     for job in waiting {
@@ -263,7 +252,7 @@ async fn an_actor_subscribed_to_the_scheduler_sees_its_shutdown() {
     let watcher = Seen(sender).start();
     cpu.subscribe_recipient(watcher.recipient());
     cpu.shutdown().await;
-    until(|| cpu.state() == State::Closed).await;
+    eventually("the scheduler closed", || cpu.state() == State::Closed).await;
     let mut moves = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), async {
         while moves.len() < 2 {

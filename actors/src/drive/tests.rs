@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::mountinfo::{DeviceNumber, MountTable};
 use super::state::DriveState;
 use super::*;
+use crate::testing::eventually;
 
 /// Lines as this machine's kernel wrote them, plus an escaped mount point.
 const MOUNTINFO: &[u8] = b"\
@@ -159,18 +160,6 @@ fn drives(config: Config) -> Drives {
     Drives::start_in(&actix::Arbiter::current(), &config).unwrap()
 }
 
-/// Yields until `condition` holds; fails (instead of hanging) if it does
-/// not within a generous bound.
-async fn until(condition: impl Fn() -> bool) {
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while !condition() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("condition reached");
-}
-
 fn state(limit: usize) -> Arc<DriveState> {
     Arc::new(DriveState::new(PathBuf::from("/test"), None, limit))
 }
@@ -227,7 +216,7 @@ async fn growing_wakes_a_waiter_at_once() {
         let drive = drive.clone();
         tokio::spawn(async move { drive.acquire().await })
     };
-    until(|| drive.stats().waiting == 1).await;
+    eventually("a waiter queued", || drive.stats().waiting == 1).await;
     drive.set_limit(2).await.unwrap();
     let second = waiter.await.unwrap().unwrap();
     assert_eq!(drive.stats().in_flight, 2);
@@ -259,7 +248,10 @@ async fn bad_limits_are_refused_and_shutdown_fails_waiters() {
         let drives = drives.clone();
         tokio::spawn(async move { drives.acquire("/").await })
     };
-    until(|| drives.drive("/").unwrap().stats().waiting == 1).await;
+    eventually("a waiter queued", || {
+        drives.drive("/").unwrap().stats().waiting == 1
+    })
+    .await;
     drives.shutdown().await;
     assert!(matches!(
         waiter.await.unwrap(),

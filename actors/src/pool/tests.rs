@@ -131,16 +131,7 @@ async fn start(builder: PoolBuilder<TestManager>) -> Pool<TestManager> {
     builder.start().await.expect("the pool starts")
 }
 
-/// Lets every other task run until `condition` holds; bounded.
-async fn until(what: &str, condition: impl Fn() -> bool) {
-    for _ in 0..1_000_000 {
-        if condition() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("never happened: {what}");
-}
+pub(super) use crate::testing::eventually;
 
 /// A full pool of 2 whose health check hangs (for 60 s) on one of its
 /// two idle resources.
@@ -347,7 +338,7 @@ async fn a_dropped_acquire_does_not_hold_up_later_waiters() {
         let pool = pool.clone();
         async move { pool.acquire().await.map(|guard| *guard) }
     });
-    until("the later waiter queues", || pool.status().waiting == 2).await;
+    eventually("the later waiter queues", || pool.status().waiting == 2).await;
     drop(first);
     assert_eq!(pool.status().waiting, 1);
     let started = Instant::now();
@@ -363,7 +354,7 @@ async fn abort_waiters(pool: &Pool<TestManager>, count: usize) {
             tokio::spawn(async move { drop(pool.acquire().await) })
         })
         .collect();
-    until("every task waits", || pool.status().waiting == count).await;
+    eventually("every task waits", || pool.status().waiting == count).await;
     for task in &tasks {
         task.abort();
     }
@@ -429,7 +420,7 @@ async fn waiters_25_000_all_succeed_in_fifo_order() {
             })
         })
         .collect();
-    until("every task waits", || pool.status().waiting == WAITERS).await;
+    eventually("every task waits", || pool.status().waiting == WAITERS).await;
     drop(held);
     for task in tasks {
         task.await.unwrap().unwrap();
@@ -492,7 +483,7 @@ async fn broken_resources_are_replaced_and_do_not_starve_waiters() {
     let status = pool.status();
     assert_eq!(status.destroyed, 25);
     assert!(status.size <= 2, "{status:?}");
-    until("min_size refilled", || pool.status().size == 2).await;
+    eventually("min_size refilled", || pool.status().size == 2).await;
     assert_eq!(
         pool.status().created,
         27,
@@ -511,7 +502,7 @@ async fn a_failed_recycle_discards_the_resource_and_a_new_one_is_created() {
     assert_eq!(*guard, 2, "a new resource");
     let status = pool.status();
     assert_eq!((status.created, status.destroyed, status.size), (2, 1, 1));
-    until("the manager destroyed it", || {
+    eventually("the manager destroyed it", || {
         pool.manager().destroys.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -704,7 +695,7 @@ async fn min_size_is_filled_at_start_and_refilled() {
     let detached = PoolGuard::detach(b);
     assert_eq!(detached, 2);
     assert_eq!(pool.status().size, 1);
-    until("refilled to min_size", || pool.status().size == 3).await;
+    eventually("refilled to min_size", || pool.status().size == 3).await;
     assert_eq!(counts(&pool), (3, 3, 0));
     assert_eq!(pool.status().created, 5);
 }
@@ -770,7 +761,7 @@ async fn resize_down_up_both_ways_quickly_and_after_close() {
             tokio::spawn(async move { pool.acquire().await.map(PoolGuard::detach) })
         })
         .collect();
-    until("three wait", || pool.status().waiting == 3).await;
+    eventually("three wait", || pool.status().waiting == 3).await;
     pool.resize(5).await.unwrap();
     for waiter in waiters {
         waiter.await.unwrap().unwrap();
@@ -803,7 +794,7 @@ async fn close_fails_waiters_destroys_late_returns_and_drain_waits_bounded() {
     let pool = start(builder().max_size(1)).await;
     let held = pool.acquire().await.unwrap();
     let waiters = spawn_acquires(&pool, 5);
-    until("five wait", || pool.status().waiting == 5).await;
+    eventually("five wait", || pool.status().waiting == 5).await;
     let started = Instant::now();
     pool.close().await;
     for waiter in waiters {
@@ -814,7 +805,7 @@ async fn close_fails_waiters_destroys_late_returns_and_drain_waits_bounded() {
     assert_eq!(pool.state(), State::Closed);
     drop(held);
     assert_eq!(counts(&pool), (0, 0, 0));
-    until("destroyed after close", || {
+    eventually("destroyed after close", || {
         pool.manager().destroys.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -993,7 +984,7 @@ async fn an_acquire_dropped_after_its_create_replied_loses_no_slot() {
     assert!(futures::poll!(acquire.as_mut()).is_pending());
     pool.manager().gate.add_permits(1);
     // The supervisor creates and replies; the acquire is never polled again.
-    until("created", || pool.status().created == 1).await;
+    eventually("created", || pool.status().created == 1).await;
     drop(acquire);
     let again = pool.acquire_timeout(Duration::from_secs(1)).await;
     assert_eq!(
@@ -1041,7 +1032,7 @@ async fn close_fails_an_acquire_waiting_on_a_create() {
     pool.manager().set(Act::Slow, Act::Ok, Act::Ok);
     let waiting = pool.clone();
     let waiter = tokio::spawn(async move { waiting.acquire().await.map(|guard| *guard) });
-    until("creating", || pool.manager().creates() == 1).await;
+    eventually("creating", || pool.manager().creates() == 1).await;
     pool.close().await;
     let outcome = tokio::time::timeout(Duration::from_secs(600), waiter)
         .await

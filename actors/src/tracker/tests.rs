@@ -67,20 +67,7 @@ fn running_with_arg(arg: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Polls until `condition` holds; fails after a generous bound.
-async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let polling = async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(30), polling)
-        .await
-        .is_err()
-    {
-        panic!("never happened: {what}");
-    }
-}
+pub(super) use crate::testing::eventually;
 
 /// Polls `status` until `done` holds; fails after a generous bound.
 async fn status_until(

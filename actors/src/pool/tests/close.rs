@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep};
 
-use super::{spawn_acquires, until};
+use super::{eventually, spawn_acquires};
 use crate::UserError;
 use crate::pool::{Manager, Pool, PoolError};
 use crate::retry::RetryPolicy;
@@ -81,7 +81,7 @@ async fn waiting_pool(
         .await
         .unwrap();
     let waiters = spawn_acquires(&pool, 100);
-    until("4 create, 96 wait for a slot", || {
+    eventually("4 create, 96 wait for a slot", || {
         slow.started.load(Ordering::SeqCst) == 4 && pool.status().waiting == 96
     })
     .await;
@@ -113,7 +113,7 @@ async fn close_fails_all_100_waiters_at_once_and_cancels_the_creates() {
     let closing = Instant::now();
     pool.close().await;
     all_closed_at_once(waiters, closing).await;
-    until("the creates are dropped", || {
+    eventually("the creates are dropped", || {
         slow.cancelled.load(Ordering::SeqCst) == 4
     })
     .await;
@@ -141,7 +141,7 @@ async fn drain_fails_all_100_waiters_at_once_and_cancels_the_creates() {
     pool.drain(Duration::from_secs(30)).await.unwrap();
     assert!(draining.elapsed() < Duration::from_millis(50));
     all_closed_at_once(waiters, draining).await;
-    until("the creates are dropped", || {
+    eventually("the creates are dropped", || {
         slow.cancelled.load(Ordering::SeqCst) == 4
     })
     .await;
@@ -169,7 +169,7 @@ async fn late_results_are_destroyed_once_each() {
         gate.add_permits(4);
     }
     // The creates finish and reply; the acquires are not polled again.
-    until("created", || slow.finished.load(Ordering::SeqCst) == 4).await;
+    eventually("created", || slow.finished.load(Ordering::SeqCst) == 4).await;
     pool.close().await;
     let dropped = acquires.split_off(2);
     drop(dropped);
@@ -177,7 +177,7 @@ async fn late_results_are_destroyed_once_each() {
         let error = acquire.await.unwrap_err();
         assert!(error.is_closed(), "{error}");
     }
-    until("every late resource destroyed", || {
+    eventually("every late resource destroyed", || {
         slow.destroyed.load(Ordering::SeqCst) >= 4
     })
     .await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep};
 
-use super::{Act, builder, counts, start, until, with_a_hung_check};
+use super::{Act, builder, counts, eventually, start, with_a_hung_check};
 use crate::pool::RecycleOn;
 
 #[actix_rt::test]
@@ -30,7 +30,7 @@ async fn a_hung_health_check_gives_its_resource_up_when_an_acquire_needs_room() 
         (2, 2, 3),
         "{status:?}"
     );
-    until("the checked one destroyed", || {
+    eventually("the checked one destroyed", || {
         pool.manager().destroys.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -43,7 +43,7 @@ async fn a_return_guard_dropped_outside_a_runtime_is_recycled_on_the_next_checko
     let pool = start(builder().max_size(1).recycle_on(RecycleOn::Return)).await;
     let recycles = || pool.manager().recycles.load(Ordering::SeqCst);
     drop(pool.acquire().await.unwrap());
-    until("recycled on return", || recycles() == 1).await;
+    eventually("recycled on return", || recycles() == 1).await;
     let guard = pool.acquire().await.unwrap();
     assert_eq!(recycles(), 1, "not on checkout");
     std::thread::spawn(move || drop(guard)).join().unwrap();
@@ -53,7 +53,7 @@ async fn a_return_guard_dropped_outside_a_runtime_is_recycled_on_the_next_checko
     assert_eq!(recycles(), 2, "the owed recycle ran on checkout");
     assert_eq!(*again, 1, "the same resource");
     drop(again);
-    until("recycled on return", || recycles() == 3).await;
+    eventually("recycled on return", || recycles() == 3).await;
 }
 
 #[actix_rt::test]
