@@ -84,7 +84,7 @@ pub use state::DriveStats;
 
 use crate::{Config, Shutdown};
 use router::Router;
-use state::{DriveState, Waiting};
+use state::DriveState;
 
 /// The router of IO limits: maps paths to drives and drives to limiters.
 /// `Clone + Send + Sync`, cheap to clone.
@@ -437,7 +437,7 @@ impl Drive {
             taken => return taken,
         }
         let started = Instant::now();
-        let waiting = Waiting::new(&self.state);
+        let waiting = self.state.waiting();
         let permit = self
             .state
             .semaphore

@@ -13,9 +13,6 @@
 //! Crate-private: applications see only what the actors build from them.
 //! The stop budgets are in `crate::budget`.
 
-// Until every module has moved to them.
-#![allow(dead_code, unused_imports)]
-
 mod call;
 mod deadline;
 mod guard;

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::mountinfo::DeviceNumber;
 use crate::metric::{self, WaitHistogram};
+use crate::sync::DropGuard;
 
 /// One drive's statistics, as [`Drives::stats`](super::Drives::stats)
 /// reports them.
@@ -153,19 +154,13 @@ impl DriveState {
     }
 }
 
-/// Counts a task as waiting until dropped, so a cancelled wait uncounts
-/// itself.
-pub(crate) struct Waiting<'a>(&'a DriveState);
-
-impl<'a> Waiting<'a> {
-    pub(crate) fn new(state: &'a DriveState) -> Self {
-        state.waiting.fetch_add(1, Ordering::Relaxed);
-        Self(state)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+impl DriveState {
+    /// Counts a task as waiting until the guard is dropped, so a cancelled
+    /// wait uncounts itself.
+    pub(crate) fn waiting(&self) -> DropGuard<impl FnOnce() + '_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        DropGuard::new(move || {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        })
     }
 }

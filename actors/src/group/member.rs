@@ -1,7 +1,6 @@
 //! A member of a group, with its resource type erased.
 
 use std::any::Any;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +10,6 @@ use futures::future::BoxFuture;
 
 use super::GroupError;
 use crate::lifecycle::State;
-use crate::panic_message::panic_message;
 use crate::resource::{Managed, Resource, ResourceError, ResourceSupervisorBuilder};
 
 /// A started member: a [`Managed`] of some resource type.
@@ -86,7 +84,7 @@ impl Slot {
     /// in the application's builder closure is caught and reported.
     pub(super) fn start(&self) -> Result<Arc<dyn Member>, GroupError> {
         let mut start = crate::sync::lock(&self.start);
-        let started = std::panic::catch_unwind(AssertUnwindSafe(|| start(self.arbiter.as_ref())));
+        let started = crate::sync::catch(|| start(self.arbiter.as_ref()));
         drop(start);
         let member = match started {
             Ok(Ok(member)) => member,
@@ -96,10 +94,10 @@ impl Slot {
                     source,
                 });
             }
-            Err(payload) => {
+            Err(message) => {
                 return Err(GroupError::StartPanicked {
                     resource: self.name.clone(),
-                    message: panic_message(&*payload),
+                    message,
                 });
             }
         };

@@ -3,7 +3,6 @@
 //! drops its end, after the sample in hand (a `statvfs` stuck on a dead
 //! file system holds it, not an arbiter or a shared blocking pool).
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
@@ -12,7 +11,6 @@ use tokio::sync::oneshot;
 
 use super::error::MonitorError;
 use super::sampler::{Sampled, Sampler};
-use crate::panic_message::panic_message;
 
 type Reply = oneshot::Sender<Result<Sampled, MonitorError>>;
 
@@ -70,13 +68,11 @@ impl SamplingThread {
 fn serve(incoming: &mpsc::Receiver<Reply>) {
     let mut sampler = Sampler::new();
     while let Ok(reply) = incoming.recv() {
-        let sampled = std::panic::catch_unwind(AssertUnwindSafe(|| sampler.sample_timed()));
-        let result = sampled.map_err(|payload| {
+        let sampled = crate::sync::catch(|| sampler.sample_timed());
+        let result = sampled.map_err(|message| {
             // Whatever sysinfo held may be half updated: start afresh.
             sampler = sampler.renewed();
-            MonitorError::Sample {
-                message: panic_message(&*payload),
-            }
+            MonitorError::Sample { message }
         });
         // The monitor stopped waiting (it is shutting down): nothing to do.
         let _ = reply.send(result);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::config::RecycleOn;
 use super::manager::Manager;
 use super::pooled::Pooled;
-use super::shared::{PermitGuard, Shared, Unready};
+use super::shared::{Shared, Unready};
 
 /// A resource checked out of a [`Pool`](super::Pool); it goes back when the
 /// guard is dropped (or is destroyed, if the pool closed, shrank or the
@@ -114,7 +114,7 @@ impl<M: Manager> Drop for PoolGuard<M> {
                     // this one half-way.
                     let shared = Arc::clone(shared);
                     runtime.spawn(async move {
-                        let permit = PermitGuard::new(&shared);
+                        let permit = shared.permit_guard();
                         recycle_then_return(&shared, pooled).await;
                         drop(permit);
                     });

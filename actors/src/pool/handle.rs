@@ -19,7 +19,7 @@ use super::guard::PoolGuard;
 use super::manager::{CallError, Manager};
 use super::messages::{ClosePool, Create, Resize, Start, SubscribeStateRecipient};
 use super::pooled::{IdleEntry, Pooled};
-use super::shared::{PermitGuard, Shared, Unready, deadline_after};
+use super::shared::{Shared, Unready, deadline_after};
 use super::status::PoolStatus;
 use super::supervisor::PoolSupervisor;
 use crate::lifecycle::{Lifecycle, State, StateChanged, StateView};
@@ -276,7 +276,7 @@ impl<M: Manager> Pool<M> {
         // The permit's return is the guard's job (it honours a shrink that
         // is still owed permits); until then, `PermitGuard`'s.
         permit.forget();
-        let permit = PermitGuard::new(shared);
+        let permit = shared.permit_guard();
         let pooled = self.checkout(patience, &mut deadline).await?;
         shared.lease(&pooled, location);
         permit.disarm();

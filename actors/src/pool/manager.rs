@@ -2,14 +2,11 @@
 //! resources; and the guarded calls that run them.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
-
-use futures::FutureExt;
 
 use super::error::{PoolError, TimeoutKind};
 use crate::UserError;
-use crate::panic_message::panic_message;
+use crate::sync::Ended;
 
 /// What a pool needs to know about its resources.
 ///
@@ -88,22 +85,16 @@ pub(crate) async fn guarded<T>(
     timeout: Duration,
     call: impl Future<Output = Result<T, UserError>>,
 ) -> Result<T, CallError> {
-    let call = AssertUnwindSafe(call).catch_unwind();
-    tokio::pin!(call);
-    // Most recycles finish at once: only a pending one needs a timer.
-    let outcome = match (&mut call).now_or_never() {
-        Some(outcome) => Ok(outcome),
-        None => tokio::time::timeout(timeout, call).await,
-    };
-    match outcome {
-        Ok(Ok(Ok(value))) => Ok(value),
-        Ok(Ok(Err(error))) => Err(CallError::Failed(error)),
-        Ok(Err(payload)) => Err(CallError::Pool(PoolError::Panicked {
+    // Most recycles finish at once: only a pending one gets a timer.
+    match crate::sync::call(Some(timeout), call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(CallError::Failed(error)),
+        Err(Ended::Panicked(message)) => Err(CallError::Pool(PoolError::Panicked {
             pool: pool.to_owned(),
             callback,
-            message: panic_message(&*payload),
+            message,
         })),
-        Err(_) => Err(CallError::Pool(PoolError::Timeout {
+        Err(Ended::TimedOut(_)) => Err(CallError::Pool(PoolError::Timeout {
             pool: pool.to_owned(),
             kind,
         })),

@@ -27,6 +27,7 @@ use super::status::{PoolStatus, ResourceStatus};
 use crate::UserError;
 use crate::lifecycle::{State, StateView};
 use crate::metric::{self, WaitHistogram};
+use crate::sync::DropGuard;
 
 pub(crate) use crate::sync::lock;
 
@@ -294,9 +295,13 @@ impl<M: Manager> Shared<M> {
         self.waits.observe(waited, || self.config.name.clone());
     }
 
-    pub(crate) fn waiting(&self) -> WaitingGuard<'_, M> {
+    /// Counts an acquire as waiting until the guard is dropped, so a
+    /// cancelled wait uncounts itself.
+    pub(crate) fn waiting(&self) -> DropGuard<impl FnOnce() + '_> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        WaitingGuard { shared: self }
+        DropGuard::new(move || {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        })
     }
 
     // ---- resources ----------------------------------------------------
@@ -601,43 +606,13 @@ struct Idle<R> {
     closed: bool,
 }
 
-/// A slot permit taken from the semaphore and forgotten there: given back
-/// on drop unless handed to a guard (a cancelled acquire leaks nothing).
-pub(crate) struct PermitGuard<'a, M: Manager> {
-    shared: &'a Shared<M>,
-    armed: bool,
-}
-
-impl<'a, M: Manager> PermitGuard<'a, M> {
-    pub(crate) fn new(shared: &'a Shared<M>) -> Self {
-        Self {
-            shared,
-            armed: true,
-        }
-    }
-
-    /// The guard now owns the permit.
-    pub(crate) fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl<M: Manager> Drop for PermitGuard<'_, M> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.release_permit();
-        }
-    }
-}
-
-/// Counts a waiting acquire while it waits.
-pub(crate) struct WaitingGuard<'a, M: Manager> {
-    shared: &'a Shared<M>,
-}
-
-impl<M: Manager> Drop for WaitingGuard<'_, M> {
-    fn drop(&mut self) {
-        self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+impl<M: Manager> Shared<M> {
+    /// A slot permit taken from the semaphore and forgotten there: given
+    /// back when the guard is dropped, unless it is disarmed once a
+    /// [`PoolGuard`](super::PoolGuard) owns the permit (a cancelled acquire
+    /// leaks nothing).
+    pub(crate) fn permit_guard(&self) -> DropGuard<impl FnOnce() + '_> {
+        DropGuard::new(move || self.release_permit())
     }
 }
 

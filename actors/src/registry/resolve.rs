@@ -1,14 +1,12 @@
 //! Resolving a service: a shared-map read on the hot path, factories with
 //! cycle detection and panic capture on the slow one.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::entry::{Factory, Provider, Service, Singleton};
 use super::init_graph::GRAPH;
 use super::store::Lookup;
 use super::{Registry, RegistryError, stack};
-use crate::panic_message::panic_message;
 
 /// What a read of the map found: a value to return, or a factory to run
 /// after the map's lock is released.
@@ -103,7 +101,7 @@ impl Registry {
 
     /// Runs a factory, turning its error or panic into a `RegistryError`.
     fn call(&self, lookup: Lookup<'_>, factory: &Factory) -> Result<Service, RegistryError> {
-        let error = match catch_unwind(AssertUnwindSafe(|| factory(self))) {
+        let error = match crate::sync::catch(|| factory(self)) {
             Ok(Ok(value)) => return Ok(value),
             // A service this factory depends on failed: that is the cause to
             // report, not a failure of this factory.
@@ -114,9 +112,9 @@ impl Registry {
                     source: error,
                 },
             },
-            Err(payload) => RegistryError::FactoryPanicked {
+            Err(message) => RegistryError::FactoryPanicked {
                 service: lookup.service_name(),
-                message: panic_message(&*payload),
+                message,
             },
         };
         tracing::warn!(target: "steward::registry", service = %lookup.service_name(), %error, "factory failed");

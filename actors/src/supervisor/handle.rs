@@ -9,6 +9,7 @@ use tokio::sync::{broadcast, watch};
 use super::actor::{ReportChildren, StopChildren, SubscribeSupervisorState};
 use super::{Exit, Restart, Supervisor, SupervisorError};
 use crate::lifecycle::{State, StateChanged, StateView};
+use crate::sync::DropGuard;
 
 /// How a supervisor ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +61,8 @@ pub struct SupervisorHandle {
     view: StateView,
     exit: watch::Receiver<Option<SupervisorExit>>,
     kill: Arc<watch::Sender<bool>>,
-    _stopper: Arc<StopOnDrop>,
+    /// Stops the supervisor when the last clone of the handle goes.
+    _stopper: Arc<DropGuard<Box<dyn FnOnce() + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for SupervisorHandle {
@@ -69,18 +71,6 @@ impl std::fmt::Debug for SupervisorHandle {
             .field("name", &self.name)
             .field("state", &self.state())
             .finish_non_exhaustive()
-    }
-}
-
-struct StopOnDrop(Addr<Supervisor>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        // Lost only when the supervisor is already gone.
-        self.0.do_send(StopChildren {
-            brutal: false,
-            reply: None,
-        });
     }
 }
 
@@ -95,7 +85,16 @@ impl SupervisorHandle {
         Self {
             kill,
             name: name.into(),
-            _stopper: Arc::new(StopOnDrop(addr.clone())),
+            _stopper: Arc::new(DropGuard::boxed({
+                let addr = addr.clone();
+                move || {
+                    // Lost only when the supervisor is already gone.
+                    addr.do_send(StopChildren {
+                        brutal: false,
+                        reply: None,
+                    });
+                }
+            })),
             addr,
             view,
             exit,
