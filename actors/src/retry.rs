@@ -51,7 +51,6 @@ mod run;
 pub use backoff::Backoff;
 pub use error::{AttemptFailure, Elapsed, Failure, InvalidPolicy, RetryError};
 pub use policy::RetryPolicy;
-pub(crate) use run::within;
 pub use run::{with_retry, with_timeout};
 
 #[cfg(test)]

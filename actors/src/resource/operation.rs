@@ -14,7 +14,8 @@ use super::stats::{CallRecord, OperationStats};
 use super::{Managed, Resource, ResourceError};
 use crate::UserError;
 use crate::lifecycle::State;
-use crate::retry::{Failure, RetryPolicy, with_retry, within};
+use crate::retry::{Failure, RetryPolicy, with_retry};
+use crate::sync::within;
 
 /// The name [`Managed::with_retry`] records its calls under.
 const UNNAMED: &str = "with_retry";

@@ -1,14 +1,10 @@
 //! Running an operation under a policy, and bounding a wait.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::task::Poll;
 use std::time::Duration;
 
-use futures::FutureExt;
-
 use super::{AttemptFailure, Elapsed, Failure, RetryError, RetryPolicy};
-use crate::panic_message::panic_message;
+use crate::sync::Ended;
 
 /// Runs `operation` until it succeeds, fails fatally, or the policy's
 /// retries are spent, sleeping the policy's backoff in between.
@@ -53,7 +49,7 @@ where
     let mut backoff = policy.backoff();
     let mut attempt = 1;
     loop {
-        let last = match run_attempt(operation(attempt), policy.attempt_timeout).await {
+        let last = match crate::sync::call(policy.attempt_timeout, operation(attempt)).await {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(failure)) if !failure.is_retryable() => {
                 return Err(RetryError::Fatal {
@@ -62,8 +58,8 @@ where
                 });
             }
             Ok(Err(failure)) => AttemptFailure::Error(failure.into_error()),
-            Err(AttemptEnd::TimedOut(after)) => AttemptFailure::TimedOut(after),
-            Err(AttemptEnd::Panicked(message)) => {
+            Err(Ended::TimedOut(after)) => AttemptFailure::TimedOut(after),
+            Err(Ended::Panicked(message)) => {
                 return Err(RetryError::Panicked { attempt, message });
             }
         };
@@ -77,54 +73,6 @@ where
         tokio::time::sleep(delay).await;
         attempt += 1;
     }
-}
-
-/// How an attempt ended other than by returning.
-enum AttemptEnd {
-    TimedOut(Duration),
-    Panicked(String),
-}
-
-async fn run_attempt<O>(
-    attempt: impl Future<Output = O>,
-    timeout: Option<Duration>,
-) -> Result<O, AttemptEnd> {
-    let caught = std::pin::pin!(AssertUnwindSafe(attempt).catch_unwind());
-    let outcome = match timeout {
-        Some(limit) => within(limit, caught)
-            .await
-            .ok_or(AttemptEnd::TimedOut(limit))?,
-        None => caught.await,
-    };
-    outcome.map_err(|payload| AttemptEnd::Panicked(panic_message(&*payload)))
-}
-
-/// Runs `future` for at most `limit`, counted from the first time it
-/// waits; `None` when the time ran out first.
-///
-/// A future that finishes on its first poll costs no clock read and no
-/// timer: tokio's `timeout` reads the clock when made and, in tokio 1.54,
-/// takes the time driver's lock when dropped even if its timer was never
-/// armed. Only a future that waits gets a timer, armed once; it is not
-/// polled twice in a row for it.
-pub(crate) async fn within<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    if let Poll::Ready(output) = futures::poll!(future.as_mut()) {
-        return Some(output);
-    }
-    let mut timer = std::pin::pin!(tokio::time::sleep(limit));
-    let mut just_polled = true;
-    std::future::poll_fn(move |cx| {
-        // The first time round the future was polled a moment ago (above):
-        // only the timer needs arming.
-        if !std::mem::take(&mut just_polled)
-            && let Poll::Ready(output) = future.as_mut().poll(cx)
-        {
-            return Poll::Ready(Some(output));
-        }
-        timer.as_mut().poll(cx).map(|()| None)
-    })
-    .await
 }
 
 /// Waits for `future` for at most `duration`.
