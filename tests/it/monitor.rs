@@ -618,68 +618,84 @@ fn cpu_pressure_is_seen_in_the_samples_without_cap_sys_resource() {
     };
     next("first reading", &|line| line.get("reading").is_some());
     // Start from calm: the stall left by whatever ran before (a build, other
-    // tests) must have left the kernel's 2 s trigger window, or a trigger
-    // fires on it with the spinners' first milliseconds. Calm is 3 s of
-    // readings whose CPU stall grew by under 10 % of the time between them,
-    // and no CPU pressure level still raised.
+    // tests, an earlier attempt) must have left the kernel's 2 s trigger
+    // window, or a trigger fires on it with the spinners' first
+    // milliseconds. Calm is 3 s of readings whose CPU stall grew by under
+    // 10 % of the time between them, and no CPU pressure level raised.
     let is_cpu_alert = |line: &serde_json::Value| line["alert"]["resource"]["pressure"] == "cpu";
     let stalled_us = |line: &serde_json::Value| {
         line["reading"]["pressure"]["cpu"]["some"]["total_us"]
             .as_u64()
             .expect("the CPU pressure total is read (PSI is on)")
     };
-    let calming = Instant::now();
-    let mut previous: Option<(u64, u64)> = None;
-    let mut calm_since: Option<u64> = None;
     let mut raised = false;
-    loop {
-        assert!(calming.elapsed() < 2 * BOUND, "CPU pressure never calmed");
-        let (line, _) = next("a line", &|_| true);
-        if is_cpu_alert(&line) {
-            raised = line["alert"]["level"] != "healthy";
-            continue;
-        }
-        if line.get("reading").is_none() {
-            continue;
-        }
-        let (stalled, taken) = (
-            stalled_us(&line),
-            line["reading"]["taken_at_unix_ms"].as_u64().unwrap(),
-        );
-        if let Some((stalled_before, taken_before)) = previous {
-            let span_us = taken.saturating_sub(taken_before).max(1) * 1000;
-            if stalled.saturating_sub(stalled_before) * 10 < span_us {
-                let since = *calm_since.get_or_insert(taken_before);
-                if taken - since >= 3000 && !raised {
-                    break;
-                }
-            } else {
-                calm_since = None;
+    let wait_for_calm = |raised: &mut bool| {
+        let calming = Instant::now();
+        let mut previous: Option<(u64, u64)> = None;
+        let mut calm_since: Option<u64> = None;
+        loop {
+            assert!(calming.elapsed() < 2 * BOUND, "CPU pressure never calmed");
+            let (line, _) = next("a line", &|_| true);
+            if is_cpu_alert(&line) {
+                *raised = line["alert"]["level"] != "healthy";
+                continue;
             }
+            if line.get("reading").is_none() {
+                continue;
+            }
+            let (stalled, taken) = (
+                stalled_us(&line),
+                line["reading"]["taken_at_unix_ms"].as_u64().unwrap(),
+            );
+            if let Some((stalled_before, taken_before)) = previous {
+                let span_us = taken.saturating_sub(taken_before).max(1) * 1000;
+                if stalled.saturating_sub(stalled_before) * 10 < span_us {
+                    let since = *calm_since.get_or_insert(taken_before);
+                    if taken - since >= 3000 && !*raised {
+                        return;
+                    }
+                } else {
+                    calm_since = None;
+                }
+            }
+            previous = Some((stalled, taken));
         }
-        previous = Some((stalled, taken));
-    }
-    let (stop, spinners) = spin(4);
-    let started = Instant::now();
-    let (alert, seen_at) = next("cpu pressure alert", &|line| {
-        assert!(started.elapsed() < BOUND, "no CPU pressure alert in time");
-        is_cpu_alert(line) && line["alert"]["level"] != "healthy"
-    });
-    stop.store(true, Ordering::Relaxed);
-    for spinner in spinners {
-        spinner.join().unwrap();
+    };
+    // The kernel's coarse trigger and the samples race to raise the level;
+    // the one raising it first names the value (a trigger reports only
+    // its threshold). The samples must win on their own at least once in
+    // three tries: a trigger of a 2 s window that wins now and then is
+    // fine, one that always wins means the samples raise nothing.
+    let mut sampled = None;
+    for _ in 0..3 {
+        wait_for_calm(&mut raised);
+        let (stop, spinners) = spin(4);
+        let started = Instant::now();
+        let (alert, seen_at) = next("cpu pressure alert", &|line| {
+            assert!(started.elapsed() < BOUND, "no CPU pressure alert in time");
+            is_cpu_alert(line) && line["alert"]["level"] != "healthy"
+        });
+        stop.store(true, Ordering::Relaxed);
+        for spinner in spinners {
+            spinner.join().unwrap();
+        }
+        raised = true;
+        println!(
+            "cpu pressure reported {:?} after 4 threads began spinning, without CAP_SYS_RESOURCE: {}",
+            seen_at.duration_since(started),
+            alert["alert"]
+        );
+        if alert["alert"]["value"] != alert["alert"]["threshold"] {
+            sampled = Some(alert);
+            break;
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
     let _ = reader.join();
-    println!(
-        "cpu pressure reported {:?} after 4 threads began spinning, without CAP_SYS_RESOURCE: {}",
-        seen_at.duration_since(started),
-        alert["alert"]
-    );
-    assert_ne!(
-        alert["alert"]["value"], alert["alert"]["threshold"],
-        "raised from the sampled share, not by a kernel trigger"
+    assert!(
+        sampled.is_some(),
+        "a kernel trigger raised it first every time: the sampled share raised nothing"
     );
 }
 
