@@ -222,11 +222,13 @@ impl Runner {
         let watch_monitor = self.admission.is_active();
         loop {
             self.start_jobs();
+            // Before the check: a flush that finds stdout gone stops the
+            // run, and a run stopped with no job left must not wait.
+            let flushed = self.report.flush(self.counts());
+            self.failed_if(flushed);
             if self.finished() {
                 break;
             }
-            let flushed = self.report.flush(self.counts());
-            self.failed_if(flushed);
             self.update_board();
             let wake = self.wake_at();
             let wants_feed = self.wants_feed();
