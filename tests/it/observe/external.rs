@@ -283,6 +283,32 @@ pub(crate) fn meminfo_used_bytes() -> f64 {
     field("MemTotal:") - field("MemAvailable:")
 }
 
+/// Runs `work` while a thread reads [`meminfo_used_bytes`] every 20 ms;
+/// returns what `work` returned and the least and most memory in use seen
+/// meanwhile (a reading taken while `work` ran, chromium for one, is
+/// compared with this range, not with one reading taken afterwards).
+pub(crate) fn meminfo_used_during<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let (mut least, mut most) = (f64::MAX, 0.0_f64);
+            loop {
+                let used = meminfo_used_bytes();
+                least = least.min(used);
+                most = most.max(used);
+                if done.load(std::sync::atomic::Ordering::Acquire) {
+                    return (least, most);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let value = work();
+        done.store(true, std::sync::atomic::Ordering::Release);
+        let (least, most) = sampler.join().unwrap();
+        (value, least, most)
+    })
+}
+
 /// Resident memory of process `pid`, in bytes.
 pub(crate) fn rss_bytes(pid: u32) -> u64 {
     let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
