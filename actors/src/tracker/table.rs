@@ -6,38 +6,27 @@
 //! point (cancel-safe), and no spawn waits on the actor's mailbox. The
 //! actor takes entries out of it to stop them.
 
-use std::any::TypeId;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::runtime::Handle;
-use tokio::task::JoinHandle;
 
-use super::child::{self, ChildProcess, PidfdChild};
-use super::command::{CommandSpec, Parts, Readable};
 use super::containment::{Cell, Container};
-use super::error::{Kind, Rejected, TrackerError, refusal};
-use super::options::SpawnOptions;
+use super::error::{Kind, TrackerError, refusal};
 use super::os;
 use super::pids::Pids;
 use super::process::{self, ProcessEntry};
-use super::spawn::{self, NotStarted};
-use super::status::{ProcessState, ProcessStatus, TaskStatus, Usage};
+use super::status::{ProcessState, ProcessStatus, TaskStatus};
 use super::stop::StopCounter;
-use super::task::{self, TaskEntry};
+use super::task::TaskEntry;
 use super::watchdog::Watchdog;
+
+mod spawning;
+mod tasks;
 
 /// Processes and tasks by key, taken out of the table.
 pub(crate) type Entries = (Vec<(String, ProcessEntry)>, Vec<(String, TaskEntry)>);
-
-/// Finished tasks kept in the status.
-const TASK_HISTORY: usize = 256;
 
 /// A process the tracker started: tracked, with its pipes.
 #[derive(Debug)]
@@ -211,197 +200,6 @@ impl Shared {
         Ok(())
     }
 
-    /// Starts `command` contained, in the caller's thread, and tracks it
-    /// before returning.
-    pub(crate) fn spawn(
-        &self,
-        runtime: &Handle,
-        key: String,
-        command: CommandSpec,
-        options: &SpawnOptions,
-    ) -> Result<SpawnedProcess, TrackerError> {
-        self.reserve(&key)?;
-        let id = self.next_id();
-        let started = match command.into_readable() {
-            Readable::Parts(parts) => self.start_parts(runtime, id, &key, parts, options),
-            Readable::Std(command) => self.start_std(runtime, id, &key, command, options),
-        };
-        let (mut cell, child, pipes) = match started {
-            Ok(started) => started,
-            Err(error) => {
-                self.table().starting.remove(&key);
-                return Err(error);
-            }
-        };
-        let Some(pid) = child.id() else {
-            self.table().starting.remove(&key);
-            return Err(spawn_error(
-                &key,
-                std::io::Error::other("exited before its pid was read"),
-            ));
-        };
-        cell.started(pid);
-        let exit = self.track(runtime, id, key, child, pid, Arc::from(cell));
-        Ok(SpawnedProcess {
-            pid,
-            stdin: pipes.stdin,
-            stdout: pipes.stdout,
-            stderr: pipes.stderr,
-            exit,
-        })
-    }
-
-    /// Starts a readable command: straight into its cgroup where there is
-    /// one, else (or where the kernel cannot) through std.
-    fn start_parts(
-        &self,
-        runtime: &Handle,
-        id: u64,
-        key: &str,
-        parts: Parts,
-        options: &SpawnOptions,
-    ) -> Result<Started, TrackerError> {
-        if !spawn::is_supported() {
-            return self.start_std(runtime, id, key, parts.into_std(), options);
-        }
-        let Some((cell, cgroup)) = self.container.prepare_direct(id, key, options)? else {
-            return self.start_std(runtime, id, key, parts.into_std(), options);
-        };
-        let started = spawn::into_cgroup(&parts, (&self.marker_var, key), cgroup.as_fd());
-        drop(cgroup);
-        match started {
-            Ok(started) => {
-                let _runtime = runtime.enter();
-                adopt_started(started, cell.as_ref(), key)
-                    .map(|(child, pipes)| (cell, child, pipes))
-            }
-            Err(NotStarted::Unsupported) => {
-                cell.release();
-                self.start_std(runtime, id, key, parts.into_std(), options)
-            }
-            Err(NotStarted::Failed(error)) => {
-                cell.release();
-                Err(spawn_error(key, error))
-            }
-        }
-    }
-
-    /// Starts a std Command: contained by a `pre_exec` hook (cgroups) or
-    /// its own process group, its reaping registered with the tracker's
-    /// runtime, which outlives the caller's.
-    fn start_std(
-        &self,
-        runtime: &Handle,
-        id: u64,
-        key: &str,
-        mut command: Command,
-        options: &SpawnOptions,
-    ) -> Result<Started, TrackerError> {
-        command.env(&self.marker_var, key).process_group(0);
-        let cell = self.container.prepare(id, key, &mut command, options)?;
-        let mut command = tokio::process::Command::from(command);
-        command.kill_on_drop(false);
-        let spawned = {
-            let _runtime = runtime.enter();
-            command.spawn()
-        };
-        // Dropping the command closes our copy of the cgroup file.
-        drop(command);
-        match spawned {
-            Ok(mut child) => {
-                let pipes = Pipes {
-                    stdin: child.stdin.take(),
-                    stdout: child.stdout.take(),
-                    stderr: child.stderr.take(),
-                };
-                Ok((cell, ChildProcess::from(child), pipes))
-            }
-            Err(source) => {
-                cell.release();
-                Err(spawn_error(key, source))
-            }
-        }
-    }
-
-    /// Tracks a child the application started.
-    pub(crate) fn register_process(
-        &self,
-        runtime: &Handle,
-        key: String,
-        child: Child,
-    ) -> Result<u32, Rejected<Child>> {
-        if let Err(error) = self.reserve(&key) {
-            return Err(Rejected {
-                error,
-                item: Some(Box::new(child)),
-            });
-        }
-        let Some(pid) = child.id() else {
-            self.table().starting.remove(&key);
-            return Err(Rejected {
-                error: TrackerError::Spawn {
-                    key,
-                    source: Arc::new(std::io::Error::other("already exited and reaped")),
-                },
-                item: Some(Box::new(child)),
-            });
-        };
-        let id = self.next_id();
-        let cell = self.container.adopt(id, pid);
-        self.track(
-            runtime,
-            id,
-            key,
-            ChildProcess::from(child),
-            pid,
-            Arc::from(cell),
-        );
-        Ok(pid)
-    }
-
-    fn track(
-        &self,
-        runtime: &Handle,
-        id: u64,
-        key: String,
-        child: ChildProcess,
-        pid: u32,
-        cell: Arc<dyn Cell>,
-    ) -> ProcessExit {
-        let group = cell.group();
-        self.pids.track(pid, group == Some(pid));
-        if let (Some(group), Some(watchdog)) = (group, &self.watchdog) {
-            self.told().insert(group);
-            watchdog.watch_group(group);
-        }
-        let last_usage = Arc::new(Mutex::new(Usage::default()));
-        let (state, hand_back) = {
-            let _runtime = runtime.enter();
-            process::watch(
-                child,
-                pid,
-                Arc::clone(&self.pids),
-                Arc::clone(&cell),
-                Arc::clone(&last_usage),
-            )
-        };
-        let exit = ProcessExit(state.clone());
-        let entry = ProcessEntry {
-            id,
-            pid,
-            started: SystemTime::now(),
-            state,
-            hand_back,
-            cell,
-            last_usage,
-        };
-        tracing::debug!(target: "steward::tracker", %key, pid, "process tracked");
-        let mut table = self.table();
-        table.starting.remove(&key);
-        table.processes.insert(key, entry);
-        exit
-    }
-
     fn told(&self) -> MutexGuard<'_, HashSet<u32>> {
         crate::sync::lock(&self.told)
     }
@@ -541,93 +339,6 @@ impl Shared {
             .collect()
     }
 
-    /// Tracks a task; its monitor runs on the tracker's runtime.
-    pub(crate) fn register_task<T: Send + 'static>(
-        self: &Arc<Self>,
-        runtime: &Handle,
-        key: String,
-        handle: JoinHandle<T>,
-    ) -> Result<(), Rejected<JoinHandle<T>>> {
-        let mut table = self.table();
-        let taken = table.tasks.contains_key(&key);
-        if let Some(error) = refusal(self.is_closed(), taken, Kind::Task, &key) {
-            return Err(Rejected {
-                error,
-                item: Some(Box::new(handle)),
-            });
-        }
-        let sequence = self.next_id();
-        let me: Weak<Self> = Arc::downgrade(self);
-        let ended_key = key.clone();
-        let (state, abort, hand_back) = {
-            let _runtime = runtime.enter();
-            task::watch(handle, move || {
-                if let Some(shared) = me.upgrade() {
-                    shared.task_ended(&ended_key, sequence);
-                }
-            })
-        };
-        table.tasks.insert(
-            key,
-            TaskEntry {
-                sequence,
-                started: SystemTime::now(),
-                state,
-                abort,
-                hand_back,
-                output: (TypeId::of::<T>(), std::any::type_name::<T>()),
-            },
-        );
-        Ok(())
-    }
-
-    /// A task's monitor saw it end: it moves to the finished list.
-    fn task_ended(&self, key: &str, sequence: u64) {
-        let mut table = self.table();
-        if table
-            .tasks
-            .get(key)
-            .is_some_and(|entry| entry.sequence == sequence)
-            && let Some(entry) = table.tasks.remove(key)
-        {
-            if table.finished_tasks.len() == TASK_HISTORY {
-                table.finished_tasks.pop_front();
-            }
-            table
-                .finished_tasks
-                .push_back((key.to_owned(), entry.status()));
-        }
-    }
-
-    /// Takes the task under `key` out.
-    pub(crate) fn take_task(&self, key: &str) -> Result<TaskEntry, TrackerError> {
-        self.table()
-            .tasks
-            .remove(key)
-            .ok_or_else(|| TrackerError::NotRegistered {
-                kind: Kind::Task,
-                key: key.to_owned(),
-            })
-    }
-
-    /// Takes the task under `key` out if it holds a `T`.
-    pub(crate) fn take_task_of<T: 'static>(&self, key: &str) -> Result<TaskEntry, TrackerError> {
-        let mut table = self.table();
-        match table.tasks.get(key) {
-            Some(entry) if entry.output.0 != TypeId::of::<T>() => Err(TrackerError::WrongType {
-                kind: Kind::Task,
-                key: key.to_owned(),
-                expected: std::any::type_name::<T>(),
-                actual: entry.output.1,
-            }),
-            Some(_) => table
-                .tasks
-                .remove(key)
-                .ok_or_else(|| unreachable_missing(key)),
-            None => Err(unreachable_missing(key)),
-        }
-    }
-
     /// Every process and task, newest first, for `cleanup_all`.
     pub(crate) fn drain(&self) -> Entries {
         let mut table = self.table();
@@ -650,76 +361,5 @@ impl Shared {
     pub(crate) fn kill_all_now(&self) {
         self.container.kill_all();
         self.pids.kill_live();
-    }
-}
-
-/// A started process: its cell, its leader, the parent's ends of its pipes.
-type Started = (Box<dyn Cell>, ChildProcess, Pipes);
-
-/// The pipes a spawn hands back.
-struct Pipes {
-    stdin: Option<ChildStdin>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
-}
-
-fn spawn_error(key: &str, source: std::io::Error) -> TrackerError {
-    TrackerError::Spawn {
-        key: key.to_owned(),
-        source: Arc::new(source),
-    }
-}
-
-/// Puts a directly started child and its pipes on the current runtime. If
-/// that fails (the reactor refuses them), the child is killed with its
-/// cell and reaped before the error is returned: nothing runs untracked.
-fn adopt_started(
-    started: spawn::Started,
-    cell: &dyn Cell,
-    key: &str,
-) -> Result<(ChildProcess, Pipes), TrackerError> {
-    let spawn::Started {
-        pid,
-        pidfd,
-        stdin,
-        stdout,
-        stderr,
-    } = started;
-    let on_runtime = wrap_pipes(stdin, stdout, stderr)
-        .and_then(|pipes| PidfdChild::new(pid, pidfd).map(|child| (child, pipes)));
-    match on_runtime {
-        Ok((child, pipes)) => Ok((ChildProcess::from_pidfd(child), pipes)),
-        Err(error) => {
-            cell.kill(pid, false);
-            child::reap_blocking(pid);
-            cell.release();
-            Err(spawn_error(key, error))
-        }
-    }
-}
-
-/// The parent's ends of a direct spawn's pipes, on the current runtime.
-fn wrap_pipes(
-    stdin: Option<OwnedFd>,
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
-) -> std::io::Result<Pipes> {
-    Ok(Pipes {
-        stdin: stdin
-            .map(|fd| ChildStdin::from_std(std::process::ChildStdin::from(fd)))
-            .transpose()?,
-        stdout: stdout
-            .map(|fd| ChildStdout::from_std(std::process::ChildStdout::from(fd)))
-            .transpose()?,
-        stderr: stderr
-            .map(|fd| ChildStderr::from_std(std::process::ChildStderr::from(fd)))
-            .transpose()?,
-    })
-}
-
-fn unreachable_missing(key: &str) -> TrackerError {
-    TrackerError::NotRegistered {
-        kind: Kind::Task,
-        key: key.to_owned(),
     }
 }
