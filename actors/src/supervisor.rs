@@ -15,13 +15,15 @@ mod child;
 mod error;
 mod handle;
 mod intensity;
+mod messages;
 mod spec;
 
-pub use actor::{ReportChildren, StopChildren, SubscribeSupervisorState, Supervisor};
+pub use actor::Supervisor;
 pub use builder::SupervisorBuilder;
 pub use child::{Exit, StopSignal};
 pub use error::SupervisorError;
 pub use handle::{ChildStatus, SupervisorExit, SupervisorHandle};
+pub use messages::{ReportChildren, StopChildren, SubscribeSupervisorState};
 pub use spec::{ChildShutdown, ChildSpec, Restart, Strategy};
 
 #[cfg(test)]

@@ -2,14 +2,10 @@
 //! by strategy within its intensity, escalates, stops them in order.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-
 use actix::prelude::*;
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -21,7 +17,6 @@ use super::{
 };
 use crate::UserError;
 use crate::lifecycle::{Lifecycle, State, StateView};
-use crate::panic_message::panic_message;
 
 /// How long a killed child may take to be gone before it is given up on.
 const KILL_WAIT: Duration = crate::budget::KILL_WAIT;
@@ -65,10 +60,10 @@ const KILL_WAIT: Duration = crate::budget::KILL_WAIT;
 /// # }
 /// ```
 pub struct Supervisor {
-    name: String,
+    pub(super) name: String,
     strategy: Strategy,
     intensity: Intensity,
-    lifecycle: Lifecycle,
+    pub(super) lifecycle: Lifecycle,
     children: Vec<Child>,
     exit: watch::Sender<Option<SupervisorExit>>,
     quiet_check: Option<SpawnHandle>,
@@ -174,7 +169,7 @@ impl Supervisor {
         )
     }
 
-    fn children_status(&self) -> Vec<ChildStatus> {
+    pub(super) fn children_status(&self) -> Vec<ChildStatus> {
         self.children
             .iter()
             .map(|child| ChildStatus {
@@ -189,7 +184,7 @@ impl Supervisor {
 
     // ----- starting -----
 
-    fn boot(
+    pub(super) fn boot(
         &mut self,
         reply: oneshot::Sender<Result<(), SupervisorError>>,
         ctx: &mut Context<Self>,
@@ -211,7 +206,7 @@ impl Supervisor {
             self.sequence_done(phase);
             return;
         };
-        let starting = start_caught(&mut self.children[index].spec);
+        let starting = self.children[index].spec.start_caught();
         ctx.wait(
             starting
                 .into_actor(self)
@@ -299,7 +294,7 @@ impl Supervisor {
 
     // ----- ends and restarts -----
 
-    fn child_ended(&mut self, ended: ChildEnded, ctx: &mut Context<Self>) {
+    pub(super) fn child_ended(&mut self, ended: ChildEnded, ctx: &mut Context<Self>) {
         let ChildEnded {
             index,
             generation,
@@ -425,28 +420,18 @@ impl Supervisor {
         );
     }
 
-    fn stop(&mut self, brutal: bool, reply: Option<oneshot::Sender<()>>, ctx: &mut Context<Self>) {
+    pub(super) fn stop(
+        &mut self,
+        brutal: bool,
+        reply: Option<oneshot::Sender<()>>,
+        ctx: &mut Context<Self>,
+    ) {
         self.stop_waiters.extend(reply);
         if self.is_winding_down() {
             return; // already on its way out; the waiter hears when done
         }
         self.advance(State::Closing, "stopping");
         self.stop_all_and_finish(brutal, SupervisorExit::Stopped, ctx);
-    }
-}
-
-/// Starts a child with every panic of the application's code caught: in
-/// the start closure itself and in the future it returns.
-fn start_caught(spec: &mut ChildSpec) -> BoxFuture<'static, Result<Started, UserError>> {
-    let panicked = |payload: Box<dyn std::any::Any + Send>| {
-        UserError::msg(format!("start panicked: {}", panic_message(&*payload)))
-    };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start())) {
-        Ok(starting) => AssertUnwindSafe(starting)
-            .catch_unwind()
-            .map(move |outcome| outcome.unwrap_or_else(|payload| Err(panicked(payload))))
-            .boxed(),
-        Err(payload) => futures::future::ready(Err(panicked(payload))).boxed(),
     }
 }
 
@@ -503,94 +488,11 @@ impl Actor for Supervisor {
     }
 }
 
-// ----- messages -----
-//
-// `StopChildren`, `ReportChildren` and `SubscribeSupervisorState` are
-// public: an application's actor may send them to the address
-// (`SupervisorHandle::address`). `StartChildren` (sent once, by the
-// builder) and `ChildEnded` (sent by the children's watchers) are the
-// supervisor's own protocol: sent by anyone else they would start the
-// children twice or fake an exit.
-
-/// Starts the children in order; sent once by the builder.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), SupervisorError>")]
-pub(super) struct StartChildren;
-
 /// A child's run ended. `generation: None` for a start that failed.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct ChildEnded {
+pub(super) struct ChildEnded {
     index: usize,
     generation: Option<u64>,
     exit: Exit,
-}
-
-/// Stops every child in reverse start order, then the supervisor
-/// ([`SupervisorHandle::stop`](super::SupervisorHandle::stop) sends it).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct StopChildren {
-    /// Kill every child at once instead of each by its
-    /// [`ChildShutdown`](super::ChildShutdown).
-    pub brutal: bool,
-    /// Told once every child has stopped.
-    pub reply: Option<oneshot::Sender<()>>,
-}
-
-/// Asks for every child's [`ChildStatus`], in start order.
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<ChildStatus>")]
-pub struct ReportChildren;
-
-/// Delivers the supervisor's later lifecycle moves to an actor.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SubscribeSupervisorState(pub actix::Recipient<crate::lifecycle::StateChanged>);
-
-impl Handler<StartChildren> for Supervisor {
-    type Result = ResponseFuture<Result<(), SupervisorError>>;
-
-    fn handle(&mut self, _: StartChildren, ctx: &mut Context<Self>) -> Self::Result {
-        let (reply, outcome) = oneshot::channel();
-        self.boot(reply, ctx);
-        let supervisor = self.name.clone();
-        Box::pin(async move {
-            outcome
-                .await
-                .unwrap_or(Err(SupervisorError::Stopped { supervisor }))
-        })
-    }
-}
-
-impl Handler<ChildEnded> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, ended: ChildEnded, ctx: &mut Context<Self>) {
-        self.child_ended(ended, ctx);
-    }
-}
-
-impl Handler<StopChildren> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, message: StopChildren, ctx: &mut Context<Self>) {
-        self.stop(message.brutal, message.reply, ctx);
-    }
-}
-
-impl Handler<SubscribeSupervisorState> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, message: SubscribeSupervisorState, _: &mut Context<Self>) {
-        self.lifecycle.subscribe_recipient(message.0);
-    }
-}
-
-impl Handler<ReportChildren> for Supervisor {
-    type Result = MessageResult<ReportChildren>;
-
-    fn handle(&mut self, _: ReportChildren, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.children_status())
-    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix::{Actor, ArbiterHandle};
 
-use super::actor::StartChildren;
+use super::messages::StartChildren;
 use super::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorHandle};
 
 /// Builds a [`Supervisor`]: its strategy, restart intensity and

@@ -6,7 +6,7 @@ use actix::{Addr, Recipient};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use super::actor::{ReportChildren, StopChildren, SubscribeSupervisorState};
+use super::messages::{ReportChildren, StopChildren, SubscribeSupervisorState};
 use super::{Exit, Restart, Supervisor, SupervisorError};
 use crate::lifecycle::{State, StateChanged, StateView};
 use crate::sync::DropGuard;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::SupervisorBuilder;
 use super::child::{Exit, Started, StopSignal};
 use crate::resource::{Resource, ResourceSupervisorBuilder};
+use crate::sync::Ended;
 use crate::{Shutdown, UserError};
 
 /// When a child that ended is restarted (OTP's restart types).
@@ -204,8 +205,23 @@ impl ChildSpec {
         .shutdown(ChildShutdown::Timeout(Duration::from_secs(60)))
     }
 
-    /// Starts the child.
-    pub(super) fn start(&mut self) -> BoxFuture<'static, Result<Started, UserError>> {
-        (self.start)()
+    /// Starts the child with every panic of the application's code
+    /// caught: in the start closure itself and in the future it returns.
+    pub(super) fn start_caught(&mut self) -> BoxFuture<'static, Result<Started, UserError>> {
+        let panicked = |message: String| UserError::msg(format!("start panicked: {message}"));
+        match crate::sync::catch(|| (self.start)()) {
+            Ok(starting) => async move {
+                match crate::sync::call(None, starting).await {
+                    Ok(started) => started,
+                    Err(Ended::Panicked(message)) => Err(panicked(message)),
+                    // No limit was given: a start is bounded by its caller.
+                    Err(Ended::TimedOut(limit)) => {
+                        Err(UserError::msg(format!("start timed out after {limit:?}")))
+                    }
+                }
+            }
+            .boxed(),
+            Err(message) => futures::future::ready(Err(panicked(message))).boxed(),
+        }
     }
 }
