@@ -81,6 +81,7 @@ mod config;
 mod error;
 mod guard;
 mod handle;
+mod jobs;
 mod manager;
 mod messages;
 mod pooled;

@@ -1,5 +1,6 @@
 //! The messages a [`PoolSupervisor`](super::PoolSupervisor) handles (its
-//! handlers, beside its state, only dispatch).
+//! handlers, which only dispatch). [`Destroy`], the one message the
+//! shared state sends, is defined beside it.
 
 use std::sync::Weak;
 
@@ -8,11 +9,12 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::capacity::Reservation;
 use super::error::PoolError;
-use super::pooled::Pooled;
+use super::manager::Manager;
+use super::requests::Reply;
+use super::shared::{Destroy, Shared};
+use super::supervisor::PoolSupervisor;
+use crate::Shutdown;
 use crate::lifecycle::StateChanged;
-
-/// Where a created resource (or why there is none) goes.
-pub(crate) type Reply<R> = oneshot::Sender<Result<Pooled<R>, PoolError>>;
 
 /// Fills `min_size` and makes the pool `Ready`; the reply carries the
 /// first create's error if it cannot.
@@ -34,14 +36,6 @@ pub(crate) struct Create<R> {
 }
 
 impl<R: Send + 'static> Message for Create<R> {
-    type Result = ();
-}
-
-/// Destroys a discarded resource (bounded by `recycle_timeout`): the one
-/// message the shared state sends.
-pub(crate) struct Destroy<R>(pub(crate) R);
-
-impl<R: Send + 'static> Message for Destroy<R> {
     type Result = ();
 }
 
@@ -71,3 +65,67 @@ pub struct SubscribeState;
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct SubscribeStateRecipient(pub Recipient<StateChanged>);
+
+impl<M: Manager> Handler<Start<Shared<M>>> for PoolSupervisor<M> {
+    type Result = ();
+
+    fn handle(&mut self, message: Start<Shared<M>>, ctx: &mut Context<Self>) {
+        self.start(message.shared, message.reply, ctx);
+    }
+}
+
+impl<M: Manager> Handler<Create<M::Resource>> for PoolSupervisor<M> {
+    type Result = ();
+
+    fn handle(&mut self, message: Create<M::Resource>, ctx: &mut Context<Self>) {
+        self.create_for(message.reservation, message.reply, ctx);
+    }
+}
+
+impl<M: Manager> Handler<Destroy<M::Resource>> for PoolSupervisor<M> {
+    type Result = ();
+
+    fn handle(&mut self, Destroy(resource): Destroy<M::Resource>, ctx: &mut Context<Self>) {
+        self.destroy_discarded(resource, ctx);
+    }
+}
+
+impl<M: Manager> Handler<Resize> for PoolSupervisor<M> {
+    type Result = Result<(), PoolError>;
+
+    fn handle(&mut self, Resize(size): Resize, ctx: &mut Context<Self>) -> Self::Result {
+        self.resize(size, ctx)
+    }
+}
+
+impl<M: Manager> Handler<ClosePool> for PoolSupervisor<M> {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: ClosePool, ctx: &mut Context<Self>) -> Self::Result {
+        self.close(ctx)
+    }
+}
+
+impl<M: Manager> Handler<Shutdown> for PoolSupervisor<M> {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        self.close(ctx)
+    }
+}
+
+impl<M: Manager> Handler<SubscribeState> for PoolSupervisor<M> {
+    type Result = MessageResult<SubscribeState>;
+
+    fn handle(&mut self, _: SubscribeState, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.lifecycle.subscribe())
+    }
+}
+
+impl<M: Manager> Handler<SubscribeStateRecipient> for PoolSupervisor<M> {
+    type Result = ();
+
+    fn handle(&mut self, message: SubscribeStateRecipient, _: &mut Context<Self>) {
+        self.lifecycle.subscribe_recipient(message.0);
+    }
+}

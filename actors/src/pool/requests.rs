@@ -5,11 +5,15 @@
 use std::collections::{HashMap, VecDeque};
 
 use actix::SpawnHandle;
+use tokio::sync::oneshot;
 
 use super::capacity::Reservation;
 use super::error::PoolError;
-use super::messages::Reply;
+use super::pooled::Pooled;
 use crate::retry::Backoff;
+
+/// Where a created resource (or why there is none) goes.
+pub(crate) type Reply<R> = oneshot::Sender<Result<Pooled<R>, PoolError>>;
 
 /// What a new resource is for.
 #[derive(Debug)]

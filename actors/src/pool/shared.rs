@@ -12,24 +12,26 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::Recipient;
+use actix::{Message, Recipient};
 use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::capacity::{Capacity, Reservation};
 use super::config::{PoolConfig, QueueMode};
-use super::error::{PoolError, TimeoutKind};
-use super::manager::{CallError, Manager, guarded};
-use super::messages::Destroy;
+use super::manager::Manager;
 use super::pooled::{IdleEntry, Lease, Pooled, ResourceMeta};
-use super::status::{PoolStatus, ResourceStatus};
 use crate::UserError;
 use crate::lifecycle::{State, StateView};
 use crate::metric::{self, WaitHistogram};
 use crate::sync::DropGuard;
 
 pub(crate) use crate::sync::lock;
+
+mod calls;
+mod report;
+
+pub(crate) use calls::Unready;
 
 /// The pool's clock, read only where the caller asked for a deadline or a
 /// setting needs the time (`idle_timeout`, `max_lifetime`,
@@ -50,6 +52,14 @@ thread_local! {
 /// an `Instant` saturates (see [`crate::sync::deadline_after`]).
 pub(crate) fn deadline_after(wait: Duration) -> Instant {
     crate::sync::deadline_after(now(), wait)
+}
+
+/// Destroys a discarded resource (bounded by `recycle_timeout`): the one
+/// message the shared state sends.
+pub(crate) struct Destroy<R>(pub(crate) R);
+
+impl<R: Send + 'static> Message for Destroy<R> {
+    type Result = ();
 }
 
 /// The shared state of one pool.
@@ -140,47 +150,6 @@ impl<M: Manager> Shared<M> {
 
     pub(crate) fn name(&self) -> &str {
         &self.config.name
-    }
-
-    // ---- errors -------------------------------------------------------
-
-    pub(crate) fn closed_error(&self) -> PoolError {
-        PoolError::Closed {
-            pool: self.config.name.clone(),
-        }
-    }
-
-    /// Counts a timeout and names it.
-    pub(crate) fn timeout(&self, kind: TimeoutKind) -> PoolError {
-        self.timeouts.fetch_add(1, Ordering::Relaxed);
-        PoolError::Timeout {
-            pool: self.config.name.clone(),
-            kind,
-        }
-    }
-
-    pub(crate) fn unavailable_error(&self) -> PoolError {
-        let last_error = lock(&self.last_error)
-            .clone()
-            .unwrap_or_else(|| UserError::msg("creates kept failing"));
-        PoolError::Unavailable {
-            pool: self.config.name.clone(),
-            last_error,
-        }
-    }
-
-    pub(crate) fn busy_error(&self) -> PoolError {
-        PoolError::Busy {
-            pool: self.config.name.clone(),
-            max_size: self.capacity.max_size(),
-        }
-    }
-
-    /// Counts a failed create attempt and keeps its error for
-    /// `Unavailable`.
-    pub(crate) fn record_failed_create(&self, error: UserError) {
-        self.failed_creates.fetch_add(1, Ordering::Relaxed);
-        *lock(&self.last_error) = Some(error);
     }
 
     // ---- state --------------------------------------------------------
@@ -476,53 +445,6 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    // ---- manager callbacks, bounded and panic-safe ---------------------
-
-    /// One `create` attempt, bounded by `create_timeout`.
-    pub(crate) async fn create_once(&self) -> Result<M::Resource, CallError> {
-        let timeout = self.config.create_timeout;
-        let create = self.manager.create();
-        guarded(self.name(), "create", TimeoutKind::Create, timeout, create).await
-    }
-
-    /// `recycle`, bounded by `recycle_timeout`.
-    pub(crate) async fn recycle(&self, resource: &mut M::Resource) -> Result<(), CallError> {
-        let timeout = self.config.recycle_timeout;
-        let recycle = self.manager.recycle(resource);
-        guarded(
-            self.name(),
-            "recycle",
-            TimeoutKind::Recycle,
-            timeout,
-            recycle,
-        )
-        .await
-    }
-
-    /// `check`, bounded by `recycle_timeout`.
-    pub(crate) async fn check(&self, resource: &mut M::Resource) -> Result<(), CallError> {
-        let timeout = self.config.recycle_timeout;
-        let check = self.manager.check(resource);
-        guarded(self.name(), "check", TimeoutKind::Recycle, timeout, check).await
-    }
-
-    /// `destroy`, bounded by `recycle_timeout`.
-    pub(crate) async fn destroy(&self, resource: M::Resource) -> Result<(), CallError> {
-        let timeout = self.config.recycle_timeout;
-        let destroy = async {
-            self.manager.destroy(resource).await;
-            Ok(())
-        };
-        guarded(
-            self.name(),
-            "destroy",
-            TimeoutKind::Recycle,
-            timeout,
-            destroy,
-        )
-        .await
-    }
-
     // ---- health checks ------------------------------------------------
 
     /// Resolves when an acquire wants the resource a health check holds
@@ -543,59 +465,6 @@ impl<M: Manager> Shared<M> {
             self.wanted.notify_waiters();
         }
     }
-
-    // ---- status -------------------------------------------------------
-
-    /// Every checked-out resource held longer than `threshold` and not yet
-    /// reported: its id, how long, and where it was acquired.
-    pub(crate) fn new_leaks(
-        &self,
-        threshold: Duration,
-    ) -> Vec<(u64, Duration, &'static Location<'static>)> {
-        let now = now();
-        let metas: Vec<Arc<ResourceMeta>> = lock(&self.resources).values().cloned().collect();
-        let mut leaks = Vec::new();
-        for meta in metas {
-            let mut lease = lock(&meta.lease);
-            if let Some(lease) = lease.as_mut()
-                && !lease.reported
-                && now.duration_since(lease.since) >= threshold
-            {
-                lease.reported = true;
-                leaks.push((meta.id, now.duration_since(lease.since), lease.location));
-            }
-        }
-        leaks
-    }
-
-    pub(crate) fn status(&self) -> PoolStatus {
-        let now = now();
-        let mut resources: Vec<ResourceStatus> = lock(&self.resources)
-            .values()
-            .map(|meta| ResourceStatus {
-                id: meta.id,
-                age: now.duration_since(meta.created),
-                uses: meta.uses.load(Ordering::Relaxed),
-                in_use: meta.in_use.load(Ordering::Acquire),
-            })
-            .collect();
-        resources.sort_by_key(|resource| resource.id);
-        PoolStatus {
-            name: self.config.name.clone(),
-            state: self.state(),
-            max_size: self.capacity.max_size(),
-            min_size: self.min_size.load(Ordering::Acquire),
-            size: self.size(),
-            idle: self.idle_len(),
-            in_use: resources.iter().filter(|resource| resource.in_use).count(),
-            waiting: self.waiting.load(Ordering::Relaxed),
-            created: self.created.load(Ordering::Relaxed),
-            destroyed: self.destroyed.load(Ordering::Relaxed),
-            failed_creates: self.failed_creates.load(Ordering::Relaxed),
-            timeouts: self.timeouts.load(Ordering::Relaxed),
-            resources,
-        }
-    }
 }
 
 /// The idle resources, and whether the pool still takes them back.
@@ -613,45 +482,5 @@ impl<M: Manager> Shared<M> {
     /// leaks nothing).
     pub(crate) fn permit_guard(&self) -> DropGuard<impl FnOnce() + '_> {
         DropGuard::new(move || self.release_permit())
-    }
-}
-
-const PRESENT: &str = "an unready resource is present until taken";
-
-/// A resource out of the idle queue while a callback runs on it: if the
-/// future running the callback is dropped, the resource is in an unknown
-/// state, so it is discarded (its room freed), never lost.
-pub(crate) struct Unready<'a, M: Manager> {
-    shared: &'a Shared<M>,
-    pooled: Option<Pooled<M::Resource>>,
-}
-
-impl<'a, M: Manager> Unready<'a, M> {
-    pub(crate) fn new(shared: &'a Shared<M>, pooled: Pooled<M::Resource>) -> Self {
-        Self {
-            shared,
-            pooled: Some(pooled),
-        }
-    }
-
-    pub(crate) fn resource(&mut self) -> &mut M::Resource {
-        &mut self.pooled.as_mut().expect(PRESENT).resource
-    }
-
-    pub(crate) fn id(&self) -> u64 {
-        self.pooled.as_ref().map_or(0, |pooled| pooled.meta.id)
-    }
-
-    /// The callback finished: the caller decides.
-    pub(crate) fn take(mut self) -> Pooled<M::Resource> {
-        self.pooled.take().expect(PRESENT)
-    }
-}
-
-impl<M: Manager> Drop for Unready<'_, M> {
-    fn drop(&mut self) {
-        if let Some(pooled) = self.pooled.take() {
-            self.shared.discard(pooled);
-        }
     }
 }
