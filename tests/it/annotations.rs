@@ -113,12 +113,9 @@ fn a_sync_io_bound_fn_blocks_until_its_drive_has_a_permit_and_holds_it_for_its_b
         std::thread::spawn(move || read_blocking(&file, &entered))
     };
     // Bounded: the waiter shows up in the drive's statistics.
-    let mut waited = Duration::ZERO;
-    while drive.stats().waiting == 0 {
-        assert!(waited < Duration::from_secs(30), "the call never waited");
-        std::thread::sleep(Duration::from_millis(1));
-        waited += Duration::from_millis(1);
-    }
+    super::poll::until("the call waits", Duration::from_secs(30), || {
+        drive.stats().waiting > 0
+    });
     assert!(
         body_ran.try_recv().is_err(),
         "the body ran without a permit"

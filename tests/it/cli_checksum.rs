@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use super::cli_support::{on_a_terminal, scratch, sha256sum, steward, text, wait, wait_until};
+use super::cli_support::{on_a_terminal, scratch, sha256sum, steward, text, wait};
+use super::poll;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -519,7 +520,7 @@ fn the_progress_line_never_runs_into_output_on_a_terminal() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    wait_until(LIMIT, "the progress line", || {
+    poll::until("the progress line", LIMIT, || {
         fs::read(&typescript).is_ok_and(|seen| text(&seen).contains("MiB/s"))
     });
     feed(&fifo, b"now").join().unwrap();

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::cli_support::{run_fed, scratch, steward, text, wait, wait_until};
+use super::cli_support::{run_fed, scratch, steward, text, wait};
+use super::poll;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -878,7 +879,7 @@ fn a_closed_stdout_stops_the_run_and_its_jobs() {
     let mut input = child.stdin.take().unwrap();
     input.write_all(b"1\n2\n3\n").unwrap();
     drop(input);
-    wait_until(LIMIT, "both jobs running", || tagged(&tag).len() == 2);
+    poll::until("both jobs running", LIMIT, || tagged(&tag).len() == 2);
     // The reader goes away before any output: steward notices at once,
     // not at its next write (there would be none for 300 s).
     drop(child.stdout.take());
@@ -953,7 +954,7 @@ fn hangup_interrupt_and_terminate_stop_every_job_and_descendant() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        wait_until(LIMIT, "both jobs' sleepers", || tagged(&tag).len() == 4);
+        poll::until("both jobs' sleepers", LIMIT, || tagged(&tag).len() == 4);
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
             signal,

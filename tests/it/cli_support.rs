@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The `steward` binary, with none of the caller's `STEWARD_*` variables.
 pub(crate) fn steward() -> Command {
@@ -39,25 +39,12 @@ pub(crate) fn text(bytes: &[u8]) -> String {
 
 /// Waits for `child` at most `limit`; kills it and fails the test past it.
 pub(crate) fn wait(mut child: Child, limit: Duration) -> Output {
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the child did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if super::poll::some(limit, || child.try_wait().unwrap()).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the child did not end within {limit:?}");
     }
     child.wait_with_output().unwrap()
-}
-
-/// Polls `condition` every 20 ms for at most `limit`.
-pub(crate) fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// `command` run by util-linux `script` on a pseudo-terminal (stdin,

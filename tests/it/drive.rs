@@ -10,6 +10,8 @@ use steward::drive::{DriveError, Drives};
 use steward::{Config, Steward};
 use tokio::sync::Barrier;
 
+use super::poll;
+
 /// A directory on `/dev/shm`, a tmpfs of its own on every Linux this
 /// crate runs on (a device apart from the build's).
 fn shm_dir(name: &str) -> PathBuf {
@@ -184,19 +186,11 @@ impl Drop for TmpfsMount {
 /// Waits, bounded, until `path`'s drive is mounted at `mount_point`: a
 /// mount made by another process is seen once the watch thread has woken.
 async fn until_on(drives: &Drives, path: &Path, mount_point: &Path) {
-    let seen = tokio::time::timeout(Duration::from_secs(10), async {
-        while drives.drive(path).unwrap().mount_point() != mount_point {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    let what = format!("{} on {}", path.display(), mount_point.display());
+    poll::until_async(&what, Duration::from_secs(10), || {
+        std::future::ready(drives.drive(path).unwrap().mount_point() == mount_point)
     })
     .await;
-    assert!(
-        seen.is_ok(),
-        "{} is still on {}, not on {}",
-        path.display(),
-        drives.drive(path).unwrap().mount_point().display(),
-        mount_point.display()
-    );
 }
 
 #[actix_rt::test]

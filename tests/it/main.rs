@@ -12,6 +12,7 @@ mod drive;
 mod monitor;
 #[cfg(feature = "observe")]
 mod observe;
+mod poll;
 mod pool;
 mod reconnect;
 mod registry;

@@ -16,7 +16,8 @@ use steward::pool::{Manager, Pool};
 use steward::supervisor::{ChildSpec, Supervisor, SupervisorHandle};
 use steward::{Error, Steward, UserError};
 
-use external::{eventually, scratch};
+use super::poll;
+use external::scratch;
 
 struct Numbers(AtomicU64);
 
@@ -162,17 +163,11 @@ async fn a_supervisor_restart_shows_in_status_and_metrics() {
     let fail = Arc::new(tokio::sync::Notify::new());
     let supervisor = flaky_supervisor(&steward, &name, Arc::clone(&fail)).await;
     fail.notify_one();
-    let restarted = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let children = supervisor.children().await.unwrap();
-            if children[0].restarts == 1 && children[0].running {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    poll::until_async("the child restarted", Duration::from_secs(10), || async {
+        let children = supervisor.children().await.unwrap();
+        children[0].restarts == 1 && children[0].running
     })
     .await;
-    assert!(restarted.is_ok(), "the child was not restarted");
 
     let status = steward.status().await;
     let served = status.supervisors.iter().find(|s| s.name == name).unwrap();
@@ -235,7 +230,7 @@ fn shutdown_stops_the_endpoint() {
     assert_eq!(http::get(addr, "/status").status, 200);
     steward.shutdown_blocking().unwrap();
     assert!(steward.observed_addrs().is_empty());
-    let refused = eventually(Duration::from_secs(5), || {
+    let refused = poll::some(Duration::from_secs(5), || {
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))
             .err()
             .map(|err| err.kind())
@@ -450,7 +445,7 @@ fn a_real_prometheus_scrapes_steward() {
         .unwrap();
     let prometheus = external::Prometheus::start("scrape", &[addr]);
 
-    let up = eventually(Duration::from_secs(30), || {
+    let up = poll::some(Duration::from_secs(30), || {
         prometheus
             .query("up{job=\"steward\"}")
             .first()
@@ -463,7 +458,7 @@ fn a_real_prometheus_scrapes_steward() {
     // meanwhile: the two must agree within 5 % at some moment, each time
     // read afresh.
     let mut last = None;
-    let agreed = eventually(Duration::from_secs(30), || {
+    let agreed = poll::some(Duration::from_secs(30), || {
         let scraped = prometheus
             .query("steward_memory_used_bytes")
             .first()
@@ -480,7 +475,7 @@ fn a_real_prometheus_scrapes_steward() {
     let in_use = format!("steward_pool_resources{{pool=\"{name}\",state=\"in_use\"}}");
     let idle = format!("steward_pool_resources{{pool=\"{name}\",state=\"idle\"}}");
     let status = pool.status();
-    let agrees = eventually(Duration::from_secs(30), || {
+    let agrees = poll::some(Duration::from_secs(30), || {
         let in_use = prometheus.query(&in_use).first()?.1;
         let idle = prometheus.query(&idle).first()?.1;
         (in_use == status.in_use as f64 && idle == status.idle as f64).then_some(())
@@ -492,12 +487,12 @@ fn a_real_prometheus_scrapes_steward() {
     let restarts = format!(
         "steward_supervisor_restarts_total{{supervisor=\"{supervisor_name}\",child=\"flaky\"}}"
     );
-    let before = eventually(Duration::from_secs(30), || {
+    let before = poll::some(Duration::from_secs(30), || {
         prometheus.query(&restarts).first().map(|(_, value)| *value)
     });
     assert_eq!(before, Some(0.0));
     fail.notify_one();
-    let increase = eventually(Duration::from_secs(30), || {
+    let increase = poll::some(Duration::from_secs(30), || {
         let promql = format!("increase({restarts}[1m])");
         prometheus
             .query(&promql)

@@ -3,10 +3,12 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use steward::Steward;
 use steward::subprocess_pool::{SubprocessError, SubprocessPool};
+
+use super::poll;
 
 /// Live processes this test binary's trackers marked with a key under
 /// `prefix`.
@@ -40,13 +42,8 @@ fn alive(prefix: &str) -> usize {
         .count()
 }
 
-fn poll_until(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+/// How long a child may take to be seen starting or gone.
+const SEEN: Duration = Duration::from_secs(30);
 
 fn sleep_for(seconds: &str) -> Command {
     let mut command = Command::new("sleep");
@@ -127,7 +124,7 @@ sleep 0.2
         ))
         .unwrap()
         .unwrap();
-    poll_until("three long children run", || alive("sp20/") == N);
+    poll::until("three long children run", SEEN, || alive("sp20/") == N);
     let waiting = {
         let shared = shared.clone();
         std::thread::spawn(move || {
@@ -138,13 +135,15 @@ sleep 0.2
             runtime.block_on(shared.run(Command::new("true")))
         })
     };
-    poll_until("a run waits", || shared.status().unwrap().waiting == 1);
+    poll::until("a run waits", SEEN, || {
+        shared.status().unwrap().waiting == 1
+    });
     steward.block_on(shared.close()).unwrap();
     assert!(matches!(
         waiting.join().unwrap(),
         Err(SubprocessError::Closed { .. })
     ));
-    poll_until("no child left", || alive("sp20/") == 0);
+    poll::until("no child left", SEEN, || alive("sp20/") == 0);
     drop(held);
     let late = steward.block_on(shared.run(Command::new("true"))).unwrap();
     assert!(
@@ -166,9 +165,9 @@ fn a_subprocess_pool_started_by_steward_is_closed_at_shutdown() {
         .block_on(pool.spawn(sleep_for("300")))
         .unwrap()
         .unwrap();
-    poll_until("the child runs", || alive("sp-shutdown/") == 1);
+    poll::until("the child runs", SEEN, || alive("sp-shutdown/") == 1);
     steward.shutdown_blocking().unwrap();
     assert!(pool.is_closed());
-    poll_until("no child left", || alive("sp-shutdown/") == 0);
+    poll::until("no child left", SEEN, || alive("sp-shutdown/") == 0);
     drop(child);
 }

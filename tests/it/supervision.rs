@@ -12,6 +12,8 @@ use steward::resource::{Resource, ResourceSupervisor, RetryPolicy};
 use steward::supervisor::{ChildSpec, Exit, Supervisor, SupervisorExit};
 use steward::{State, Steward, UserError};
 
+use super::poll;
+
 const BOUND: Duration = Duration::from_secs(120);
 
 #[tokio::test]
@@ -96,13 +98,12 @@ async fn a_supervised_task_is_restarted_after_its_process_is_killed() {
     supervisor.stop().await;
     // Stopping dropped the task's child (kill_on_drop): it dies. Polling
     // /proc is the only way to see another process die.
-    tokio::time::timeout(BOUND, async {
-        while Path::new(&format!("/proc/{restarted}")).exists() && !is_zombie(restarted) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    poll::until_async("the sleeper gone with its supervisor", BOUND, || {
+        std::future::ready(
+            !Path::new(&format!("/proc/{restarted}")).exists() || is_zombie(restarted),
+        )
     })
-    .await
-    .expect("the sleeper outlived its supervisor");
+    .await;
     steward.shutdown().await.unwrap();
 }
 

@@ -9,11 +9,13 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use steward::Steward;
 use steward::tracker::Containment;
+
+use super::poll;
 
 /// `<containment>:<what>:<sleep argument>`.
 const HELPER: &str = "TRACKER_HELPER";
@@ -61,14 +63,6 @@ fn zombies_of(parent: u32) -> Vec<u32> {
                 && stat_field(pid, 1).is_some_and(|ppid| ppid == parent.to_string())
         })
         .collect()
-}
-
-fn poll_until(what: &str, within: Duration, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + within;
-    while !condition() {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn containment(name: &str) -> Containment {
@@ -130,7 +124,7 @@ fn helper_process() {
         .block_on(steward.tracker().spawn("tree", tree))
         .unwrap()
         .unwrap();
-    poll_until("the tree runs", Duration::from_secs(30), || {
+    poll::until("the tree runs", Duration::from_secs(30), || {
         running_with_arg(&arg).len() == count
     });
     println!("READY");
@@ -196,7 +190,7 @@ fn program_dies(containment: &str, death: &str) -> std::process::ExitStatus {
     }
     let status = helper.wait().unwrap();
     let _ = drain.join();
-    poll_until(
+    poll::until(
         &format!("{containment} {death}: nothing of the tree survives"),
         Duration::from_secs(2),
         || running_with_arg(&arg).is_empty(),
@@ -296,10 +290,10 @@ fn stop_a_hundred_trees(steward: &Steward, arg: &str) {
         .collect();
     assert!(left.is_empty(), "nothing of any tree lives: {left:?}");
     let me = std::process::id();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !zombies_of(me).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Failed below, with the zombies named.
+    let _ = poll::some(Duration::from_secs(10), || {
+        zombies_of(me).is_empty().then_some(())
+    });
     let zombies: Vec<String> = zombies_of(me)
         .into_iter()
         .map(|pid| {
@@ -333,7 +327,7 @@ fn orphans_of_our_own_children(steward: &Steward, arg: &str) {
             .unwrap();
         assert!(status.success());
     }
-    poll_until("the orphans have exited", Duration::from_secs(10), || {
+    poll::until("the orphans have exited", Duration::from_secs(10), || {
         running_with_arg(&orphan).is_empty()
     });
     let zombies = zombies_of(std::process::id());
@@ -399,7 +393,7 @@ fn a_caught_panic_kills_nothing() {
     std::thread::spawn(|| panic!("a thread panics"))
         .join()
         .unwrap_err();
-    poll_until("the sleeper runs", Duration::from_secs(30), || {
+    poll::until("the sleeper runs", Duration::from_secs(30), || {
         running_with_arg(&arg).len() == 1
     });
     // Give a wrongly placed kill its chance: the status goes through the

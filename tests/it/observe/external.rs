@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::http;
 
@@ -87,20 +87,6 @@ fn serving(args: &[&str]) -> (Running, SocketAddr) {
     (running, addr)
 }
 
-/// Polls `check` every 100 ms until it returns `Some`, at most `limit`.
-pub(crate) fn eventually<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// `promtool check metrics` on `text`, kept in `dir`.
 pub(crate) fn promtool_check_metrics(dir: &Path, text: &str) -> Output {
     let file = dir.join("metrics.txt");
@@ -153,7 +139,7 @@ impl Prometheus {
             dir,
             addr,
         };
-        let ready = eventually(Duration::from_secs(30), || {
+        let ready = crate::poll::some(Duration::from_secs(30), || {
             http::send(
                 addr,
                 format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")

@@ -8,16 +8,16 @@ use steward::tracker::Containment;
 use steward::{State, Steward, UserError};
 
 use super::{http, sample};
+use crate::poll;
 
-/// Polls `check` every 10 ms until it is true, at most 10 s.
-async fn until(mut check: impl FnMut() -> bool) -> bool {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while !check() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .is_ok()
+/// Waits, at most 10 s, until `check` holds; fails the test naming `what`.
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    poll::until_async(
+        what,
+        Duration::from_secs(10),
+        || std::future::ready(check()),
+    )
+    .await;
 }
 
 async fn metrics(addr: std::net::SocketAddr) -> String {
@@ -52,7 +52,7 @@ async fn a_drive_wait_is_observed_in_its_histogram() {
         let file = file.clone();
         tokio::spawn(async move { drives.acquire(&file).await })
     };
-    assert!(until(|| drive.stats().waiting == 1).await, "no waiter");
+    until("a waiter", || drive.stats().waiting == 1).await;
     drop(held);
     drop(waiter.await.unwrap().unwrap());
 
@@ -94,7 +94,7 @@ async fn a_pool_wait_is_observed_in_its_histogram() {
         let pool = pool.clone();
         tokio::spawn(async move { pool.acquire().await.map(drop) })
     };
-    assert!(until(|| pool.status().waiting == 1).await, "no waiter");
+    until("a waiter", || pool.status().waiting == 1).await;
     drop(held);
     waiter.await.unwrap().unwrap();
 
@@ -271,7 +271,7 @@ pub(super) async fn exercise(steward: &Steward, name: &str) {
         let drive = drive.clone();
         tokio::spawn(async move { drive.acquire().await })
     };
-    assert!(until(|| drive.stats().waiting == 1).await, "no waiter");
+    until("a waiter", || drive.stats().waiting == 1).await;
     drop(held);
     drop(waiter.await.unwrap().unwrap());
 

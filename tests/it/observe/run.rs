@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::external::{self, eventually, scratch};
+use super::external::{self, scratch};
 use super::{http, sample};
+use crate::poll;
 
 /// Jobs that each wait for their file to appear: the test decides when
 /// each ends.
@@ -32,7 +33,7 @@ fn jobs(addr: SocketAddr) -> serde_json::Value {
 
 /// The jobs section once `check` holds, at most 30 s.
 fn jobs_when(addr: SocketAddr, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    eventually(Duration::from_secs(30), || {
+    poll::some(Duration::from_secs(30), || {
         let jobs = jobs(addr);
         check(&jobs).then_some(jobs)
     })
@@ -65,7 +66,7 @@ fn steward_run_serves_its_jobs_and_tracked_processes() {
     assert!(first["eta_seconds"].is_null(), "no job ended yet: {first}");
     // A job counts as running from its launch; the tracker counts it once
     // its process is tracked, a moment later.
-    let tracked = eventually(Duration::from_secs(30), || {
+    let tracked = poll::some(Duration::from_secs(30), || {
         let metrics = http::get(addr, "/metrics");
         (tracked_processes(&metrics.body) == 2.0).then_some(())
     });
@@ -83,7 +84,7 @@ fn steward_run_serves_its_jobs_and_tracked_processes() {
     for file in &files[3..] {
         std::fs::write(file, "").unwrap();
     }
-    let exited = eventually(Duration::from_secs(30), || {
+    let exited = poll::some(Duration::from_secs(30), || {
         running.child.try_wait().ok().flatten()
     });
     assert_eq!(exited.and_then(|status| status.code()), Some(0));
