@@ -77,7 +77,8 @@ impl Drive {
         let waiting = self.state.waiting();
         let permit = self
             .state
-            .semaphore
+            .permits
+            .semaphore()
             .acquire()
             .await
             .map_err(|_| self.closed())?;
@@ -95,7 +96,7 @@ impl Drive {
     /// [`DriveError::Busy`] when none is free, [`DriveError::Closed`] after
     /// shutdown.
     pub fn try_acquire(&self) -> Result<IoPermit, DriveError> {
-        match self.state.semaphore.try_acquire() {
+        match self.state.permits.semaphore().try_acquire() {
             Ok(permit) => {
                 // The permit's return is `IoPermit`'s job, so it can
                 // honour a shrink that is still owed permits.

@@ -66,7 +66,7 @@ impl Handler<Shutdown> for DriveLimiter {
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
         // Waiters fail with `Closed` at once; held permits stay valid
         // until dropped.
-        self.state.semaphore.close();
+        self.state.permits.semaphore().close();
         ctx.stop();
     }
 }

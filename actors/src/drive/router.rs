@@ -236,7 +236,7 @@ impl Router {
         // A shutdown that ran since the check above may have missed this
         // limiter: close it here, so nothing is admitted after shutdown.
         if self.closed.load(Ordering::SeqCst) {
-            drive.state.semaphore.close();
+            drive.state.permits.semaphore().close();
             return Err(DriveError::Closed {
                 mount_point: location.mount_point,
             });

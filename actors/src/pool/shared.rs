@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use actix::{Message, Recipient};
 use tokio::sync::futures::Notified;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::capacity::{Capacity, Reservation};
@@ -24,7 +24,7 @@ use super::pooled::{IdleEntry, Lease, Pooled, ResourceMeta};
 use crate::UserError;
 use crate::lifecycle::{State, StateView};
 use crate::metric::{self, WaitHistogram};
-use crate::sync::DropGuard;
+use crate::sync::{DropGuard, ResizableSemaphore};
 
 pub(crate) use crate::sync::lock;
 
@@ -69,17 +69,15 @@ pub(crate) struct Shared<M: Manager> {
     /// The supervisor's lifecycle: the pool's one state.
     view: StateView,
     destroyer: Recipient<Destroy<M::Resource>>,
-    /// One permit per resource that may be checked out: FIFO waiters.
-    /// Closed when the pool stops admitting.
-    pub(crate) semaphore: Semaphore,
+    /// One slot per resource that may be checked out, `max_size` of them:
+    /// FIFO waiters. Closed when the pool stops admitting.
+    pub(crate) slots: ResizableSemaphore,
     pub(crate) capacity: Arc<Capacity>,
     idle: Mutex<Idle<M::Resource>>,
     pub(crate) min_size: AtomicUsize,
     waiting: AtomicUsize,
     /// `steward_pool_wait_seconds` of this pool.
     waits: WaitHistogram,
-    /// Permits a shrink could not take yet: returns forget them.
-    owed: AtomicUsize,
     created: AtomicU64,
     destroyed: AtomicU64,
     failed_creates: AtomicU64,
@@ -122,7 +120,7 @@ impl<M: Manager> Shared<M> {
             manager,
             view,
             destroyer,
-            semaphore: Semaphore::new(config.max_size),
+            slots: ResizableSemaphore::new(config.max_size),
             capacity: Arc::new(Capacity::new(config.max_size)),
             idle: Mutex::new(Idle {
                 entries: VecDeque::with_capacity(config.max_size.min(1024)),
@@ -131,7 +129,6 @@ impl<M: Manager> Shared<M> {
             min_size: AtomicUsize::new(config.min_size),
             waiting: AtomicUsize::new(0),
             waits: WaitHistogram::new(&metric::POOL_WAIT),
-            owed: AtomicUsize::new(0),
             created: AtomicU64::new(0),
             destroyed: AtomicU64::new(0),
             failed_creates: AtomicU64::new(0),
@@ -164,7 +161,7 @@ impl<M: Manager> Shared<M> {
 
     /// Whether the pool stopped admitting acquires.
     pub(crate) fn is_closed(&self) -> bool {
-        self.semaphore.is_closed()
+        self.slots.semaphore().is_closed()
     }
 
     /// Stops admitting acquires: every waiter fails with `Closed` at once,
@@ -172,7 +169,7 @@ impl<M: Manager> Shared<M> {
     /// more resources.
     pub(crate) fn stop_admitting(&self) {
         lock(&self.idle).closed = true;
-        self.semaphore.close();
+        self.slots.semaphore().close();
         self.closing.notify_waiters();
         self.capacity.notify_all();
     }
@@ -213,49 +210,15 @@ impl<M: Manager> Shared<M> {
 
     // ---- slots (permits) ----------------------------------------------
 
-    /// Gives back a slot permit, or forgets it while a shrink is owed one.
+    /// Gives back a slot permit, or destroys it while a shrink is owed one.
     pub(crate) fn release_permit(&self) {
-        let mut owed = self.owed.load(Ordering::Acquire);
-        while owed > 0 {
-            match self.owed.compare_exchange_weak(
-                owed,
-                owed - 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(now) => owed = now,
-            }
-        }
-        self.semaphore.add_permits(1);
+        self.slots.release();
     }
 
     /// Changes the limit: grows at once, shrinks as permits come back.
     pub(crate) fn set_max_size(&self, new: usize) {
-        let old = self.capacity.set_max_size(new);
-        if new > old {
-            let mut grow = new - old;
-            // Cancel what an earlier shrink still owes first.
-            while grow > 0 {
-                let owed = self.owed.load(Ordering::Acquire);
-                if owed == 0 {
-                    break;
-                }
-                let take = owed.min(grow);
-                if self
-                    .owed
-                    .compare_exchange(owed, owed - take, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    grow -= take;
-                }
-            }
-            self.semaphore.add_permits(grow);
-        } else {
-            let shrink = old - new;
-            let forgotten = self.semaphore.forget_permits(shrink);
-            self.owed.fetch_add(shrink - forgotten, Ordering::AcqRel);
-        }
+        self.capacity.set_max_size(new);
+        self.slots.resize(new);
     }
 
     /// Records a wait for a slot that ended with one (only acquires that

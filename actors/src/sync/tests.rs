@@ -3,3 +3,4 @@ mod deadline;
 mod guard;
 mod lock;
 mod mailbox;
+mod resizable;

@@ -160,7 +160,7 @@ impl<M: Manager> Pool<M> {
         let shared = &self.shared;
         // Taken at the first wait, then shared by every later one.
         let mut deadline = None;
-        let permit = match shared.semaphore.try_acquire() {
+        let permit = match shared.slots.semaphore().try_acquire() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(shared.closed_error()),
             Err(TryAcquireError::NoPermits) => self.wait_for_slot(patience, &mut deadline).await?,
@@ -191,7 +191,7 @@ impl<M: Manager> Pool<M> {
                 // The clock is read only for the histogram.
                 let started = metric::wait::observing().then(Instant::now);
                 let _waiting = shared.waiting();
-                let acquired = shared.semaphore.acquire().await;
+                let acquired = shared.slots.semaphore().acquire().await;
                 if let (Ok(_), Some(started)) = (&acquired, started) {
                     shared.record_wait(started.elapsed());
                 }
@@ -199,7 +199,7 @@ impl<M: Manager> Pool<M> {
             }
             Patience::Bounded(wait) => {
                 let _waiting = shared.waiting();
-                let acquire = shared.semaphore.acquire();
+                let acquire = shared.slots.semaphore().acquire();
                 tokio::pin!(acquire);
                 // Queue first: a permit released since `try_acquire` needs
                 // no deadline.
