@@ -191,10 +191,7 @@ async fn tasks_leave_when_done_and_report_panics_and_cancels() {
         .await
         .unwrap();
     let handle = tokio::spawn(async { 5_u32 });
-    tracker
-        .register_task_or_return("typed", handle)
-        .await
-        .unwrap();
+    tracker.register_task("typed", handle).await.unwrap();
 
     let err = tracker.unregister_task::<u8>("forever").await.unwrap_err();
     assert!(matches!(err, TrackerError::WrongType { .. }), "{err}");
@@ -236,7 +233,7 @@ async fn a_task_is_handed_back_typed() {
     let tracker = tracker();
     let (release, wait) = tokio::sync::oneshot::channel::<()>();
     tracker
-        .register_task_or_return(
+        .register_task(
             "job",
             tokio::spawn(async move { wait.await.map(|()| 9_u64) }),
         )

@@ -153,15 +153,23 @@ impl Tracker {
     /// otherwise its descendants are stopped with it only if it leads its
     /// own process group (`Command::process_group(0)`).
     ///
+    /// A refusal hands the child back in its [`Rejected`], so the caller
+    /// decides what becomes of it; `?` turns it into the
+    /// [`TrackerError`] alone (and drops the child).
+    ///
     /// # Examples
     ///
     /// ```
-    /// # use steward_actors::tracker::Tracker;
+    /// # use steward_actors::tracker::{Tracker, TrackerError};
     /// # #[actix_rt::main]
-    /// # async fn main() -> Result<(), steward_actors::tracker::TrackerError> {
+    /// # async fn main() -> Result<(), TrackerError> {
     /// let tracker = Tracker::start_in(&actix::Arbiter::current());
     /// let child = tokio::process::Command::new("sleep").arg("300").spawn().unwrap();
     /// tracker.register_process("sleeper", child).await?;
+    /// let second = tokio::process::Command::new("true").spawn().unwrap();
+    /// let rejected = tracker.register_process("sleeper", second).await.unwrap_err();
+    /// assert!(matches!(rejected.error, TrackerError::DuplicateKey { .. }));
+    /// assert!(rejected.item.is_some(), "the child is handed back");
     /// tracker.stop_process("sleeper", std::time::Duration::from_secs(5)).await?;
     /// # Ok(())
     /// # }
@@ -169,51 +177,13 @@ impl Tracker {
     ///
     /// # Errors
     ///
-    /// [`TrackerError::DuplicateKey`] (the child is dropped; use
-    /// [`register_process_or_return`](Self::register_process_or_return) to
-    /// get it back); [`TrackerError::Closed`].
+    /// [`Rejected`] holding the child, with
+    /// [`TrackerError::DuplicateKey`] or [`TrackerError::Closed`].
     ///
     /// # Cancel safety
     ///
     /// Cancel-safe: registered at one poll, or not at all.
     pub async fn register_process(
-        &self,
-        key: impl Into<String>,
-        child: Child,
-    ) -> Result<u32, TrackerError> {
-        self.register_process_or_return(key, child)
-            .await
-            .map_err(TrackerError::from)
-    }
-
-    /// As [`register_process`](Self::register_process), handing the child
-    /// back on a refusal.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use steward_actors::tracker::Tracker;
-    /// # #[actix_rt::main]
-    /// # async fn main() {
-    /// let tracker = Tracker::start_in(&actix::Arbiter::current());
-    /// let first = tokio::process::Command::new("true").spawn().unwrap();
-    /// tracker.register_process_or_return("job", first).await.unwrap();
-    /// # let _ = tracker.stop_process("job", std::time::Duration::from_secs(5)).await;
-    /// # tracker.register_process_or_return("job", tokio::process::Command::new("sleep").arg("300").spawn().unwrap()).await.unwrap();
-    /// let second = tokio::process::Command::new("true").spawn().unwrap();
-    /// let rejected = tracker.register_process_or_return("job", second).await.unwrap_err();
-    /// assert!(rejected.item.is_some(), "the child is handed back");
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Rejected`] holding the child.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`register_process`](Self::register_process).
-    pub async fn register_process_or_return(
         &self,
         key: impl Into<String>,
         child: Child,

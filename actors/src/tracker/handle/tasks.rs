@@ -60,63 +60,34 @@ impl Tracker {
 
     /// Tracks a task the application spawned.
     ///
+    /// A refusal hands the handle back in its [`Rejected`]; `?` turns it
+    /// into the [`TrackerError`] alone (the handle is then dropped and the
+    /// task runs on, detached).
+    ///
     /// # Examples
     ///
     /// ```
-    /// # use steward_actors::tracker::Tracker;
+    /// # use steward_actors::tracker::{Tracker, TrackerError};
     /// # #[actix_rt::main]
-    /// # async fn main() -> Result<(), steward_actors::tracker::TrackerError> {
+    /// # async fn main() -> Result<(), TrackerError> {
     /// let tracker = Tracker::start_in(&actix::Arbiter::current());
-    /// tracker.register_task("ticker", tokio::spawn(async { 1 })).await?;
+    /// tracker.register_task("job", tokio::spawn(std::future::pending::<()>())).await?;
+    /// let again = tracker.register_task("job", tokio::spawn(async {})).await.unwrap_err();
+    /// assert!(again.item.is_some(), "the handle is handed back");
     /// # Ok(())
     /// # }
     /// ```
     ///
     /// # Errors
     ///
-    /// [`TrackerError::DuplicateKey`] (the handle is dropped: the task runs
-    /// on, detached; use [`register_task_or_return`](Self::register_task_or_return)
-    /// to get it back); [`TrackerError::Closed`].
+    /// [`Rejected`] holding the handle, with [`TrackerError::DuplicateKey`]
+    /// or [`TrackerError::Closed`].
     ///
     /// # Cancel safety
     ///
     /// Cancel-safe: tracked at one poll, or not at all (the handle is then
     /// dropped and the task runs on, detached).
     pub async fn register_task<T: Send + 'static>(
-        &self,
-        key: impl Into<String>,
-        handle: JoinHandle<T>,
-    ) -> Result<(), TrackerError> {
-        self.register_task_or_return(key, handle)
-            .await
-            .map_err(TrackerError::from)
-    }
-
-    /// Tracks a task the application spawned, handing the handle back if
-    /// it is refused.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use steward_actors::tracker::Tracker;
-    /// # #[actix_rt::main]
-    /// # async fn main() {
-    /// let tracker = Tracker::start_in(&actix::Arbiter::current());
-    /// tracker.register_task_or_return("job", tokio::spawn(std::future::pending::<()>())).await.unwrap();
-    /// let again = tracker.register_task_or_return("job", tokio::spawn(async {})).await.unwrap_err();
-    /// assert!(again.item.is_some());
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Rejected`] holding the handle, for a duplicate key or a closed
-    /// tracker.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`register_task`](Self::register_task).
-    pub async fn register_task_or_return<T: Send + 'static>(
         &self,
         key: impl Into<String>,
         handle: JoinHandle<T>,
@@ -213,7 +184,7 @@ impl Tracker {
         handle: JoinHandle<T>,
     ) -> Result<TaskGuard, TrackerError> {
         let key = key.into();
-        self.register_task_or_return(key.clone(), handle).await?;
+        self.register_task(key.clone(), handle).await?;
         Ok(TaskGuard {
             tracker: self.clone(),
             key,
