@@ -65,7 +65,7 @@ fn a_pool_started_by_steward_serves_many_threads_and_closes_at_shutdown() {
     assert_eq!(pool.state(), State::Closed);
     let error = steward.block_on(pool.acquire()).unwrap().unwrap_err();
     assert!(error.is_closed());
-    assert_eq!(error.to_string(), "pool facade is closed");
+    assert_eq!(error.to_string(), "pool \"facade\" is closed");
     let error: steward::Error = error.into();
     assert!(matches!(error, steward::Error::Pool(_)));
 }

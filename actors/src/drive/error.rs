@@ -9,13 +9,13 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum DriveError {
     /// `try_acquire` found no free permit.
-    #[error("no free IO permit on {mount_point}")]
+    #[error("no free IO permit on {mount_point:?}")]
     Busy {
         /// The drive's mount point.
         mount_point: PathBuf,
     },
     /// No permit came free in time.
-    #[error("no IO permit on {mount_point} within {timeout:?}")]
+    #[error("no IO permit on {mount_point:?} within {timeout:?}")]
     Timeout {
         /// The drive's mount point.
         mount_point: PathBuf,
@@ -23,13 +23,13 @@ pub enum DriveError {
         timeout: Duration,
     },
     /// The limiter was shut down.
-    #[error("the IO limiter of {mount_point} is shut down")]
+    #[error("the IO limiter of {mount_point:?} is shut down")]
     Closed {
         /// The drive's mount point.
         mount_point: PathBuf,
     },
     /// A limit of zero would block every operation for ever.
-    #[error("IO limit {limit} for {mount_point} is out of range 1..={max}")]
+    #[error("IO limit {limit} for {mount_point:?} is out of range 1..={max}")]
     InvalidLimit {
         /// The drive's mount point.
         mount_point: PathBuf,
@@ -39,7 +39,7 @@ pub enum DriveError {
         max: usize,
     },
     /// A relative path could not be made absolute.
-    #[error("cannot locate {path}")]
+    #[error("cannot locate {path:?}")]
     Path {
         /// The path given.
         path: PathBuf,

@@ -221,7 +221,7 @@ async fn bad_limits_are_refused_and_shutdown_fails_waiters() {
     let err = drives.set_limit("/", 0).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "IO limit 0 for / is out of range 1..=1073741824"
+        "IO limit 0 for \"/\" is out of range 1..=1073741824"
     );
 
     let held = drives.acquire("/").await.unwrap();

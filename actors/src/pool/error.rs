@@ -14,8 +14,13 @@ pub enum TimeoutKind {
     Wait,
     /// Creating a resource (`create_timeout`, per attempt).
     Create,
-    /// Recycling or checking a resource (`recycle_timeout`).
+    /// Recycling a resource before its next checkout (`recycle_timeout`).
     Recycle,
+    /// Checking a resource: on checkout with `test_on_checkout`, or in a
+    /// background health check (`recycle_timeout`).
+    Check,
+    /// Destroying a resource (`recycle_timeout`).
+    Destroy,
 }
 
 impl std::fmt::Display for TimeoutKind {
@@ -24,6 +29,8 @@ impl std::fmt::Display for TimeoutKind {
             TimeoutKind::Wait => "waiting for a resource",
             TimeoutKind::Create => "creating a resource",
             TimeoutKind::Recycle => "recycling a resource",
+            TimeoutKind::Check => "checking a resource",
+            TimeoutKind::Destroy => "destroying a resource",
         })
     }
 }
@@ -36,7 +43,7 @@ impl std::fmt::Display for TimeoutKind {
 #[non_exhaustive]
 pub enum PoolError {
     /// A bound ran out; the pool is unchanged.
-    #[error("pool {pool}: timed out {kind}")]
+    #[error("pool {pool:?}: timed out {kind}")]
     Timeout {
         /// The pool's name.
         pool: String,
@@ -44,7 +51,7 @@ pub enum PoolError {
         kind: TimeoutKind,
     },
     /// The pool is closed (or was closed while waiting).
-    #[error("pool {pool} is closed")]
+    #[error("pool {pool:?} is closed")]
     Closed {
         /// The pool's name.
         pool: String,
@@ -53,7 +60,7 @@ pub enum PoolError {
     /// attempts in a row failed, so an acquire that would need a new
     /// resource fails at once while one probe at a time checks whether the
     /// backend is back.
-    #[error("pool {pool} is unavailable after repeated create failures: {last_error}")]
+    #[error("pool {pool:?} is unavailable after repeated create failures: {last_error}")]
     Unavailable {
         /// The pool's name.
         pool: String,
@@ -62,7 +69,7 @@ pub enum PoolError {
     },
     /// The manager's `create` failed (after the retries the policy allows,
     /// unless the circuit breaker opened first: then `Unavailable`).
-    #[error("pool {pool}: create failed: {error}")]
+    #[error("pool {pool:?}: create failed: {error}")]
     Create {
         /// The pool's name.
         pool: String,
@@ -70,7 +77,7 @@ pub enum PoolError {
         error: UserError,
     },
     /// A manager callback panicked; the slot it held is released.
-    #[error("pool {pool}: manager callback {callback} panicked: {message}")]
+    #[error("pool {pool:?}: manager callback {callback} panicked: {message}")]
     Panicked {
         /// The pool's name.
         pool: String,
@@ -80,7 +87,7 @@ pub enum PoolError {
         message: String,
     },
     /// `try_acquire` found no free slot.
-    #[error("pool {pool} has no free slot (max_size {max_size})")]
+    #[error("pool {pool:?} has no free slot (max_size {max_size})")]
     Busy {
         /// The pool's name.
         pool: String,
@@ -88,7 +95,7 @@ pub enum PoolError {
         max_size: usize,
     },
     /// A builder or resize value was refused.
-    #[error("pool {pool}: invalid {field} = {value}: {problem}")]
+    #[error("pool {pool:?}: invalid {field} = {value}: {problem}")]
     Invalid {
         /// The pool's name.
         pool: String,
@@ -101,7 +108,7 @@ pub enum PoolError {
     },
     /// `drain` gave up waiting for checked-out resources; they are
     /// destroyed when they come back.
-    #[error("pool {pool}: {in_use} resources still checked out after {waited:?}")]
+    #[error("pool {pool:?}: {in_use} resources still checked out after {waited:?}")]
     DrainTimeout {
         /// The pool's name.
         pool: String,

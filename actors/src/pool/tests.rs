@@ -524,6 +524,23 @@ async fn a_hung_create_times_out_and_does_not_use_up_capacity() {
     assert_eq!(*pool.acquire().await.unwrap(), 1);
 }
 
+#[actix_rt::test]
+async fn a_hung_recycle_and_a_hung_check_time_out_under_their_own_kinds() {
+    tokio::time::pause();
+    let cases = [
+        (Act::Never, Act::Ok, TimeoutKind::Recycle),
+        (Act::Ok, Act::Never, TimeoutKind::Check),
+    ];
+    for (recycle, check, kind) in cases {
+        let pool = start(builder().max_size(1).test_on_checkout(true)).await;
+        // One idle resource, recycled and checked at its next checkout.
+        drop(pool.acquire().await.unwrap());
+        pool.manager().set(Act::Ok, recycle, check);
+        let error = pool.acquire().await.unwrap_err();
+        assert_eq!(error.timeout_kind(), Some(kind), "{error}");
+    }
+}
+
 // 11
 #[actix_rt::test]
 async fn a_create_that_fails_once_is_retried_and_without_retries_fails_fast() {
@@ -576,7 +593,10 @@ async fn a_startup_failure_returns_the_real_error() {
         }
         other => panic!("not the real error: {other:?}"),
     }
-    assert_eq!(error.to_string(), "pool db: create failed: backend down");
+    assert_eq!(
+        error.to_string(),
+        "pool \"db\": create failed: backend down"
+    );
 
     let panicking = TestManager::new();
     panicking.set(Act::Panic, Act::Ok, Act::Ok);

@@ -10,19 +10,19 @@ use crate::tracker::TrackerError;
 #[non_exhaustive]
 pub enum SubprocessError {
     /// Used before [`start`](super::SubprocessPool::start).
-    #[error("subprocess pool {pool} is not started")]
+    #[error("subprocess pool {pool:?} is not started")]
     NotStarted {
         /// The pool's name.
         pool: String,
     },
     /// `start` was called twice.
-    #[error("subprocess pool {pool} is already started")]
+    #[error("subprocess pool {pool:?} is already started")]
     AlreadyStarted {
         /// The pool's name.
         pool: String,
     },
     /// Used after [`close`](super::SubprocessPool::close).
-    #[error("subprocess pool {pool} has been closed")]
+    #[error("subprocess pool {pool:?} has been closed")]
     Closed {
         /// The pool's name.
         pool: String,
@@ -34,7 +34,7 @@ pub enum SubprocessError {
     #[error(transparent)]
     Tracker(#[from] TrackerError),
     /// Reading the child's output failed.
-    #[error("subprocess pool {pool}: reading the output of {key} failed")]
+    #[error("subprocess pool {pool:?}: reading the output of {key:?} failed")]
     Io {
         /// The pool's name.
         pool: String,

@@ -68,14 +68,21 @@ pub enum TrackerError {
         source: Arc<std::io::Error>,
     },
     /// The operation did not finish in time.
-    #[error("{what} {key:?} did not finish within {timeout:?}")]
+    #[error("{kind} {key:?} did not finish within {timeout:?}")]
     Timeout {
-        /// What was waited for.
-        what: &'static str,
+        /// What kind of entry was waited for.
+        kind: Kind,
         /// The key.
         key: String,
         /// The bound.
         timeout: Duration,
+    },
+    /// A child given to be tracked had already exited and been reaped:
+    /// there is nothing to track (nothing was started either).
+    #[error("process {key:?} has already exited and been reaped")]
+    AlreadyExited {
+        /// The key.
+        key: String,
     },
     /// The tracker was shut down.
     #[error("the resource tracker is shut down")]

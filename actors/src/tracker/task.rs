@@ -56,7 +56,7 @@ impl TaskEntry {
         timeout: Duration,
     ) -> Result<TaskState, TrackerError> {
         self.cancel(timeout).await.ok_or(TrackerError::Timeout {
-            what: "task",
+            kind: Kind::Task,
             key,
             timeout,
         })

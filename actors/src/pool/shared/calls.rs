@@ -32,7 +32,7 @@ impl<M: Manager> Shared<M> {
     pub(crate) async fn check(&self, resource: &mut M::Resource) -> Result<(), CallError> {
         let timeout = self.config.recycle_timeout;
         let check = self.manager.check(resource);
-        guarded(self.name(), "check", TimeoutKind::Recycle, timeout, check).await
+        guarded(self.name(), "check", TimeoutKind::Check, timeout, check).await
     }
 
     /// `destroy`, bounded by `recycle_timeout`.
@@ -45,7 +45,7 @@ impl<M: Manager> Shared<M> {
         guarded(
             self.name(),
             "destroy",
-            TimeoutKind::Recycle,
+            TimeoutKind::Destroy,
             timeout,
             destroy,
         )

@@ -149,10 +149,7 @@ impl Shared {
         let Some(pid) = child.id() else {
             self.table().starting.remove(&key);
             return Err(Rejected {
-                error: TrackerError::Spawn {
-                    key,
-                    source: Arc::new(std::io::Error::other("already exited and reaped")),
-                },
+                error: TrackerError::AlreadyExited { key },
                 item: Some(Box::new(child)),
             });
         };

@@ -371,3 +371,21 @@ async fn limits_are_written_to_the_processes_cgroup() {
         .await
         .unwrap();
 }
+
+#[actix_rt::test]
+async fn a_child_already_reaped_is_handed_back_as_already_exited() {
+    let tracker = Tracker::start_in(&actix::Arbiter::current());
+    let mut child = tokio::process::Command::new("true").spawn().unwrap();
+    child.wait().await.unwrap();
+    let rejected = tracker.register_process("gone", child).await.unwrap_err();
+    assert!(
+        matches!(&rejected.error, TrackerError::AlreadyExited { key } if key == "gone"),
+        "{}",
+        rejected.error
+    );
+    assert!(rejected.item.is_some(), "the child is handed back");
+    assert!(
+        tracker.status().await.unwrap().processes.is_empty(),
+        "nothing is tracked"
+    );
+}
