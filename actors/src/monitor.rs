@@ -90,7 +90,7 @@ use actix::{Actor, Addr, ArbiterHandle, AsyncContext, Recipient};
 use tokio::sync::{broadcast, watch};
 
 pub use actor::{MonitorActor, PressureStall, Refresh, SetThresholds, SubscribeAlerts};
-pub use alert::{Alert, Level, Measure, Resource};
+pub use alert::{Alert, Level, MachineResource, Measure};
 pub use availability::{Availability, ResourceLevel};
 pub use error::MonitorError;
 pub use pressure::{Pressure, PressureKind, StallAverages, StallLine};
@@ -208,7 +208,7 @@ impl Monitor {
         };
         let address = MonitorActor::start_in_arbiter(arbiter, move |ctx| {
             let address = ctx.address();
-            let watcher = psi::watch(registered, move |trigger, at| {
+            let watcher = psi::watch_triggers(registered, move |trigger, at| {
                 address.do_send(PressureStall {
                     trigger,
                     at,

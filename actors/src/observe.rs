@@ -31,7 +31,7 @@ use crate::cpu::CpuStats;
 use crate::drive::{DeviceNumber, DriveStats, MountTable};
 use crate::lifecycle::State;
 use crate::metric::{self, Batch};
-use crate::monitor::{Alert, Availability, Level, Reading, Resource};
+use crate::monitor::{Alert, Availability, Level, MachineResource, Reading};
 use crate::pool::PoolStatus;
 use crate::registry::{ServiceInfo, ServiceKind};
 use crate::resource::{OperationCounts, OperationStats};
@@ -145,15 +145,15 @@ pub fn record_alert(alert: &Alert) {
     metric::ALERTS.increment(&[resource_label(&alert.resource), level], 1);
 }
 
-fn resource_label(resource: &Resource) -> &'static str {
+fn resource_label(resource: &MachineResource) -> &'static str {
     use crate::monitor::PressureKind;
     match resource {
-        Resource::Memory => "memory",
-        Resource::Cpu => "cpu",
-        Resource::Disk(_) => "disk",
-        Resource::Pressure(PressureKind::Memory) => "memory_pressure",
-        Resource::Pressure(PressureKind::Cpu) => "cpu_pressure",
-        Resource::Pressure(PressureKind::Io) => "io_pressure",
+        MachineResource::Memory => "memory",
+        MachineResource::Cpu => "cpu",
+        MachineResource::Disk(_) => "disk",
+        MachineResource::Pressure(PressureKind::Memory) => "memory_pressure",
+        MachineResource::Pressure(PressureKind::Cpu) => "cpu_pressure",
+        MachineResource::Pressure(PressureKind::Io) => "io_pressure",
     }
 }
 

@@ -97,7 +97,7 @@ pub use guard::PoolGuard;
 pub use handle::{Pool, WeakPool};
 pub use manager::Manager;
 pub use messages::{ClosePool, Resize, SubscribeState, SubscribeStateRecipient};
-pub use status::{PoolStatus, ResourceStatus};
+pub use status::{PoolStatus, PooledStatus};
 pub use supervisor::PoolSupervisor;
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ pub use builder::ResourceSupervisorBuilder;
 pub use error::ResourceError;
 pub use handle::Managed;
 pub use health::Health;
-pub use messages::{CheckHealth, Close, Initialize, ReportStatus};
+pub use messages::{CheckHealth, Close, Initialize, ReportResourceStatus};
 pub use scope::scoped;
 pub use stats::{OperationCounts, OperationStats};
 pub use status::ResourceStatus;

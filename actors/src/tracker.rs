@@ -162,7 +162,8 @@ pub use error::{Kind, Rejected, TrackerError};
 pub use handle::{ProcessGuard, TaskGuard, Tracker};
 pub use messages::{
     CancelTask, CleanupAll, CleanupCustom, RegisterCustom, RegisterProcess, RegisterTask,
-    ReportStatus, SpawnPiped, SpawnProcess, StopProcess, UnregisterCustom, UnregisterProcess,
+    ReportTrackerStatus, SpawnPiped, SpawnProcess, StopProcess, UnregisterCustom,
+    UnregisterProcess,
 };
 pub use options::{Containment, CpuMax, SpawnOptions};
 pub use status::{

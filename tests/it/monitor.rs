@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use steward::config::{Levels, Thresholds};
 use steward::monitor::{
-    Alert, Level, Monitor, MonitorOptions, Pressure, PressureKind, PsiTrigger, Reading, Resource,
-    StallLine, WorkloadProfile,
+    Alert, Level, MachineResource, Monitor, MonitorOptions, Pressure, PressureKind, PsiTrigger,
+    Reading, StallLine, WorkloadProfile,
 };
 use steward::{Config, Steward};
 use tokio::sync::mpsc;
@@ -116,7 +116,7 @@ async fn a_crossed_threshold_alerts_stream_and_actor_subscribers_once() {
     let alert = tokio::time::timeout(BOUND, async {
         loop {
             let alert = stream.recv().await.expect("alerts flow");
-            if alert.resource == Resource::Memory {
+            if alert.resource == MachineResource::Memory {
                 return alert;
             }
         }
@@ -133,7 +133,7 @@ async fn a_crossed_threshold_alerts_stream_and_actor_subscribers_once() {
         .unwrap();
     assert_eq!(mirrored.resource, alert.resource);
     assert_eq!(
-        monitor.availability().level_of(&Resource::Memory),
+        monitor.availability().level_of(&MachineResource::Memory),
         Level::Critical
     );
     assert!(!monitor.admits(&WorkloadProfile::new(1, 0.0, 0)).is_admit());
@@ -149,7 +149,7 @@ async fn a_crossed_threshold_alerts_stream_and_actor_subscribers_once() {
     .expect("two more samples in time")
     .unwrap();
     while let Ok(other) = stream.try_recv() {
-        assert_ne!(other.resource, Resource::Memory, "repeated: {other}");
+        assert_ne!(other.resource, MachineResource::Memory, "repeated: {other}");
     }
 
     monitor.shutdown().await;
@@ -208,7 +208,7 @@ async fn armed_psi_triggers_are_watched() {
     );
     let watched = monitor.availability();
     for trigger in &status.active {
-        let resource = Resource::Pressure(trigger.kind);
+        let resource = MachineResource::Pressure(trigger.kind);
         assert!(
             watched.resources.iter().any(|r| r.resource == resource),
             "{resource} is watched"
@@ -262,7 +262,7 @@ async fn a_cpu_pressure_trigger_fires_while_more_threads_than_cores_spin() {
     let fired = tokio::time::timeout(BOUND, async {
         loop {
             let alert = alerts.recv().await.expect("alerts flow");
-            if alert.resource == Resource::Pressure(PressureKind::Cpu)
+            if alert.resource == MachineResource::Pressure(PressureKind::Cpu)
                 && alert.level == Level::Warning
             {
                 return alert;
@@ -486,7 +486,7 @@ async fn the_root_disk_s_used_share_is_df_s() {
 async fn alerts_over_samples(
     monitor: &Monitor,
     alerts: &mut tokio::sync::broadcast::Receiver<Alert>,
-    resource: &Resource,
+    resource: &MachineResource,
     samples: u64,
 ) -> Vec<Alert> {
     let mut readings = monitor.readings();
@@ -520,7 +520,7 @@ async fn new_thresholds_on_a_running_monitor_raise_and_clear_one_alert_each() {
     let monitor = steward.monitor();
     let mut alerts = monitor.subscribe();
     first_reading(monitor).await;
-    let root = Resource::Disk("/".into());
+    let root = MachineResource::Disk("/".into());
     let root_at = |warning, critical| {
         Thresholds::default().with_disk(
             "/",
@@ -783,7 +783,7 @@ async fn a_bind_mounted_disk_is_one_disk_and_its_unmounting_clears_its_alert() {
         "named by its shortest mount point"
     );
     assert_eq!(ours[0].mount_points, [point.clone(), bound.clone()]);
-    let resource = Resource::Disk(point.clone());
+    let resource = MachineResource::Disk(point.clone());
     let raised = alerts_over_samples(monitor, &mut alerts, &resource, 3).await;
     assert_eq!(
         raised.len(),

@@ -37,7 +37,7 @@ impl fmt::Display for Level {
 /// What a level is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Resource {
+pub enum MachineResource {
     /// Memory of the machine.
     Memory,
     /// CPU time of all cores.
@@ -48,13 +48,13 @@ pub enum Resource {
     Pressure(PressureKind),
 }
 
-impl fmt::Display for Resource {
+impl fmt::Display for MachineResource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Resource::Memory => f.write_str("memory"),
-            Resource::Cpu => f.write_str("cpu"),
-            Resource::Disk(mount_point) => write!(f, "disk {}", mount_point.display()),
-            Resource::Pressure(kind) => write!(f, "{kind} pressure"),
+            MachineResource::Memory => f.write_str("memory"),
+            MachineResource::Cpu => f.write_str("cpu"),
+            MachineResource::Disk(mount_point) => write!(f, "disk {}", mount_point.display()),
+            MachineResource::Pressure(kind) => write!(f, "{kind} pressure"),
         }
     }
 }
@@ -99,7 +99,7 @@ impl fmt::Display for Measure {
 #[rtype(result = "()")]
 pub struct Alert {
     /// What changed level.
-    pub resource: Resource,
+    pub resource: MachineResource,
     /// The new level.
     pub level: Level,
     /// The level before.

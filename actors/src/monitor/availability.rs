@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Level, Resource};
+use super::alert::{Level, MachineResource};
 
 /// The level of each watched resource and the worst of them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -17,14 +17,14 @@ pub struct Availability {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceLevel {
     /// The resource.
-    pub resource: Resource,
+    pub resource: MachineResource,
     /// Its level.
     pub level: Level,
 }
 
 impl Availability {
     /// Availability from each resource's level.
-    pub(crate) fn from_levels(levels: impl IntoIterator<Item = (Resource, Level)>) -> Self {
+    pub(crate) fn from_levels(levels: impl IntoIterator<Item = (MachineResource, Level)>) -> Self {
         let resources: Vec<ResourceLevel> = levels
             .into_iter()
             .map(|(resource, level)| ResourceLevel { resource, level })
@@ -35,7 +35,7 @@ impl Availability {
 
     /// The level of `resource` (`Healthy` if it is not watched).
     #[must_use]
-    pub fn level_of(&self, resource: &Resource) -> Level {
+    pub fn level_of(&self, resource: &MachineResource) -> Level {
         self.resources
             .iter()
             .find(|r| &r.resource == resource)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::config::Thresholds;
 use crate::drive::DeviceNumber;
 
-use super::alert::{Alert, Level, Measure, Resource};
+use super::alert::{Alert, Level, MachineResource, Measure};
 use super::availability::Availability;
 use super::pressure::PressureKind;
 use super::readings::{DiskReading, PressureReadings, Reading};
@@ -30,7 +30,7 @@ pub(crate) struct Evaluator {
     /// The thresholds changed: each resource's gauges are rebuilt at the
     /// next reading, starting from its level.
     rules_changed: bool,
-    polled: BTreeMap<Resource, Polled>,
+    polled: BTreeMap<MachineResource, Polled>,
     pressure: BTreeMap<PressureKind, Pressured>,
     last_pressure: PressureReadings,
     /// The triggers judged on the sampled stall counters too.
@@ -119,9 +119,9 @@ impl Evaluator {
     fn observe_polled(&mut self, reading: &Reading) -> Vec<Alert> {
         self.last_pressure = reading.pressure;
         let memory = &reading.memory;
-        let observed: Vec<(Resource, Figures)> = vec![
+        let observed: Vec<(MachineResource, Figures)> = vec![
             (
-                Resource::Memory,
+                MachineResource::Memory,
                 Figures {
                     used_percent: memory.used_percent(),
                     free_bytes: memory.available_bytes,
@@ -129,17 +129,17 @@ impl Evaluator {
                 },
             ),
             (
-                Resource::Cpu,
+                MachineResource::Cpu,
                 Figures {
                     used_percent: reading.cpu.usage_percent,
                     ..Figures::default()
                 },
             ),
         ];
-        let mut disks: Vec<(Resource, Figures, &DiskReading)> = Vec::new();
+        let mut disks: Vec<(MachineResource, Figures, &DiskReading)> = Vec::new();
         for disk in &reading.disks {
             disks.push((
-                Resource::Disk(disk.mount_point.clone()),
+                MachineResource::Disk(disk.mount_point.clone()),
                 Figures {
                     used_percent: disk.used_percent(),
                     free_bytes: disk.available_bytes,
@@ -195,13 +195,13 @@ impl Evaluator {
     /// Returns the alerts and the new names.
     fn forget_vanished_disks(
         &mut self,
-        mounted: &[(Resource, Figures, &DiskReading)],
+        mounted: &[(MachineResource, Figures, &DiskReading)],
         at: SystemTime,
-    ) -> (Vec<Alert>, Vec<Resource>) {
-        let vanished: Vec<Resource> = self
+    ) -> (Vec<Alert>, Vec<MachineResource>) {
+        let vanished: Vec<MachineResource> = self
             .polled
             .keys()
-            .filter(|resource| matches!(resource, Resource::Disk(_)))
+            .filter(|resource| matches!(resource, MachineResource::Disk(_)))
             .filter(|resource| !mounted.iter().any(|(r, _, _)| r == *resource))
             .cloned()
             .collect();
@@ -239,13 +239,13 @@ impl Evaluator {
         (alerts, renamed)
     }
 
-    fn rules_for(&self, resource: &Resource, disk: Option<&DiskReading>) -> Vec<Rule> {
+    fn rules_for(&self, resource: &MachineResource, disk: Option<&DiskReading>) -> Vec<Rule> {
         let thresholds = &self.thresholds;
         let (percent, free) = match resource {
-            Resource::Memory => (thresholds.memory, thresholds.memory_free),
-            Resource::Cpu => return vec![Rule::UsedPercent(thresholds.cpu)],
-            Resource::Disk(mount_point) => disk_levels(thresholds, mount_point, disk),
-            Resource::Pressure(_) => return Vec::new(),
+            MachineResource::Memory => (thresholds.memory, thresholds.memory_free),
+            MachineResource::Cpu => return vec![Rule::UsedPercent(thresholds.cpu)],
+            MachineResource::Disk(mount_point) => disk_levels(thresholds, mount_point, disk),
+            MachineResource::Pressure(_) => return Vec::new(),
         };
         let mut rules = vec![Rule::UsedPercent(percent)];
         if !free.is_unset() {
@@ -351,7 +351,7 @@ impl Evaluator {
             }
         };
         Some(Alert {
-            resource: Resource::Pressure(kind),
+            resource: MachineResource::Pressure(kind),
             level,
             previous,
             value: Measure::StallPercent(value),
@@ -366,7 +366,7 @@ impl Evaluator {
         let pressured = self
             .pressure
             .iter()
-            .map(|(kind, p)| (Resource::Pressure(*kind), p.level));
+            .map(|(kind, p)| (MachineResource::Pressure(*kind), p.level));
         Availability::from_levels(polled.chain(pressured))
     }
 }
@@ -399,7 +399,7 @@ fn disk_levels(
 impl Polled {
     fn observe(
         &mut self,
-        resource: &Resource,
+        resource: &MachineResource,
         figures: &Figures,
         hysteresis: &Hysteresis,
         at: SystemTime,

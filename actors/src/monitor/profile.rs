@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Level, Resource};
+use super::alert::{Level, MachineResource};
 use super::availability::Availability;
 use super::error::MonitorError;
 use super::readings::{DiskReading, Reading};
@@ -190,7 +190,7 @@ pub enum DeferReason {
     /// A resource the job needs is at a critical level.
     Critical {
         /// The resource.
-        resource: Resource,
+        resource: MachineResource,
     },
     /// Less memory available than the job may use.
     Memory {
@@ -342,14 +342,14 @@ fn fits_now(
     availability: &Availability,
 ) -> Result<(), DeferReason> {
     let needed = [
-        Resource::Memory,
-        Resource::Cpu,
-        Resource::Disk(disk.mount_point.clone()),
+        MachineResource::Memory,
+        MachineResource::Cpu,
+        MachineResource::Disk(disk.mount_point.clone()),
     ];
     let pressure = availability
         .resources
         .iter()
-        .filter(|r| matches!(r.resource, Resource::Pressure(_)))
+        .filter(|r| matches!(r.resource, MachineResource::Pressure(_)))
         .map(|r| r.resource.clone());
     for resource in needed.into_iter().chain(pressure) {
         if availability.level_of(&resource) == Level::Critical {

@@ -132,7 +132,7 @@ pub(crate) type Watcher = PriorityWatch;
 /// Starts the thread that waits on `registered`'s triggers and calls
 /// `on_event` for each event. `None` when there is nothing to wait on or
 /// the thread cannot start (said in a warning).
-pub(crate) fn watch<F>(registered: Registered, on_event: F) -> Option<Watcher>
+pub(crate) fn watch_triggers<F>(registered: Registered, on_event: F) -> Option<Watcher>
 where
     F: Fn(PsiTrigger, Instant) + Send + 'static,
 {

@@ -158,7 +158,7 @@ impl See for Evaluator {
 }
 
 /// (resource, previous, level) of each alert.
-fn changes(alerts: &[Alert]) -> Vec<(Resource, Level, Level)> {
+fn changes(alerts: &[Alert]) -> Vec<(MachineResource, Level, Level)> {
     alerts
         .iter()
         .map(|a| (a.resource.clone(), a.previous, a.level))
@@ -178,10 +178,10 @@ fn alerts_go_out_only_when_a_level_changes() {
     assert_eq!(
         changes(&all),
         [
-            (Resource::Cpu, H, W),
-            (Resource::Cpu, W, C),
-            (Resource::Cpu, C, W),
-            (Resource::Cpu, W, H),
+            (MachineResource::Cpu, H, W),
+            (MachineResource::Cpu, W, C),
+            (MachineResource::Cpu, C, W),
+            (MachineResource::Cpu, W, H),
         ]
     );
     let rise = &all[0];
@@ -205,7 +205,7 @@ fn a_hovering_value_sends_one_alert() {
         let memory = if i % 2 == 0 { 80.05 } else { 79.95 };
         alerts.extend(evaluator.see(&reading(i + 1, memory, 10.0)));
     }
-    assert_eq!(changes(&alerts), [(Resource::Memory, H, W)]);
+    assert_eq!(changes(&alerts), [(MachineResource::Memory, H, W)]);
 }
 
 #[test]
@@ -220,16 +220,19 @@ fn memory_takes_the_worst_of_percent_and_free_bytes() {
     let alerts = evaluator.see(&reading(1, 70.0, 0.0));
     assert!(alerts.is_empty());
     let alerts = evaluator.see(&reading(2, 75.0, 0.0));
-    assert_eq!(changes(&alerts), [(Resource::Memory, H, W)]);
+    assert_eq!(changes(&alerts), [(MachineResource::Memory, H, W)]);
     assert_eq!(alerts[0].threshold, Measure::FreeBytes(4 * GIB));
     assert!(
         evaluator.see(&reading(3, 85.0, 0.0)).is_empty(),
         "still warning"
     );
     let alerts = evaluator.see(&reading(4, 95.0, 0.0));
-    assert_eq!(changes(&alerts), [(Resource::Memory, W, C)]);
+    assert_eq!(changes(&alerts), [(MachineResource::Memory, W, C)]);
     assert_eq!(alerts[0].threshold, Measure::UsedPercent(90.0));
-    assert_eq!(evaluator.availability().level_of(&Resource::Memory), C);
+    assert_eq!(
+        evaluator.availability().level_of(&MachineResource::Memory),
+        C
+    );
     assert_eq!(evaluator.availability().overall, C);
 }
 
@@ -247,7 +250,10 @@ fn disks_use_their_own_thresholds_and_clear_their_level_when_unmounted() {
     // Both disks 50% used: a warning on /data only.
     sample.disks.push(disk("/data", 10 * GIB, 5 * GIB));
     let alerts = evaluator.see(&sample);
-    assert_eq!(changes(&alerts), [(Resource::Disk("/data".into()), H, W)]);
+    assert_eq!(
+        changes(&alerts),
+        [(MachineResource::Disk("/data".into()), H, W)]
+    );
     assert_eq!(
         alerts[0].to_string(),
         "disk /data healthy -> warning: 50.0% used (threshold 40.0% used)"
@@ -259,7 +265,10 @@ fn disks_use_their_own_thresholds_and_clear_their_level_when_unmounted() {
     // A vanished disk clears its level: subscribers are not left with a
     // warning that nothing will ever clear.
     let cleared = evaluator.see(&unmounted);
-    assert_eq!(changes(&cleared), [(Resource::Disk("/data".into()), W, H)]);
+    assert_eq!(
+        changes(&cleared),
+        [(MachineResource::Disk("/data".into()), W, H)]
+    );
     assert_eq!(cleared[0].value, Measure::Unmounted);
     assert_eq!(cleared[0].threshold, Measure::UsedPercent(40.0));
     assert_eq!(
@@ -273,7 +282,7 @@ fn disks_use_their_own_thresholds_and_clear_their_level_when_unmounted() {
         availability
             .resources
             .iter()
-            .all(|r| r.resource != Resource::Disk("/data".into()))
+            .all(|r| r.resource != MachineResource::Disk("/data".into()))
     );
 }
 
@@ -292,7 +301,7 @@ fn a_disk_renamed_by_a_bind_mount_keeps_its_level_and_alerts_nothing() {
     let raised = evaluator.see(&full(1, &["/srv/data"]));
     assert_eq!(
         changes(&raised),
-        [(Resource::Disk("/srv/data".into()), H, C)]
+        [(MachineResource::Disk("/srv/data".into()), H, C)]
     );
     // Bind-mounted at a shorter path, which now names it; then that bind
     // mount goes again. Still the same disk, still full: no alert, not
@@ -302,7 +311,7 @@ fn a_disk_renamed_by_a_bind_mount_keeps_its_level_and_alerts_nothing() {
     assert_eq!(
         evaluator
             .availability()
-            .level_of(&Resource::Disk("/d".into())),
+            .level_of(&MachineResource::Disk("/d".into())),
         C
     );
     let back = evaluator.see(&full(3, &["/srv/data"]));
@@ -313,7 +322,7 @@ fn a_disk_renamed_by_a_bind_mount_keeps_its_level_and_alerts_nothing() {
     emptied.disks[1].available_bytes = 90 * GIB;
     assert_eq!(
         changes(&evaluator.see(&emptied)),
-        [(Resource::Disk("/srv/data".into()), C, H)]
+        [(MachineResource::Disk("/srv/data".into()), C, H)]
     );
 }
 
@@ -339,7 +348,7 @@ fn pressure_events_raise_a_level_once_and_it_lapses_after_quiet_windows() {
     let at = SystemTime::UNIX_EPOCH;
     let warning = trigger(W);
     let quiet = quiet_period(&warning);
-    let memory = Resource::Pressure(PressureKind::Memory);
+    let memory = MachineResource::Pressure(PressureKind::Memory);
 
     let alert = evaluator.stall(&warning, start, at).unwrap();
     assert_eq!(
@@ -530,7 +539,7 @@ fn profiles_admit_only_what_fits() {
     ));
     // Never fitting is said even where a disk is unknown or pressure is
     // critical now: waiting would not help.
-    let critical = Availability::from_levels([(Resource::Pressure(PressureKind::Io), C)]);
+    let critical = Availability::from_levels([(MachineResource::Pressure(PressureKind::Io), C)]);
     assert!(
         profile::admit(&huge.clone().on_disk("/nowhere"), Some(&sample), &critical).is_reject()
     );
@@ -538,7 +547,7 @@ fn profiles_admit_only_what_fits() {
     assert_eq!(
         defer(profile::admit(&profile, Some(&sample), &critical)),
         DeferReason::Critical {
-            resource: Resource::Pressure(PressureKind::Io)
+            resource: MachineResource::Pressure(PressureKind::Io)
         }
     );
     for (memory, cpu, disk) in [
@@ -565,7 +574,7 @@ fn readings_and_alerts_serialize_with_units_in_field_names() {
     assert_eq!(back, sample);
 
     let alert = Alert {
-        resource: Resource::Disk("/".into()),
+        resource: MachineResource::Disk("/".into()),
         level: W,
         previous: H,
         value: Measure::FreeBytes(5),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::config::RecycleOn;
 use super::manager::Manager;
 use super::pooled::Pooled;
-use super::shared::{Shared, Unready};
+use super::shared::{PoolState, Unready};
 
 /// A resource checked out of a [`Pool`](super::Pool); it goes back when the
 /// guard is dropped (or is destroyed, if the pool closed, shrank or the
@@ -16,7 +16,7 @@ use super::shared::{Shared, Unready};
 /// Holds no borrow: move it into a task, keep it across awaits.
 #[must_use = "the resource goes back to the pool as soon as the guard is dropped"]
 pub struct PoolGuard<M: Manager> {
-    shared: Arc<Shared<M>>,
+    shared: Arc<PoolState<M>>,
     /// `None` only once the guard is consumed.
     pooled: Option<Pooled<M::Resource>>,
 }
@@ -31,7 +31,7 @@ impl<M: Manager> std::fmt::Debug for PoolGuard<M> {
 }
 
 impl<M: Manager> PoolGuard<M> {
-    pub(crate) fn new(shared: Arc<Shared<M>>, pooled: Pooled<M::Resource>) -> Self {
+    pub(crate) fn new(shared: Arc<PoolState<M>>, pooled: Pooled<M::Resource>) -> Self {
         Self {
             shared,
             pooled: Some(pooled),
@@ -130,7 +130,7 @@ impl<M: Manager> Drop for PoolGuard<M> {
     }
 }
 
-async fn recycle_then_return<M: Manager>(shared: &Shared<M>, pooled: Pooled<M::Resource>) {
+async fn recycle_then_return<M: Manager>(shared: &PoolState<M>, pooled: Pooled<M::Resource>) {
     // Dropped mid-recycle (the runtime shutting down): discarded.
     let mut pooled = Unready::new(shared, pooled);
     let recycled = shared.recycle(pooled.resource()).await;

@@ -12,7 +12,7 @@ use super::config::PoolConfig;
 use super::error::PoolError;
 use super::manager::Manager;
 use super::messages::{ClosePool, Resize, Start, SubscribeStateRecipient};
-use super::shared::{Shared, deadline_after};
+use super::shared::{PoolState, deadline_after};
 use super::status::PoolStatus;
 use super::supervisor::PoolSupervisor;
 use crate::lifecycle::{Lifecycle, State, StateChanged, StateView};
@@ -22,7 +22,7 @@ mod acquire;
 /// A pool of `M`'s resources: `Clone + Send + Sync`, cheap to clone;
 /// clones share one pool.
 pub struct Pool<M: Manager> {
-    shared: Arc<Shared<M>>,
+    shared: Arc<PoolState<M>>,
     address: Addr<PoolSupervisor<M>>,
 }
 
@@ -62,7 +62,7 @@ impl<M: Manager> Pool<M> {
             PoolSupervisor::new(lifecycle, breaker)
         });
         let destroyer = address.clone().recipient();
-        let shared = Arc::new(Shared::new(manager, config, view, destroyer));
+        let shared = Arc::new(PoolState::new(manager, config, view, destroyer));
         let pool = Self { shared, address };
         let (reply, started) = oneshot::channel();
         pool.address.do_send(Start {
@@ -81,7 +81,7 @@ impl<M: Manager> Pool<M> {
     }
 
     #[cfg(test)]
-    pub(crate) fn shared(&self) -> &Shared<M> {
+    pub(crate) fn shared(&self) -> &PoolState<M> {
         &self.shared
     }
 
@@ -304,7 +304,7 @@ impl<M: Manager> Pool<M> {
 /// A [`Pool`] handle that does not keep the pool alive (as `steward` holds
 /// the pools it closes at shutdown).
 pub struct WeakPool<M: Manager> {
-    shared: Weak<Shared<M>>,
+    shared: Weak<PoolState<M>>,
     address: WeakAddr<PoolSupervisor<M>>,
 }
 

@@ -8,13 +8,13 @@ use super::error::{PoolError, TimeoutKind};
 use super::manager::Manager;
 use super::pooled::IdleEntry;
 use super::requests::{CreateRequest, Purpose};
-use super::shared::{Shared, Unready};
+use super::shared::{PoolState, Unready};
 use crate::UserError;
 use crate::retry::{Failure, RetryError, with_retry};
 
 /// Hands a new resource to the acquire waiting for it, or makes it idle.
 pub(super) fn deliver<M: Manager>(
-    shared: &Shared<M>,
+    shared: &PoolState<M>,
     request: CreateRequest<M::Resource>,
     resource: M::Resource,
 ) {
@@ -30,7 +30,7 @@ pub(super) fn deliver<M: Manager>(
 
 /// Checks the longest-idle resource (not the last idle one); `false` when
 /// there was none to check or an acquire wanted it.
-pub(super) async fn check_one<M: Manager>(shared: &Shared<M>) -> bool {
+pub(super) async fn check_one<M: Manager>(shared: &PoolState<M>) -> bool {
     let wanted = shared.wanted();
     tokio::pin!(wanted);
     wanted.as_mut().enable();
@@ -79,7 +79,7 @@ pub(super) async fn check_one<M: Manager>(shared: &Shared<M>) -> bool {
     }
 }
 
-struct CheckDone<'a, M: Manager>(&'a Shared<M>);
+struct CheckDone<'a, M: Manager>(&'a PoolState<M>);
 
 impl<M: Manager> Drop for CheckDone<'_, M> {
     fn drop(&mut self) {
@@ -90,7 +90,7 @@ impl<M: Manager> Drop for CheckDone<'_, M> {
 /// A start's create: the manager's `create` under the retry policy, each
 /// attempt bounded by `create_timeout`, a panic caught.
 pub(super) async fn create_with_retry<M: Manager>(
-    shared: &Shared<M>,
+    shared: &PoolState<M>,
 ) -> Result<M::Resource, PoolError> {
     let policy = shared
         .config
@@ -140,7 +140,10 @@ pub(super) fn last_error(error: &PoolError) -> UserError {
 
 /// Destroys resources through the manager, each bounded by
 /// `recycle_timeout`; a failure or panic is logged.
-pub(super) async fn destroy_all<M: Manager>(shared: Arc<Shared<M>>, resources: Vec<M::Resource>) {
+pub(super) async fn destroy_all<M: Manager>(
+    shared: Arc<PoolState<M>>,
+    resources: Vec<M::Resource>,
+) {
     let destroys = resources.into_iter().map(|resource| {
         let shared = &shared;
         async move {

@@ -11,7 +11,7 @@ use super::capacity::Reservation;
 use super::error::PoolError;
 use super::manager::Manager;
 use super::requests::Reply;
-use super::shared::{Destroy, Shared};
+use super::shared::{Destroy, PoolState};
 use super::supervisor::PoolSupervisor;
 use crate::Shutdown;
 use crate::lifecycle::StateChanged;
@@ -66,10 +66,10 @@ pub struct SubscribeState;
 #[rtype(result = "()")]
 pub struct SubscribeStateRecipient(pub Recipient<StateChanged>);
 
-impl<M: Manager> Handler<Start<Shared<M>>> for PoolSupervisor<M> {
+impl<M: Manager> Handler<Start<PoolState<M>>> for PoolSupervisor<M> {
     type Result = ();
 
-    fn handle(&mut self, message: Start<Shared<M>>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, message: Start<PoolState<M>>, ctx: &mut Context<Self>) {
         self.start(message.shared, message.reply, ctx);
     }
 }

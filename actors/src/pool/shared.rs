@@ -1,4 +1,4 @@
-//! [`Shared`]: the state a pool publishes to its handles and guards: the
+//! [`PoolState`]: the state a pool publishes to its handles and guards: the
 //! semaphore of slots, the idle queue, the room for resources, the
 //! counters, and a view of the supervisor's lifecycle. An acquire with an
 //! idle resource touches only this; the supervisor owns every other change.
@@ -63,7 +63,7 @@ impl<R: Send + 'static> Message for Destroy<R> {
 }
 
 /// The shared state of one pool.
-pub(crate) struct Shared<M: Manager> {
+pub(crate) struct PoolState<M: Manager> {
     pub(crate) manager: M,
     pub(crate) config: PoolConfig,
     /// The supervisor's lifecycle: the pool's one state.
@@ -97,16 +97,16 @@ pub(crate) struct Shared<M: Manager> {
     rng: Mutex<fastrand::Rng>,
 }
 
-impl<M: Manager> std::fmt::Debug for Shared<M> {
+impl<M: Manager> std::fmt::Debug for PoolState<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
+        f.debug_struct("PoolState")
             .field("name", &self.config.name)
             .field("size", &self.size())
             .finish_non_exhaustive()
     }
 }
 
-impl<M: Manager> Shared<M> {
+impl<M: Manager> PoolState<M> {
     pub(crate) fn new(
         manager: M,
         config: PoolConfig,
@@ -438,7 +438,7 @@ struct Idle<R> {
     closed: bool,
 }
 
-impl<M: Manager> Shared<M> {
+impl<M: Manager> PoolState<M> {
     /// A slot permit taken from the semaphore and forgotten there: given
     /// back when the guard is dropped, unless it is disarmed once a
     /// [`PoolGuard`](super::PoolGuard) owns the permit (a cancelled acquire

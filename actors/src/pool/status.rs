@@ -35,13 +35,13 @@ pub struct PoolStatus {
     /// Acquires, creates and recycles that timed out.
     pub timeouts: u64,
     /// Every live resource, oldest first.
-    pub resources: Vec<ResourceStatus>,
+    pub resources: Vec<PooledStatus>,
 }
 
 /// One resource in a [`PoolStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct ResourceStatus {
+pub struct PooledStatus {
     /// Its id in the pool (1, 2, …, in order of creation).
     pub id: u64,
     /// How long since it was created.

@@ -13,7 +13,7 @@ use super::error::PoolError;
 use super::jobs::{create_with_retry, last_error};
 use super::manager::Manager;
 use super::requests::Creates;
-use super::shared::Shared;
+use super::shared::PoolState;
 use crate::lifecycle::{Lifecycle, State};
 
 mod creates;
@@ -22,7 +22,7 @@ mod upkeep;
 /// The actor behind a [`Pool`](super::Pool). Checkouts of idle resources
 /// never reach it; it owns every other change of the pool.
 pub struct PoolSupervisor<M: Manager> {
-    shared: Weak<Shared<M>>,
+    shared: Weak<PoolState<M>>,
     pub(super) lifecycle: Lifecycle,
     breaker: Breaker,
     creates: Creates<M::Resource>,
@@ -89,7 +89,7 @@ impl<M: Manager> PoolSupervisor<M> {
     /// `Ready`.
     pub(super) fn start(
         &mut self,
-        shared: Weak<Shared<M>>,
+        shared: Weak<PoolState<M>>,
         reply: oneshot::Sender<Result<(), PoolError>>,
         ctx: &mut Context<Self>,
     ) {
@@ -135,7 +135,7 @@ impl<M: Manager> PoolSupervisor<M> {
         }));
     }
 
-    fn start_timers(&mut self, shared: &Shared<M>, ctx: &mut Context<Self>) {
+    fn start_timers(&mut self, shared: &PoolState<M>, ctx: &mut Context<Self>) {
         let every = shared.config.maintenance_interval;
         self.maintenance = Some(ctx.run_interval(every, |actor, ctx| actor.maintain(ctx)));
         if let Some(every) = shared.config.health_check_interval {

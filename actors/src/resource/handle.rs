@@ -10,8 +10,8 @@ use super::link::Link;
 use super::messages::{Discard, Subscribe};
 use super::stats::Recorder;
 use super::{
-    CheckHealth, Close, Health, Initialize, ReportStatus, Resource, ResourceError, ResourceStatus,
-    ResourceSupervisor,
+    CheckHealth, Close, Health, Initialize, ReportResourceStatus, Resource, ResourceError,
+    ResourceStatus, ResourceSupervisor,
 };
 use crate::lifecycle::{State, StateChanged, StateView};
 
@@ -137,7 +137,7 @@ impl<R: Resource> Managed<R> {
     /// The supervisor actor's address, for an application's actors (its
     /// messages: [`Initialize`](super::Initialize),
     /// [`CheckHealth`](super::CheckHealth), [`Close`](super::Close),
-    /// [`ReportStatus`](super::ReportStatus)).
+    /// [`ReportResourceStatus`](super::ReportResourceStatus)).
     #[must_use]
     pub fn address(&self) -> &Addr<ResourceSupervisor<R>> {
         &self.addr
@@ -251,7 +251,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// [`ResourceError::Closed`] once the supervisor has stopped.
     pub async fn status(&self) -> Result<ResourceStatus, ResourceError> {
-        crate::sync::ask(&self.addr, ReportStatus, || self.closed()).await
+        crate::sync::ask(&self.addr, ReportResourceStatus, || self.closed()).await
     }
 
     /// Closes the resource: `Closing`, `cleanup` once within `timeout`,

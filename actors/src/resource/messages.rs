@@ -40,7 +40,7 @@ pub(crate) struct Discard;
 /// Asks for a [`ResourceStatus`].
 #[derive(Debug, Clone, Copy, Default, Message)]
 #[rtype(result = "ResourceStatus")]
-pub struct ReportStatus;
+pub struct ReportResourceStatus;
 
 /// Delivers every later state change to an actor.
 #[derive(Debug, Message)]
@@ -126,10 +126,10 @@ impl<R: Resource> Handler<Reconnect> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<ReportStatus> for ResourceSupervisor<R> {
-    type Result = MessageResult<ReportStatus>;
+impl<R: Resource> Handler<ReportResourceStatus> for ResourceSupervisor<R> {
+    type Result = MessageResult<ReportResourceStatus>;
 
-    fn handle(&mut self, _: ReportStatus, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: ReportResourceStatus, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.status())
     }
 }

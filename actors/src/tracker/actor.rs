@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::command::CommandSpec;
 use super::containment::group;
-use super::custom::{CustomEntry, Resource};
+use super::custom::{CustomEntry, CustomResource};
 use super::error::{Kind, Rejected, TrackerError, refusal};
 use super::options::{Containment, SpawnOptions};
 use super::os;
 use super::process::ProcessEntry;
 use super::status::{CleanupOutcome, CleanupReport, Ending, StopOutcome, TrackerStatus};
 use super::stop::{self, KILL_WAIT};
-use super::table::{Shared, SpawnedProcess};
+use super::table::{SpawnedProcess, TrackerState};
 use super::task::TaskEntry;
 
 /// How often the housekeeping runs: the watchdog checked, cells of exited
@@ -28,7 +28,7 @@ pub(crate) const HOUSEKEEPING: Duration = Duration::from_secs(1);
 /// The actor behind [`Tracker`](super::Tracker): custom resources, and
 /// every stop and cleanup of processes and tasks.
 pub struct ResourceTracker {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<TrackerState>,
     next_custom: u64,
     custom: HashMap<String, CustomEntry>,
     /// Set while a housekeeping pass runs on a blocking thread.
@@ -45,7 +45,7 @@ impl std::fmt::Debug for ResourceTracker {
 }
 
 impl ResourceTracker {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<TrackerState>) -> Self {
         Self {
             shared,
             next_custom: 0,
@@ -57,7 +57,7 @@ impl ResourceTracker {
     pub(crate) fn register_custom(
         &mut self,
         key: String,
-        resource: Box<dyn Resource>,
+        resource: Box<dyn CustomResource>,
     ) -> Result<(), Rejected<dyn Any + Send>> {
         let taken = self.custom.contains_key(&key);
         if let Some(error) = refusal(self.shared.is_closed(), taken, Kind::Custom, &key) {
@@ -213,7 +213,7 @@ impl ResourceTracker {
 }
 
 /// One housekeeping pass: see [`HOUSEKEEPING`].
-fn housekeep(shared: &Shared) {
+fn housekeep(shared: &TrackerState) {
     if let Some(watchdog) = &shared.watchdog {
         watchdog.ensure_running(|| shared.groups());
     }
@@ -237,7 +237,7 @@ fn housekeep(shared: &Shared) {
 /// Stops one process and, if its cell could not be removed yet, keeps it
 /// to retry.
 pub(crate) async fn stop_one(
-    shared: Arc<Shared>,
+    shared: Arc<TrackerState>,
     entry: ProcessEntry,
     timeout: Duration,
     kill_wait: Duration,
@@ -255,7 +255,7 @@ pub(crate) async fn stop_one(
 
 /// What `cleanup_all` took out of the tracker.
 pub(crate) struct Drained {
-    shared: Arc<Shared>,
+    shared: Arc<TrackerState>,
     processes: Vec<(String, ProcessEntry)>,
     tasks: Vec<(String, TaskEntry)>,
     custom: Vec<(String, CustomEntry)>,

@@ -15,7 +15,7 @@ use super::handle::Tracker;
 use super::options::Containment;
 use super::os;
 use super::pids::Pids;
-use super::table::Shared;
+use super::table::TrackerState;
 use super::watchdog::{Target, Watchdog};
 
 /// Builds a [`Tracker`].
@@ -126,7 +126,9 @@ fn launch(
             tracing::warn!(target: "steward::tracker", %error, "cannot start the watchdog: tracked processes will not be stopped if the program is killed");
         })
         .ok();
-    let shared = Arc::new(Shared::new(number, marker_var, container, pids, watchdog));
+    let shared = Arc::new(TrackerState::new(
+        number, marker_var, container, pids, watchdog,
+    ));
     let actor_shared = Arc::clone(&shared);
     let address =
         ResourceTracker::start_in_arbiter(arbiter, move |_| ResourceTracker::new(actor_shared));

@@ -12,7 +12,7 @@ use crate::panic_message::panic_message;
 type CleanupFuture = Pin<Box<dyn Future<Output = CleanupOutcome> + Send>>;
 
 /// A resource with its cleanup, its type erased.
-pub(crate) trait Resource: Send {
+pub(crate) trait CustomResource: Send {
     /// Runs the cleanup (on a blocking thread for a synchronous one),
     /// bounded by `timeout`, a failure or panic reported, never raised.
     fn clean_up(self: Box<Self>, timeout: Duration) -> CleanupFuture;
@@ -32,7 +32,7 @@ pub(crate) struct AsyncResource<T, F> {
     pub(crate) cleanup: F,
 }
 
-impl<T, F> Resource for SyncResource<T, F>
+impl<T, F> CustomResource for SyncResource<T, F>
 where
     T: Send + 'static,
     F: FnOnce(T) -> Result<(), UserError> + Send + 'static,
@@ -51,7 +51,7 @@ where
     }
 }
 
-impl<T, F, Fut> Resource for AsyncResource<T, F>
+impl<T, F, Fut> CustomResource for AsyncResource<T, F>
 where
     T: Send + 'static,
     F: FnOnce(T) -> Fut + Send + 'static,
@@ -101,7 +101,7 @@ fn finish(
 pub(crate) struct CustomEntry {
     pub(crate) sequence: u64,
     pub(crate) registered: SystemTime,
-    pub(crate) resource: Box<dyn Resource>,
+    pub(crate) resource: Box<dyn CustomResource>,
 }
 
 impl CustomEntry {

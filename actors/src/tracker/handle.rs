@@ -8,10 +8,10 @@ use tokio::runtime::Handle;
 
 use super::ResourceTracker;
 use super::error::{Rejected, TrackerError};
-use super::messages::{CleanupAll, CurrentRuntime, ReportStatus};
+use super::messages::{CleanupAll, CurrentRuntime, ReportTrackerStatus};
 use super::options::Containment;
 use super::status::{CleanupReport, TrackerCounts, TrackerStatus};
-use super::table::Shared;
+use super::table::TrackerState;
 use crate::Shutdown;
 
 mod custom;
@@ -25,7 +25,7 @@ pub use tasks::TaskGuard;
 #[derive(Clone)]
 pub struct Tracker {
     pub(crate) address: Addr<ResourceTracker>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<TrackerState>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -157,7 +157,7 @@ impl Tracker {
     ///
     /// [`TrackerError::Closed`] if the tracker is gone.
     pub async fn status(&self) -> Result<TrackerStatus, TrackerError> {
-        self.ask(ReportStatus).await
+        self.ask(ReportTrackerStatus).await
     }
 
     /// Running processes by containment, running tasks, stops and the

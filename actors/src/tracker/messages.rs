@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::actor::{HOUSEKEEPING, ResourceTracker, stop_one};
 use super::child::ChildProcess;
 use super::command::CommandSpec;
-use super::custom::Resource;
+use super::custom::CustomResource;
 use super::error::{Kind, Rejected, TrackerError};
 use super::options::SpawnOptions;
 use super::status::{CleanupOutcome, CleanupReport, StopOutcome, TaskState, TrackerStatus};
@@ -121,7 +121,7 @@ pub struct CancelTask {
 /// [`register_custom_async`](super::Tracker::register_custom_async).
 pub struct RegisterCustom {
     pub(crate) key: String,
-    pub(crate) resource: Box<dyn Resource>,
+    pub(crate) resource: Box<dyn CustomResource>,
 }
 
 impl std::fmt::Debug for RegisterCustom {
@@ -181,7 +181,7 @@ pub struct CleanupAll {
 /// Asks for the tracker's status.
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "TrackerStatus")]
-pub struct ReportStatus;
+pub struct ReportTrackerStatus;
 
 /// Asks for the runtime the tracker's watchers run on.
 #[derive(Debug, Clone, Copy, Message)]
@@ -296,10 +296,10 @@ impl Handler<CleanupAll> for ResourceTracker {
     }
 }
 
-impl Handler<ReportStatus> for ResourceTracker {
+impl Handler<ReportTrackerStatus> for ResourceTracker {
     type Result = ResponseFuture<TrackerStatus>;
 
-    fn handle(&mut self, _: ReportStatus, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: ReportTrackerStatus, _: &mut Context<Self>) -> Self::Result {
         let status = self.status();
         // Reads every cell's cpu.stat and pressure files: off the arbiter.
         Box::pin(async move {

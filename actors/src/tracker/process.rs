@@ -11,7 +11,7 @@ use super::pids::Pids;
 use super::status::{ProcessState, ProcessStatus, Usage};
 
 /// Asks the watcher for the `Child` back.
-pub(crate) type HandBack = oneshot::Sender<oneshot::Sender<ChildProcess>>;
+pub(crate) type ReturnChild = oneshot::Sender<oneshot::Sender<ChildProcess>>;
 
 /// One tracked process.
 pub(crate) struct ProcessEntry {
@@ -20,7 +20,7 @@ pub(crate) struct ProcessEntry {
     pub(crate) pid: u32,
     pub(crate) started: SystemTime,
     pub(crate) state: watch::Receiver<ProcessState>,
-    pub(crate) hand_back: HandBack,
+    pub(crate) hand_back: ReturnChild,
     pub(crate) cell: Arc<dyn Cell>,
     /// The last reading of its cell, kept once the cell is gone.
     pub(crate) last_usage: Arc<Mutex<Usage>>,
@@ -111,13 +111,13 @@ pub(crate) fn finish(cell: &Arc<dyn Cell>, into: &Mutex<Usage>, recycle: bool) -
 /// Starts, on the current runtime, the task that waits for (and so reaps)
 /// `child` the moment it exits, publishes its state, removes its cell if
 /// nothing of it is left, and hands the `Child` back on request.
-pub(crate) fn watch(
+pub(crate) fn spawn_reaper(
     mut child: ChildProcess,
     pid: u32,
     pids: Arc<Pids>,
     cell: Arc<dyn Cell>,
     last_usage: Arc<Mutex<Usage>>,
-) -> (watch::Receiver<ProcessState>, HandBack) {
+) -> (watch::Receiver<ProcessState>, ReturnChild) {
     let (state_tx, state) = watch::channel(ProcessState::Running);
     let (hand_back, mut requests) = oneshot::channel::<oneshot::Sender<ChildProcess>>();
     tokio::spawn(async move {

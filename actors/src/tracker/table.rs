@@ -95,7 +95,7 @@ struct Table {
 }
 
 /// The state shared by a tracker's handles, watchers and actor.
-pub(crate) struct Shared {
+pub(crate) struct TrackerState {
     /// The tracker's number in this program: its cgroup's name.
     pub(crate) number: u64,
     /// `_STEWARD_TRACKED_<pid>_<number>`, set to the key in every process
@@ -118,9 +118,9 @@ pub(crate) struct Shared {
     pub(crate) stops: StopCounter,
 }
 
-impl std::fmt::Debug for Shared {
+impl std::fmt::Debug for TrackerState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
+        f.debug_struct("TrackerState")
             .field("number", &self.number)
             .field("container", &self.container)
             .field("watchdog", &self.watchdog)
@@ -128,7 +128,7 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-impl Shared {
+impl TrackerState {
     pub(crate) fn new(
         number: u64,
         marker_var: String,

@@ -11,14 +11,14 @@ use super::status::{TaskState, TaskStatus};
 use crate::panic_message::panic_message;
 
 /// Asks the monitor for the (type-erased) `JoinHandle` back.
-pub(crate) type HandBack = oneshot::Sender<oneshot::Sender<Box<dyn Any + Send>>>;
+pub(crate) type ReturnHandle = oneshot::Sender<oneshot::Sender<Box<dyn Any + Send>>>;
 
 pub(crate) struct TaskEntry {
     pub(crate) sequence: u64,
     pub(crate) started: SystemTime,
     pub(crate) state: watch::Receiver<TaskState>,
     pub(crate) abort: AbortHandle,
-    pub(crate) hand_back: HandBack,
+    pub(crate) hand_back: ReturnHandle,
     pub(crate) output: (TypeId, &'static str),
 }
 
@@ -77,10 +77,10 @@ impl TaskEntry {
 
 /// Starts the monitor of `handle`: it records the task's end, calls
 /// `finished` then, and hands the handle back on request.
-pub(crate) fn watch<T: Send + 'static>(
+pub(crate) fn spawn_watcher<T: Send + 'static>(
     mut handle: JoinHandle<T>,
     finished: impl FnOnce() + Send + 'static,
-) -> (watch::Receiver<TaskState>, AbortHandle, HandBack) {
+) -> (watch::Receiver<TaskState>, AbortHandle, ReturnHandle) {
     let (state_tx, state) = watch::channel(TaskState::Running);
     let (hand_back, mut requests) = oneshot::channel::<oneshot::Sender<Box<dyn Any + Send>>>();
     let abort = handle.abort_handle();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::containment::group::GroupContainer;
 use super::os;
 use super::pids::Pids;
-use super::table::Shared;
+use super::table::TrackerState;
 use super::*;
 use crate::UserError;
 
@@ -314,7 +314,7 @@ fn the_state_refuses_duplicates_and_drains_newest_first() {
         "_STEWARD_TEST_STATE",
         Arc::clone(&pids),
     ));
-    let shared = Arc::new(Shared::new(
+    let shared = Arc::new(TrackerState::new(
         u64::MAX,
         "_STEWARD_TEST_STATE".into(),
         container,
@@ -322,7 +322,7 @@ fn the_state_refuses_duplicates_and_drains_newest_first() {
         None,
     ));
     let mut state = ResourceTracker::new(shared);
-    let resource = |value: u32| -> Box<dyn super::custom::Resource> {
+    let resource = |value: u32| -> Box<dyn super::custom::CustomResource> {
         Box::new(super::custom::SyncResource {
             value,
             cleanup: |_: u32| Ok(()),

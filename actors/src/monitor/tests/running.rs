@@ -25,14 +25,14 @@ fn new_thresholds_raise_and_clear_with_one_alert_each() {
     assert!(evaluator.see(&reading(1, 10.0, 50.0)).is_empty());
     evaluator.set_thresholds(with_cpu(40.0, 90.0));
     let raised = evaluator.see(&reading(2, 10.0, 50.0));
-    assert_eq!(changes(&raised), [(Resource::Cpu, H, W)]);
+    assert_eq!(changes(&raised), [(MachineResource::Cpu, H, W)]);
     assert_eq!(raised[0].threshold, Measure::UsedPercent(40.0));
     for sequence in 3..10 {
         assert!(evaluator.see(&reading(sequence, 10.0, 50.0)).is_empty());
     }
     evaluator.set_thresholds(Thresholds::default());
     let cleared = evaluator.see(&reading(10, 10.0, 50.0));
-    assert_eq!(changes(&cleared), [(Resource::Cpu, W, H)]);
+    assert_eq!(changes(&cleared), [(MachineResource::Cpu, W, H)]);
     for sequence in 11..20 {
         assert!(evaluator.see(&reading(sequence, 10.0, 50.0)).is_empty());
     }
@@ -42,7 +42,7 @@ fn new_thresholds_raise_and_clear_with_one_alert_each() {
 fn a_re_evaluation_that_changes_no_level_alerts_nothing() {
     let mut evaluator = evaluator(with_cpu(40.0, 90.0));
     let raised = evaluator.see(&reading(1, 10.0, 50.0));
-    assert_eq!(changes(&raised), [(Resource::Cpu, H, W)]);
+    assert_eq!(changes(&raised), [(MachineResource::Cpu, H, W)]);
     // Other thresholds, same level for every resource.
     evaluator.set_thresholds(Thresholds {
         memory: Levels::new(70.0, 80.0),
@@ -62,7 +62,7 @@ fn a_level_under_new_thresholds_clears_with_the_same_hysteresis() {
     let mut evaluator = evaluator(with_cpu(40.0, 90.0));
     assert_eq!(
         changes(&evaluator.see(&reading(1, 10.0, 50.0))),
-        [(Resource::Cpu, H, W)]
+        [(MachineResource::Cpu, H, W)]
     );
     // The warning moves to 52: 50 is below it but inside the 5-point band,
     // so the level holds until three samples below have passed.
@@ -71,7 +71,7 @@ fn a_level_under_new_thresholds_clears_with_the_same_hysteresis() {
     assert!(evaluator.see(&reading(3, 10.0, 50.0)).is_empty());
     assert_eq!(
         changes(&evaluator.see(&reading(4, 10.0, 50.0))),
-        [(Resource::Cpu, W, H)]
+        [(MachineResource::Cpu, W, H)]
     );
 }
 
@@ -92,7 +92,7 @@ fn per_disk_thresholds_apply_by_any_of_the_disk_s_mount_points() {
         .push(std::path::PathBuf::from("/work/bound"));
     assert_eq!(
         changes(&evaluator.see(&sample)),
-        [(Resource::Disk("/".into()), H, W)]
+        [(MachineResource::Disk("/".into()), H, W)]
     );
 }
 
@@ -191,7 +191,7 @@ fn sampling(triggers: Vec<PsiTrigger>) -> Evaluator {
     evaluator
 }
 
-const CPU: Resource = Resource::Pressure(PressureKind::Cpu);
+const CPU: MachineResource = MachineResource::Pressure(PressureKind::Cpu);
 
 #[test]
 fn a_stall_in_the_samples_raises_the_level_once_and_it_lapses_when_quiet() {

@@ -19,7 +19,7 @@ use crate::pool::guard::PoolGuard;
 use crate::pool::manager::{CallError, Manager};
 use crate::pool::messages::Create;
 use crate::pool::pooled::{IdleEntry, Pooled};
-use crate::pool::shared::{Shared, Unready, deadline_after};
+use crate::pool::shared::{PoolState, Unready, deadline_after};
 
 impl<M: Manager> Pool<M> {
     /// Checks a resource out. An idle resource is recycled (and checked,
@@ -366,7 +366,7 @@ enum Patience {
 /// is never lost.
 struct PendingCreate<'a, M: Manager> {
     receiver: oneshot::Receiver<Result<Pooled<M::Resource>, PoolError>>,
-    shared: &'a Shared<M>,
+    shared: &'a PoolState<M>,
 }
 
 impl<M: Manager> Drop for PendingCreate<'_, M> {

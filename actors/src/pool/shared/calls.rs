@@ -1,12 +1,12 @@
 //! The manager's callbacks on a pool's shared state, each bounded by its
 //! timeout and panic-safe, and [`Unready`], the resource one runs on.
 
-use super::Shared;
+use super::PoolState;
 use crate::pool::error::TimeoutKind;
 use crate::pool::manager::{CallError, Manager, guarded};
 use crate::pool::pooled::Pooled;
 
-impl<M: Manager> Shared<M> {
+impl<M: Manager> PoolState<M> {
     /// One `create` attempt, bounded by `create_timeout`.
     pub(crate) async fn create_once(&self) -> Result<M::Resource, CallError> {
         let timeout = self.config.create_timeout;
@@ -59,12 +59,12 @@ const PRESENT: &str = "an unready resource is present until taken";
 /// future running the callback is dropped, the resource is in an unknown
 /// state, so it is discarded (its room freed), never lost.
 pub(crate) struct Unready<'a, M: Manager> {
-    shared: &'a Shared<M>,
+    shared: &'a PoolState<M>,
     pooled: Option<Pooled<M::Resource>>,
 }
 
 impl<'a, M: Manager> Unready<'a, M> {
-    pub(crate) fn new(shared: &'a Shared<M>, pooled: Pooled<M::Resource>) -> Self {
+    pub(crate) fn new(shared: &'a PoolState<M>, pooled: Pooled<M::Resource>) -> Self {
         Self {
             shared,
             pooled: Some(pooled),

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{Shared, lock, now};
+use super::{PoolState, lock, now};
 use crate::UserError;
 use crate::pool::error::{PoolError, TimeoutKind};
 use crate::pool::manager::Manager;
 use crate::pool::pooled::ResourceMeta;
-use crate::pool::status::{PoolStatus, ResourceStatus};
+use crate::pool::status::{PoolStatus, PooledStatus};
 
-impl<M: Manager> Shared<M> {
+impl<M: Manager> PoolState<M> {
     pub(crate) fn closed_error(&self) -> PoolError {
         PoolError::Closed {
             pool: self.config.name.clone(),
@@ -77,9 +77,9 @@ impl<M: Manager> Shared<M> {
 
     pub(crate) fn status(&self) -> PoolStatus {
         let now = now();
-        let mut resources: Vec<ResourceStatus> = lock(&self.resources)
+        let mut resources: Vec<PooledStatus> = lock(&self.resources)
             .values()
-            .map(|meta| ResourceStatus {
+            .map(|meta| PooledStatus {
                 id: meta.id,
                 age: now.duration_since(meta.created),
                 uses: meta.uses.load(Ordering::Relaxed),

@@ -14,7 +14,7 @@ use crate::pool::error::{PoolError, TimeoutKind};
 use crate::pool::jobs::deliver;
 use crate::pool::manager::{CallError, Manager};
 use crate::pool::requests::{CreateRequest, Purpose, Reply};
-use crate::pool::shared::{Shared, now};
+use crate::pool::shared::{PoolState, now};
 
 impl<M: Manager> PoolSupervisor<M> {
     /// An acquire reserved room and waits for a new resource.
@@ -56,7 +56,7 @@ impl<M: Manager> PoolSupervisor<M> {
     /// Runs one attempt of `request`'s create (admitted by the breaker).
     fn attempt(
         &mut self,
-        shared: &Arc<Shared<M>>,
+        shared: &Arc<PoolState<M>>,
         request: CreateRequest<M::Resource>,
         ctx: &mut Context<Self>,
     ) {
@@ -118,7 +118,7 @@ impl<M: Manager> PoolSupervisor<M> {
     /// request fails with the attempt's error.
     fn retry_or_fail(
         &mut self,
-        shared: &Shared<M>,
+        shared: &PoolState<M>,
         id: u64,
         mut request: CreateRequest<M::Resource>,
         error: CallError,
@@ -172,7 +172,7 @@ impl<M: Manager> PoolSupervisor<M> {
 
     /// The breaker opened: every request fails with `Unavailable` now,
     /// retry schedules and running attempts end, the probe is scheduled.
-    fn open(&mut self, shared: &Shared<M>, ctx: &mut Context<Self>) {
+    fn open(&mut self, shared: &PoolState<M>, ctx: &mut Context<Self>) {
         tracing::warn!(target: "steward::pool", pool = shared.name(), failures = self.breaker.consecutive_failures(), "create attempts keep failing: the pool fails fast and probes");
         self.end_requests(ctx, || shared.unavailable_error());
         self.schedule_probe(ctx);

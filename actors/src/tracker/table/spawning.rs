@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::runtime::Handle;
 
-use super::{ProcessExit, Shared, SpawnedProcess};
+use super::{ProcessExit, SpawnedProcess, TrackerState};
 use crate::tracker::child::{self, ChildProcess, PidfdChild};
 use crate::tracker::command::{CommandSpec, Parts, Readable};
 use crate::tracker::containment::Cell;
@@ -20,7 +20,7 @@ use crate::tracker::process::{self, ProcessEntry};
 use crate::tracker::spawn::{self, NotStarted};
 use crate::tracker::status::Usage;
 
-impl Shared {
+impl TrackerState {
     /// Starts `command` contained, in the caller's thread, and tracks it
     /// before returning.
     pub(crate) fn spawn(
@@ -184,7 +184,7 @@ impl Shared {
         let last_usage = Arc::new(Mutex::new(Usage::default()));
         let (state, hand_back) = {
             let _runtime = runtime.enter();
-            process::watch(
+            process::spawn_reaper(
                 child,
                 pid,
                 Arc::clone(&self.pids),

@@ -8,14 +8,14 @@ use std::time::SystemTime;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::Shared;
+use super::TrackerState;
 use crate::tracker::error::{Kind, Rejected, TrackerError, refusal};
 use crate::tracker::task::{self, TaskEntry};
 
 /// Finished tasks kept in the status.
 const TASK_HISTORY: usize = 256;
 
-impl Shared {
+impl TrackerState {
     /// Tracks a task; its monitor runs on the tracker's runtime.
     pub(crate) fn register_task<T: Send + 'static>(
         self: &Arc<Self>,
@@ -36,7 +36,7 @@ impl Shared {
         let ended_key = key.clone();
         let (state, abort, hand_back) = {
             let _runtime = runtime.enter();
-            task::watch(handle, move || {
+            task::spawn_watcher(handle, move || {
                 if let Some(shared) = me.upgrade() {
                     shared.task_ended(&ended_key, sequence);
                 }
