@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use steward::resource::{Managed, Resource, ResourceSupervisor, RetryPolicy};
+use steward::resource::{Managed, Resource, ResourceKeeper, RetryPolicy};
 use steward::{Steward, UserError};
 
 #[allow(dead_code, unreachable_pub)]
@@ -59,7 +59,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn ready_operation(c: &mut Criterion) {
     let steward = Steward::builder().start().expect("steward starts");
     let runtime = runtime();
-    let managed = ResourceSupervisor::builder("counter", Counter::default())
+    let managed = ResourceKeeper::builder("counter", Counter::default())
         .without_health_checks()
         .start_in(steward.arbiter())
         .expect("starts");
@@ -142,7 +142,7 @@ fn echo_operation(c: &mut Criterion) {
     let server = runtime
         .block_on(EchoServer::start())
         .expect("server starts");
-    let managed = ResourceSupervisor::builder("echo", EchoClient::new(server.addr(), true))
+    let managed = ResourceKeeper::builder("echo", EchoClient::new(server.addr(), true))
         .without_health_checks()
         .start_in(steward.arbiter())
         .expect("starts");

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use steward::group::ResourceGroup;
-use steward::resource::{Health, Resource, ResourceSupervisor, RetryPolicy};
+use steward::resource::{Health, Resource, ResourceKeeper, RetryPolicy};
 use steward::{State, Steward, UserError};
 
 /// A simulated backend connection: `refusals` connects fail first, and
@@ -69,9 +69,9 @@ impl Resource for Backend {
     }
 }
 
-fn supervised(backend: Backend) -> steward::resource::ResourceSupervisorBuilder<Backend> {
+fn supervised(backend: Backend) -> steward::resource::ResourceKeeperBuilder<Backend> {
     let name = backend.name;
-    ResourceSupervisor::builder(name, backend)
+    ResourceKeeper::builder(name, backend)
         .retry(
             RetryPolicy::default()
                 .with_max_retries(3)

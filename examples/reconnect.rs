@@ -10,7 +10,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use steward::resource::{Resource, ResourceSupervisor, RetryPolicy};
+use steward::resource::{Resource, ResourceKeeper, RetryPolicy};
 use steward::{Steward, UserError};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -96,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut server = serve(listener);
     println!("echo server on {addr}");
 
-    let echo = ResourceSupervisor::builder(
+    let echo = ResourceKeeper::builder(
         "echo",
         EchoClient {
             addr,

@@ -16,7 +16,7 @@
 //! - [`ResourceGroup::health`]: the worst state of the members, and each
 //!   member's. [`ResourceGroup::get`] returns a member's typed handle.
 //!
-//! Each member is a [`ResourceSupervisor`](crate::resource::ResourceSupervisor)
+//! Each member is a [`ResourceKeeper`](crate::resource::ResourceKeeper)
 //! of its own. The group itself is not an actor: it has no state of its
 //! own to guard between calls beyond its lifecycle, which a lock
 //! serializes, and its work is orchestration its owner awaits.
@@ -26,7 +26,7 @@
 //! ```
 //! use std::time::Duration;
 //! use steward_actors::group::ResourceGroup;
-//! use steward_actors::resource::{Resource, ResourceSupervisor};
+//! use steward_actors::resource::{Resource, ResourceKeeper};
 //! use steward_actors::{State, UserError};
 //!
 //! #[derive(Debug)]
@@ -40,9 +40,9 @@
 //! # #[actix_rt::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let group = ResourceGroup::builder("user_service")
-//!     .resource("db", &[], || ResourceSupervisor::builder("db", Service("postgres")))
-//!     .resource("cache", &["db"], || ResourceSupervisor::builder("cache", Service("redis")))
-//!     .resource("api", &["db", "cache"], || ResourceSupervisor::builder("api", Service("https")))
+//!     .resource("db", &[], || ResourceKeeper::builder("db", Service("postgres")))
+//!     .resource("cache", &["db"], || ResourceKeeper::builder("cache", Service("redis")))
+//!     .resource("api", &["db", "cache"], || ResourceKeeper::builder("api", Service("https")))
 //!     .build()?;
 //! group.initialize().await?;
 //! assert_eq!(group.health().state, State::Ready);
@@ -146,7 +146,7 @@ impl ResourceGroup {
     /// # Cancel safety
     ///
     /// Dropping the future stops launching members; those started are
-    /// closed by their supervisors once the group drops them (at the next
+    /// closed by their keepers once the group drops them (at the next
     /// `initialize`, or when the group is dropped).
     pub async fn initialize(&self) -> Result<(), GroupError> {
         let mut lifecycle = self.lifecycle.lock().await;
@@ -270,7 +270,7 @@ impl ResourceGroup {
     /// ```
     /// # use std::time::Duration;
     /// # use steward_actors::group::ResourceGroup;
-    /// # use steward_actors::resource::{Resource, ResourceSupervisor};
+    /// # use steward_actors::resource::{Resource, ResourceKeeper};
     /// # use steward_actors::{State, UserError};
     /// # struct Service;
     /// # impl Resource for Service {
@@ -280,8 +280,8 @@ impl ResourceGroup {
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let group = ResourceGroup::builder("app")
-    ///     .resource("db", &[], || ResourceSupervisor::builder("db", Service))
-    ///     .resource("api", &["db"], || ResourceSupervisor::builder("api", Service))
+    ///     .resource("db", &[], || ResourceKeeper::builder("db", Service))
+    ///     .resource("api", &["db"], || ResourceKeeper::builder("api", Service))
     ///     .build()?;
     /// group.initialize().await?;
     /// group.cleanup(Duration::from_secs(5)).await?; // api first, then db
@@ -297,7 +297,7 @@ impl ResourceGroup {
     /// # Cancel safety
     ///
     /// Dropping the future leaves later members open until the group is
-    /// dropped (their supervisors then close them).
+    /// dropped (their keepers then close them).
     pub async fn cleanup(&self, timeout: Duration) -> Result<(), GroupError> {
         let mut lifecycle = self.lifecycle.lock().await;
         if matches!(lifecycle.state(), State::Closing | State::Closed) {

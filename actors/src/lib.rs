@@ -9,7 +9,7 @@
 //! | [`cpu`] | a bounded, recursion-safe CPU pool for blocking work |
 //! | [`tracker`] | child processes, tasks and custom resources, stopped gracefully and never leaked |
 //! | [`monitor`] | CPU, memory, disk and load readings; thresholds with hysteresis, alerts, availability, workload admission; PSI pressure triggers |
-//! | [`resource`] | one resource under its own `ResourceSupervisor`: initialize with retries, health checks, recovery, cleanup once |
+//! | [`resource`] | one resource under its own `ResourceKeeper`: initialize with retries, health checks, recovery, cleanup once |
 //! | [`supervisor`] | OTP-style supervision of tasks, actors, resources and nested supervisors: strategies, restart types, intensity, escalation |
 //! | [`group`] | named resources with dependencies: initialized in order (independent ones concurrently), cleaned up in reverse |
 //! | [`pool`] | supervised pools of expensive resources: no mailbox hop for an idle one, a circuit breaker while the backend is down |
@@ -22,7 +22,7 @@
 //! or parsing to [`cpu::Cpu`]; ask [`monitor::Monitor`] whether a job fits
 //! before starting it and subscribe to its alerts to shed load; implement
 //! [`resource::Resource`] for a resource with a lifecycle and let a
-//! `ResourceSupervisor` walk it; put long-lived tasks and actors under a
+//! `ResourceKeeper` walk it; put long-lived tasks and actors under a
 //! [`supervisor::Supervisor`]; pool connections or sessions with
 //! [`pool::Pool`] and bound subprocess runs with
 //! [`subprocess_pool::SubprocessPool`]; build a [`Config`] once and hand it to

@@ -4,7 +4,7 @@
 //! pressure-stall (PSI) levels from the sampled stall counters and from
 //! kernel triggers.
 //!
-//! - The [`MonitorActor`] samples every `STEWARD_MONITOR_INTERVAL_MS`
+//! - The [`MachineMonitor`] samples every `STEWARD_MONITOR_INTERVAL_MS`
 //!   (default 5 s, at least 200 ms: sysinfo silently skips CPU refreshes
 //!   closer together) on a thread of its own (`steward-monitor`), never on
 //!   its arbiter. Every CPU figure is measured over a real interval: the
@@ -89,7 +89,7 @@ use std::time::SystemTime;
 use actix::{Actor, Addr, ArbiterHandle, AsyncContext, Recipient};
 use tokio::sync::{broadcast, watch};
 
-pub use actor::{MonitorActor, PressureStall, Refresh, SetThresholds, SubscribeAlerts};
+pub use actor::{MachineMonitor, PressureStall, Refresh, SetThresholds, SubscribeAlerts};
 pub use alert::{Alert, Level, MachineResource, Measure};
 pub use availability::{Availability, ResourceLevel};
 pub use error::MonitorError;
@@ -133,7 +133,7 @@ impl Default for MonitorOptions {
 /// [`shutdown`](Self::shutdown)).
 #[derive(Clone)]
 pub struct Monitor {
-    address: Addr<MonitorActor>,
+    address: Addr<MachineMonitor>,
     readings: watch::Receiver<Option<Arc<Reading>>>,
     availability: watch::Receiver<Arc<Availability>>,
     alerts: broadcast::WeakSender<Alert>,
@@ -145,7 +145,7 @@ pub struct Monitor {
 }
 
 /// Stops the monitor when the last handle goes.
-struct StopOnDrop(Addr<MonitorActor>);
+struct StopOnDrop(Addr<MachineMonitor>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
@@ -206,7 +206,7 @@ impl Monitor {
             availability,
             alerts,
         };
-        let address = MonitorActor::start_in_arbiter(arbiter, move |ctx| {
+        let address = MachineMonitor::start_in_arbiter(arbiter, move |ctx| {
             let address = ctx.address();
             let watcher = psi::watch_triggers(registered, move |trigger, at| {
                 address.do_send(PressureStall {
@@ -215,7 +215,7 @@ impl Monitor {
                     taken_at: SystemTime::now(),
                 });
             });
-            MonitorActor::new(sampler, evaluator, outlets, interval, watcher)
+            MachineMonitor::new(sampler, evaluator, outlets, interval, watcher)
         });
         Ok(Self {
             _stopper: Arc::new(StopOnDrop(address.clone())),
@@ -230,7 +230,7 @@ impl Monitor {
 
     /// The actor's address, for sending its messages directly.
     #[must_use]
-    pub fn address(&self) -> &Addr<MonitorActor> {
+    pub fn address(&self) -> &Addr<MachineMonitor> {
         &self.address
     }
 

@@ -10,7 +10,7 @@
 //!   first come, first served; unless a wait timeout is set
 //!   ([`PoolBuilder::wait_timeout`], [`Pool::acquire_timeout`]) no timer is
 //!   armed and no clock read.
-//! - The [`PoolSupervisor`] actor owns everything else: creation (each
+//! - The [`PoolKeeper`] actor owns everything else: creation (each
 //!   attempt bounded, retried under the pool's
 //!   [`RetryPolicy`](crate::retry::RetryPolicy)), replacement, reaping of
 //!   idle and expired resources (lifetimes are jittered), background health
@@ -82,23 +82,23 @@ mod error;
 mod guard;
 mod handle;
 mod jobs;
+mod keeper;
 mod manager;
 mod messages;
 mod pooled;
 mod requests;
 mod shared;
 mod status;
-mod supervisor;
 
 pub use builder::PoolBuilder;
 pub use config::{MAX_SIZE, QueueMode, RecycleOn};
 pub use error::{PoolError, TimeoutKind};
 pub use guard::PoolGuard;
 pub use handle::{Pool, WeakPool};
+pub use keeper::PoolKeeper;
 pub use manager::Manager;
 pub use messages::{ClosePool, Resize, SubscribeState, SubscribeStateRecipient};
 pub use status::{PoolStatus, PooledStatus};
-pub use supervisor::PoolSupervisor;
 
 #[cfg(test)]
 mod tests;

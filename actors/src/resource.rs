@@ -1,9 +1,9 @@
 //! One managed resource, walked through the lifecycle by its own
-//! supervisor actor.
+//! keeper actor.
 //!
 //! Implement [`Resource`] for the thing to manage (a connection, a
 //! session, a client): how to initialize it, clean it up, check its health
-//! and tell a retryable error from a fatal one. A [`ResourceSupervisor`]
+//! and tell a retryable error from a fatal one. A [`ResourceKeeper`]
 //! then owns it:
 //!
 //! - `Uninitialized → Initializing → Ready`, initialization retried under a
@@ -18,7 +18,7 @@
 //!   replaces it then);
 //! - [`Managed::close`] goes `Closing → Closed` and runs `cleanup` once;
 //! - a panic in any callback is caught: the resource goes to `Error` with
-//!   the panic's message, and the supervisor keeps running.
+//!   the panic's message, and the keeper keeps running.
 //!
 //! [`Managed`] is the handle: it reads the state without a message, hands
 //! out the resource while it is usable, runs operations on it with
@@ -30,7 +30,7 @@
 //!
 //! ```
 //! use std::sync::atomic::{AtomicBool, Ordering};
-//! use steward_actors::resource::{Health, Resource, ResourceSupervisor};
+//! use steward_actors::resource::{Health, Resource, ResourceKeeper};
 //! use steward_actors::{State, UserError};
 //!
 //! #[derive(Debug, Default)]
@@ -54,7 +54,7 @@
 //!
 //! # #[actix_rt::main]
 //! # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
-//! let db = ResourceSupervisor::builder("db", Database::default()).start()?;
+//! let db = ResourceKeeper::builder("db", Database::default()).start()?;
 //! db.initialize().await?;
 //! assert_eq!(db.state(), State::Ready);
 //! assert!(db.resource()?.connected.load(Ordering::SeqCst));
@@ -69,6 +69,7 @@ mod builder;
 mod error;
 mod handle;
 mod health;
+mod keeper;
 mod link;
 mod messages;
 mod operation;
@@ -78,20 +79,19 @@ mod scope;
 mod settings;
 mod stats;
 mod status;
-mod supervisor;
 mod window;
 
 use std::future::Future;
 
-pub use builder::ResourceSupervisorBuilder;
+pub use builder::ResourceKeeperBuilder;
 pub use error::ResourceError;
 pub use handle::Managed;
 pub use health::Health;
+pub use keeper::ResourceKeeper;
 pub use messages::{CheckHealth, Close, Initialize, ReportResourceStatus};
 pub use scope::scoped;
 pub use stats::{OperationCounts, OperationStats};
 pub use status::ResourceStatus;
-pub use supervisor::ResourceSupervisor;
 pub use window::LatencySummary;
 
 use crate::UserError;
@@ -100,7 +100,7 @@ pub use crate::retry::RetryPolicy;
 
 /// Something with a lifecycle: initialized, checked, cleaned up.
 ///
-/// Methods take `&self`: the supervisor and every user of the resource
+/// Methods take `&self`: the keeper and every user of the resource
 /// share it (`Arc<Self>`), so keep mutable parts behind a lock or an
 /// atomic. `initialize` may be called again after an error (recovery), so
 /// it should replace what a failed or broken previous run left behind.
@@ -130,7 +130,7 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Whether `error`, returned by an operation run through
     /// [`Managed::operation`] or [`Managed::with_retry`], means the
-    /// connection is gone: the supervisor then reconnects (once, however
+    /// connection is gone: the keeper then reconnects (once, however
     /// many operations report it) and the next attempt runs on the new
     /// connection. The default says no: such errors are retried on the
     /// same connection, as [`is_retryable`](Self::is_retryable) says.

@@ -9,12 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 use steward_actors::lifecycle::State;
 use steward_actors::resource::{
-    Managed, OperationStats, Resource, ResourceStatus, ResourceSupervisorBuilder,
+    Managed, OperationStats, Resource, ResourceKeeperBuilder, ResourceStatus,
 };
 
 use crate::{Error, Steward};
 
-/// How long a status waits for a resource's supervisor to answer.
+/// How long a status waits for a resource's keeper to answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -27,7 +27,7 @@ pub struct ManagedStatus {
     pub name: String,
     /// Its lifecycle state, read without a message.
     pub state: State,
-    /// Its supervisor's status: the last error, checks, initializations
+    /// Its keeper's status: the last error, checks, initializations
     /// (`None` if the supervisor did not answer within a second, or has
     /// stopped).
     pub status: Option<ResourceStatus>,
@@ -106,7 +106,7 @@ impl Resources {
             .collect()
     }
 
-    /// Each resource's status, its supervisor asked for its own, all at
+    /// Each resource's status, its keeper asked for its own, all at
     /// once.
     pub(crate) async fn statuses(&self) -> Vec<ManagedStatus> {
         let all = self.all();
@@ -130,7 +130,7 @@ impl Resources {
 }
 
 impl Steward {
-    /// Starts a managed resource's supervisor on steward's arbiter, shows
+    /// Starts a managed resource's keeper on steward's arbiter, shows
     /// it in the status, the metrics (`steward_resource_state`, its
     /// operations' counters and latencies) and the dashboard, and closes
     /// it at shutdown with the pools. Steward keeps a handle: the
@@ -141,7 +141,7 @@ impl Steward {
     /// # Examples
     ///
     /// ```
-    /// use steward::resource::{Resource, ResourceSupervisor};
+    /// use steward::resource::{Resource, ResourceKeeper};
     /// use steward::{State, UserError};
     ///
     /// struct Api;
@@ -153,7 +153,7 @@ impl Steward {
     /// # #[tokio::main]
     /// # async fn main() -> Result<(), steward::Error> {
     /// let steward = steward::Steward::builder().start()?;
-    /// let api = steward.start_resource(ResourceSupervisor::builder("api", Api))?;
+    /// let api = steward.start_resource(ResourceKeeper::builder("api", Api))?;
     /// api.initialize().await?;
     /// let status = steward.status().await;
     /// assert_eq!(status.resources[0].name, "api");
@@ -166,10 +166,10 @@ impl Steward {
     ///
     /// # Errors
     ///
-    /// [`Error::Resource`] as [`ResourceSupervisorBuilder::start_in`].
+    /// [`Error::Resource`] as [`ResourceKeeperBuilder::start_in`].
     pub fn start_resource<R: Resource>(
         &self,
-        builder: ResourceSupervisorBuilder<R>,
+        builder: ResourceKeeperBuilder<R>,
     ) -> Result<Managed<R>, Error> {
         let managed = builder.start_in(self.arbiter())?;
         self.add_resource(&managed);

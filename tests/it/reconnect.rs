@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use steward::resource::{Managed, ResourceError, ResourceSupervisor, RetryPolicy};
+use steward::resource::{Managed, ResourceError, ResourceKeeper, RetryPolicy};
 use steward::retry::RetryError;
 use steward::{State, StateChanged, Steward, UserError};
 use tokio::sync::broadcast;
@@ -35,7 +35,7 @@ async fn client_of(
     retry: RetryPolicy,
 ) -> (Arc<EchoClient>, Managed<EchoClient>) {
     let client = Arc::new(EchoClient::new(server.addr(), reconnects));
-    let managed = ResourceSupervisor::builder_shared("echo", Arc::clone(&client))
+    let managed = ResourceKeeper::builder_shared("echo", Arc::clone(&client))
         .retry(retry)
         .without_health_checks()
         .start_in(steward.arbiter())

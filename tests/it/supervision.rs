@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use steward::group::ResourceGroup;
-use steward::resource::{Resource, ResourceSupervisor, RetryPolicy};
+use steward::resource::{Resource, ResourceKeeper, RetryPolicy};
 use steward::supervisor::{ChildSpec, Exit, Supervisor, SupervisorExit};
 use steward::{State, Steward, UserError};
 
@@ -171,14 +171,13 @@ async fn a_group_of_files_comes_up_in_order_and_goes_away_in_reverse() {
     let group = ResourceGroup::builder("files")
         .arbiter(steward.arbiter().clone())
         .resource("api", &["db", "cache"], move || {
-            ResourceSupervisor::builder_shared("api", Arc::clone(&api)).retry(RetryPolicy::never())
+            ResourceKeeper::builder_shared("api", Arc::clone(&api)).retry(RetryPolicy::never())
         })
         .resource("cache", &["db"], move || {
-            ResourceSupervisor::builder_shared("cache", Arc::clone(&cache))
-                .retry(RetryPolicy::never())
+            ResourceKeeper::builder_shared("cache", Arc::clone(&cache)).retry(RetryPolicy::never())
         })
         .resource("db", &[], move || {
-            ResourceSupervisor::builder_shared("db", Arc::clone(&db)).retry(RetryPolicy::never())
+            ResourceKeeper::builder_shared("db", Arc::clone(&db)).retry(RetryPolicy::never())
         })
         .build()
         .unwrap();

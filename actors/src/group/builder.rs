@@ -9,7 +9,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use super::member::{Slot, starter};
 use super::{GroupError, ResourceGroup, graph};
 use crate::lifecycle::Lifecycle;
-use crate::resource::{Resource, ResourceSupervisorBuilder};
+use crate::resource::{Resource, ResourceKeeperBuilder};
 
 /// Declares the members of a [`ResourceGroup`].
 #[must_use = "a builder does nothing until built"]
@@ -44,7 +44,7 @@ impl GroupBuilder {
         }
     }
 
-    /// Runs the members' supervisors on `arbiter` (for instance
+    /// Runs the members' keepers on `arbiter` (for instance
     /// `Steward::arbiter`) instead of the arbiter of the thread that calls
     /// `initialize`; needed when that thread runs no actix System.
     pub fn arbiter(mut self, arbiter: ArbiterHandle) -> Self {
@@ -53,22 +53,22 @@ impl GroupBuilder {
     }
 
     /// Adds member `name`, which needs `depends_on` to be ready first.
-    /// `supervisor` builds its supervisor; it is called at every
+    /// `keeper` builds its keeper; it is called at every
     /// initialization of the group, so a failed one starts afresh.
     pub fn resource<R, F>(
         mut self,
         name: impl Into<String>,
         depends_on: &[&str],
-        supervisor: F,
+        keeper: F,
     ) -> Self
     where
         R: Resource,
-        F: FnMut() -> ResourceSupervisorBuilder<R> + Send + 'static,
+        F: FnMut() -> ResourceKeeperBuilder<R> + Send + 'static,
     {
         self.members.push((
             name.into(),
             depends_on.iter().map(|d| (*d).to_owned()).collect(),
-            starter(supervisor),
+            starter(keeper),
         ));
         self
     }

@@ -39,7 +39,7 @@ pub enum GroupError {
         #[source]
         source: ResourceError,
     },
-    /// The closure that builds a member's supervisor panicked.
+    /// The closure that builds a member's keeper panicked.
     #[error("the builder of resource {resource:?} panicked: {message}")]
     StartPanicked {
         /// The member.

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 
 use super::GroupError;
 use crate::lifecycle::State;
-use crate::resource::{Managed, Resource, ResourceError, ResourceSupervisorBuilder};
+use crate::resource::{Managed, Resource, ResourceError, ResourceKeeperBuilder};
 
 /// A started member: a [`Managed`] of some resource type.
 pub(super) trait Member: Send + Sync {
@@ -55,7 +55,7 @@ pub(super) type StartMember =
 pub(super) fn starter<R, F>(mut make: F) -> StartMember
 where
     R: Resource,
-    F: FnMut() -> ResourceSupervisorBuilder<R> + Send + 'static,
+    F: FnMut() -> ResourceKeeperBuilder<R> + Send + 'static,
 {
     Box::new(move |arbiter| {
         let managed = match arbiter {
@@ -80,7 +80,7 @@ impl Slot {
         self.current.lock().ok().and_then(|current| current.clone())
     }
 
-    /// Starts a fresh supervisor for this member and records it. A panic
+    /// Starts a fresh keeper for this member and records it. A panic
     /// in the application's builder closure is caught and reported.
     pub(super) fn start(&self) -> Result<Arc<dyn Member>, GroupError> {
         let mut start = crate::sync::lock(&self.start);

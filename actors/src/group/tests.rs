@@ -9,7 +9,7 @@ use tokio::time::timeout;
 
 use super::*;
 use crate::UserError;
-use crate::resource::ResourceSupervisor;
+use crate::resource::ResourceKeeper;
 use crate::retry::RetryPolicy;
 
 const BOUND: Duration = Duration::from_secs(600);
@@ -86,7 +86,7 @@ impl Fixture {
                 fail: Arc::clone(&fail),
                 barrier: barrier.clone(),
             };
-            ResourceSupervisor::builder(name, service)
+            ResourceKeeper::builder(name, service)
                 .retry(RetryPolicy::never())
                 .without_health_checks()
         })
@@ -299,7 +299,7 @@ async fn a_panicking_builder_is_a_typed_error() {
         .resource(
             "boom",
             &[],
-            || -> crate::resource::ResourceSupervisorBuilder<Service> { panic!("no config") },
+            || -> crate::resource::ResourceKeeperBuilder<Service> { panic!("no config") },
         )
         .build()
         .unwrap();

@@ -1,4 +1,4 @@
-//! The `MonitorActor` and its messages.
+//! The `MachineMonitor` and its messages.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -61,7 +61,7 @@ pub(crate) struct Outlets {
 /// The actor behind [`Monitor`](super::Monitor): owns the sampler, the
 /// levels and the subscribers; samples every interval on a blocking
 /// thread and publishes each reading to the handle's cache.
-pub struct MonitorActor {
+pub struct MachineMonitor {
     sampler: SamplingThread,
     evaluator: Evaluator,
     outlets: Outlets,
@@ -78,9 +78,9 @@ pub struct MonitorActor {
     _psi: Option<Watcher>,
 }
 
-impl std::fmt::Debug for MonitorActor {
+impl std::fmt::Debug for MachineMonitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MonitorActor")
+        f.debug_struct("MachineMonitor")
             .field("interval", &self.interval)
             .field("last_applied", &self.last_applied)
             .field("recipients", &self.recipients.len())
@@ -92,7 +92,7 @@ impl std::fmt::Debug for MonitorActor {
 /// when that is longer).
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl MonitorActor {
+impl MachineMonitor {
     pub(crate) fn new(
         sampler: SamplingThread,
         evaluator: Evaluator,
@@ -213,7 +213,7 @@ impl MonitorActor {
     }
 }
 
-impl actix::Actor for MonitorActor {
+impl actix::Actor for MachineMonitor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -222,7 +222,7 @@ impl actix::Actor for MonitorActor {
     }
 }
 
-impl Handler<Refresh> for MonitorActor {
+impl Handler<Refresh> for MachineMonitor {
     type Result = ResponseFuture<Result<Arc<Reading>, MonitorError>>;
 
     /// Answers with the first reading published after the request: the
@@ -250,7 +250,7 @@ impl Handler<Refresh> for MonitorActor {
     }
 }
 
-impl Handler<SetThresholds> for MonitorActor {
+impl Handler<SetThresholds> for MachineMonitor {
     type Result = ();
 
     fn handle(&mut self, SetThresholds(thresholds): SetThresholds, _: &mut Self::Context) {
@@ -259,7 +259,7 @@ impl Handler<SetThresholds> for MonitorActor {
     }
 }
 
-impl Handler<SubscribeAlerts> for MonitorActor {
+impl Handler<SubscribeAlerts> for MachineMonitor {
     type Result = ();
 
     fn handle(&mut self, message: SubscribeAlerts, _: &mut Self::Context) {
@@ -267,7 +267,7 @@ impl Handler<SubscribeAlerts> for MonitorActor {
     }
 }
 
-impl Handler<PressureStall> for MonitorActor {
+impl Handler<PressureStall> for MachineMonitor {
     type Result = ();
 
     fn handle(&mut self, message: PressureStall, ctx: &mut Self::Context) {
@@ -275,7 +275,7 @@ impl Handler<PressureStall> for MonitorActor {
     }
 }
 
-impl Handler<Shutdown> for MonitorActor {
+impl Handler<Shutdown> for MachineMonitor {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {

@@ -1,7 +1,7 @@
 //! [`Breaker`]: the pool's circuit breaker, as pure logic.
 //!
 //! It judges create attempts against the pool's lifecycle state (the one
-//! encoding of that state: the supervisor's `Lifecycle`), and says which
+//! encoding of that state: the keeper's `Lifecycle`), and says which
 //! move each outcome calls for:
 //!
 //! | state | create attempts | a failed attempt | a success |

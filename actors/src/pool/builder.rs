@@ -183,7 +183,7 @@ impl<M: Manager> PoolBuilder<M> {
         self
     }
 
-    /// Starts the pool's [`PoolSupervisor`](super::PoolSupervisor) on
+    /// Starts the pool's [`PoolKeeper`](super::PoolKeeper) on
     /// `arbiter`, creates `min_size` resources and returns the pool once
     /// it is `Ready`.
     ///

@@ -10,11 +10,11 @@ use tokio::sync::{broadcast, oneshot};
 use super::breaker::Breaker;
 use super::config::PoolConfig;
 use super::error::PoolError;
+use super::keeper::PoolKeeper;
 use super::manager::Manager;
 use super::messages::{ClosePool, Resize, Start, SubscribeStateRecipient};
 use super::shared::{PoolState, deadline_after};
 use super::status::PoolStatus;
-use super::supervisor::PoolSupervisor;
 use crate::lifecycle::{Lifecycle, State, StateChanged, StateView};
 
 mod acquire;
@@ -23,7 +23,7 @@ mod acquire;
 /// clones share one pool.
 pub struct Pool<M: Manager> {
     shared: Arc<PoolState<M>>,
-    address: Addr<PoolSupervisor<M>>,
+    address: Addr<PoolKeeper<M>>,
 }
 
 impl<M: Manager> Clone for Pool<M> {
@@ -58,9 +58,8 @@ impl<M: Manager> Pool<M> {
             config.probe_interval,
             config.quiet_window,
         );
-        let address = PoolSupervisor::start_in_arbiter(arbiter, move |_| {
-            PoolSupervisor::new(lifecycle, breaker)
-        });
+        let address =
+            PoolKeeper::start_in_arbiter(arbiter, move |_| PoolKeeper::new(lifecycle, breaker));
         let destroyer = address.clone().recipient();
         let shared = Arc::new(PoolState::new(manager, config, view, destroyer));
         let pool = Self { shared, address };
@@ -91,9 +90,9 @@ impl<M: Manager> Pool<M> {
         self.shared.name()
     }
 
-    /// The supervisor's address, for sending its messages directly.
+    /// The keeper's address, for sending its messages directly.
     #[must_use]
-    pub fn address(&self) -> &Addr<PoolSupervisor<M>> {
+    pub fn address(&self) -> &Addr<PoolKeeper<M>> {
         &self.address
     }
 
@@ -206,7 +205,7 @@ impl<M: Manager> Pool<M> {
     /// stops waiting for the idle resources' destruction.
     pub async fn close(&self) {
         self.shared.stop_admitting();
-        // A supervisor already gone has nothing left to destroy.
+        // A keeper already gone has nothing left to destroy.
         let _ = self.address.send(ClosePool).await;
     }
 
@@ -268,7 +267,7 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Every later move of the pool's lifecycle, for plain async code; no
-    /// mailbox hop. The stream ends once the supervisor is gone.
+    /// mailbox hop. The stream ends once the keeper is gone.
     ///
     /// # Examples
     ///
@@ -296,7 +295,7 @@ impl<M: Manager> Pool<M> {
 
     /// Delivers the pool's later lifecycle moves to an actor.
     pub fn subscribe_recipient(&self, recipient: Recipient<StateChanged>) {
-        // Lost only when the supervisor is gone: then no move would come.
+        // Lost only when the keeper is gone: then no move would come.
         self.address.do_send(SubscribeStateRecipient(recipient));
     }
 }
@@ -305,7 +304,7 @@ impl<M: Manager> Pool<M> {
 /// the pools it closes at shutdown).
 pub struct WeakPool<M: Manager> {
     shared: Weak<PoolState<M>>,
-    address: WeakAddr<PoolSupervisor<M>>,
+    address: WeakAddr<PoolKeeper<M>>,
 }
 
 impl<M: Manager> Clone for WeakPool<M> {

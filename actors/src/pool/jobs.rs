@@ -1,4 +1,4 @@
-//! The work a pool's supervisor spawns off its thread: a start's creates
+//! The work a pool's keeper spawns off its thread: a start's creates
 //! under the retry policy, handing a new resource over, an idle
 //! resource's health check, destroys.
 

@@ -1,4 +1,4 @@
-//! The messages a [`PoolSupervisor`](super::PoolSupervisor) handles (its
+//! The messages a [`PoolKeeper`](super::PoolKeeper) handles (its
 //! handlers, which only dispatch). [`Destroy`], the one message the
 //! shared state sends, is defined beside it.
 
@@ -9,17 +9,17 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::capacity::Reservation;
 use super::error::PoolError;
+use super::keeper::PoolKeeper;
 use super::manager::Manager;
 use super::requests::Reply;
 use super::shared::{Destroy, PoolState};
-use super::supervisor::PoolSupervisor;
 use crate::Shutdown;
 use crate::lifecycle::StateChanged;
 
 /// Fills `min_size` and makes the pool `Ready`; the reply carries the
 /// first create's error if it cannot.
 pub(crate) struct Start<S> {
-    /// The pool's shared state, which the supervisor never keeps alive.
+    /// The pool's shared state, which the keeper never keeps alive.
     pub(crate) shared: Weak<S>,
     pub(crate) reply: oneshot::Sender<Result<(), PoolError>>,
 }
@@ -66,7 +66,7 @@ pub struct SubscribeState;
 #[rtype(result = "()")]
 pub struct SubscribeStateRecipient(pub Recipient<StateChanged>);
 
-impl<M: Manager> Handler<Start<PoolState<M>>> for PoolSupervisor<M> {
+impl<M: Manager> Handler<Start<PoolState<M>>> for PoolKeeper<M> {
     type Result = ();
 
     fn handle(&mut self, message: Start<PoolState<M>>, ctx: &mut Context<Self>) {
@@ -74,7 +74,7 @@ impl<M: Manager> Handler<Start<PoolState<M>>> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<Create<M::Resource>> for PoolSupervisor<M> {
+impl<M: Manager> Handler<Create<M::Resource>> for PoolKeeper<M> {
     type Result = ();
 
     fn handle(&mut self, message: Create<M::Resource>, ctx: &mut Context<Self>) {
@@ -82,7 +82,7 @@ impl<M: Manager> Handler<Create<M::Resource>> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<Destroy<M::Resource>> for PoolSupervisor<M> {
+impl<M: Manager> Handler<Destroy<M::Resource>> for PoolKeeper<M> {
     type Result = ();
 
     fn handle(&mut self, Destroy(resource): Destroy<M::Resource>, ctx: &mut Context<Self>) {
@@ -90,7 +90,7 @@ impl<M: Manager> Handler<Destroy<M::Resource>> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<Resize> for PoolSupervisor<M> {
+impl<M: Manager> Handler<Resize> for PoolKeeper<M> {
     type Result = Result<(), PoolError>;
 
     fn handle(&mut self, Resize(size): Resize, ctx: &mut Context<Self>) -> Self::Result {
@@ -98,7 +98,7 @@ impl<M: Manager> Handler<Resize> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<ClosePool> for PoolSupervisor<M> {
+impl<M: Manager> Handler<ClosePool> for PoolKeeper<M> {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: ClosePool, ctx: &mut Context<Self>) -> Self::Result {
@@ -106,7 +106,7 @@ impl<M: Manager> Handler<ClosePool> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<Shutdown> for PoolSupervisor<M> {
+impl<M: Manager> Handler<Shutdown> for PoolKeeper<M> {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
@@ -114,7 +114,7 @@ impl<M: Manager> Handler<Shutdown> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<SubscribeState> for PoolSupervisor<M> {
+impl<M: Manager> Handler<SubscribeState> for PoolKeeper<M> {
     type Result = MessageResult<SubscribeState>;
 
     fn handle(&mut self, _: SubscribeState, _: &mut Context<Self>) -> Self::Result {
@@ -122,7 +122,7 @@ impl<M: Manager> Handler<SubscribeState> for PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Handler<SubscribeStateRecipient> for PoolSupervisor<M> {
+impl<M: Manager> Handler<SubscribeStateRecipient> for PoolKeeper<M> {
     type Result = ();
 
     fn handle(&mut self, message: SubscribeStateRecipient, _: &mut Context<Self>) {

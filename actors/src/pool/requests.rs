@@ -1,4 +1,4 @@
-//! [`Creates`]: the supervisor's book of create requests: queued behind
+//! [`Creates`]: the keeper's book of create requests: queued behind
 //! the circuit breaker, with an attempt running, or backing off before
 //! their next attempt.
 
@@ -63,7 +63,7 @@ impl<R> CreateRequest<R> {
     }
 }
 
-/// Every create request the supervisor holds, by where it is.
+/// Every create request the keeper holds, by where it is.
 #[derive(Debug)]
 pub(crate) struct Creates<R> {
     next_id: u64,

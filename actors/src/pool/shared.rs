@@ -1,7 +1,7 @@
 //! [`PoolState`]: the state a pool publishes to its handles and guards: the
 //! semaphore of slots, the idle queue, the room for resources, the
-//! counters, and a view of the supervisor's lifecycle. An acquire with an
-//! idle resource touches only this; the supervisor owns every other change.
+//! counters, and a view of the keeper's lifecycle. An acquire with an
+//! idle resource touches only this; the keeper owns every other change.
 //!
 //! It never names the supervisor: the one message it sends (a resource to
 //! destroy) goes to a [`Recipient`].
@@ -66,7 +66,7 @@ impl<R: Send + 'static> Message for Destroy<R> {
 pub(crate) struct PoolState<M: Manager> {
     pub(crate) manager: M,
     pub(crate) config: PoolConfig,
-    /// The supervisor's lifecycle: the pool's one state.
+    /// The keeper's lifecycle: the pool's one state.
     view: StateView,
     destroyer: Recipient<Destroy<M::Resource>>,
     /// One slot per resource that may be checked out, `max_size` of them:
@@ -82,7 +82,7 @@ pub(crate) struct PoolState<M: Manager> {
     destroyed: AtomicU64,
     failed_creates: AtomicU64,
     timeouts: AtomicU64,
-    /// Discarded resources the supervisor has not destroyed yet.
+    /// Discarded resources the keeper has not destroyed yet.
     destroying: AtomicUsize,
     last_error: Mutex<Option<UserError>>,
     /// Signalled once, when the pool stops admitting: wakes acquires
@@ -347,11 +347,11 @@ impl<M: Manager> PoolState<M> {
         }
     }
 
-    /// Forgets a resource and has the supervisor destroy it.
+    /// Forgets a resource and has the keeper destroy it.
     pub(crate) fn discard(&self, pooled: Pooled<M::Resource>) {
         self.forget(&pooled.meta);
         self.destroyed.fetch_add(1, Ordering::Relaxed);
-        // With the supervisor gone (the System stopped), the resource is
+        // With the keeper gone (the System stopped), the resource is
         // dropped instead.
         if self.destroyer.connected() {
             self.destroying.fetch_add(1, Ordering::AcqRel);
@@ -359,7 +359,7 @@ impl<M: Manager> PoolState<M> {
         }
     }
 
-    /// The supervisor destroyed a discarded resource.
+    /// The keeper destroyed a discarded resource.
     pub(crate) fn destroy_done(&self) {
         self.destroying.fetch_sub(1, Ordering::AcqRel);
         self.capacity.notify_change();

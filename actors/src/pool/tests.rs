@@ -943,7 +943,7 @@ async fn a_leaked_guard_is_reported_with_where_it_was_acquired() {
     let line = line!() - 1;
     sleep(Duration::from_secs(7)).await;
     let leaks = pool.shared().new_leaks(Duration::from_secs(5));
-    assert!(leaks.is_empty(), "the supervisor reported it already");
+    assert!(leaks.is_empty(), "the keeper reported it already");
     let meta = pool.shared().status();
     assert_eq!(meta.in_use, 1);
     let lease = guard.pooled().meta.lease.lock().unwrap();
@@ -1003,7 +1003,7 @@ async fn an_acquire_dropped_after_its_create_replied_loses_no_slot() {
     let mut acquire = Box::pin(pool.acquire());
     assert!(futures::poll!(acquire.as_mut()).is_pending());
     pool.manager().gate.add_permits(1);
-    // The supervisor creates and replies; the acquire is never polled again.
+    // The keeper creates and replies; the acquire is never polled again.
     eventually("created", || pool.status().created == 1).await;
     drop(acquire);
     let again = pool.acquire_timeout(Duration::from_secs(1)).await;

@@ -1,4 +1,4 @@
-//! Settings of a resource supervisor, and starting it.
+//! Settings of a resource keeper, and starting it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,23 +7,23 @@ use actix::{Actor, ArbiterHandle};
 
 use super::handle::Published;
 use super::settings::{DEFAULT_ATTEMPT_TIMEOUT, Settings};
-use super::{Managed, Resource, ResourceError, ResourceSupervisor};
+use super::{Managed, Resource, ResourceError, ResourceKeeper};
 use crate::retry::RetryPolicy;
 
-/// Builds and starts a [`ResourceSupervisor`].
+/// Builds and starts a [`ResourceKeeper`].
 ///
 /// Defaults: [`RetryPolicy::default`] with a 30 s attempt timeout, a health check every 30 s bounded
 /// by 5 s, `Error` after 3 failed checks in a row, 5 s for the cleanup
 /// when the last handle is dropped without [`Managed::close`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until started"]
-pub struct ResourceSupervisorBuilder<R> {
+pub struct ResourceKeeperBuilder<R> {
     name: String,
     resource: Arc<R>,
     settings: Settings,
 }
 
-impl<R: Resource> ResourceSupervisorBuilder<R> {
+impl<R: Resource> ResourceKeeperBuilder<R> {
     pub(super) fn new(name: String, resource: Arc<R>) -> Self {
         Self {
             name,
@@ -34,7 +34,7 @@ impl<R: Resource> ResourceSupervisorBuilder<R> {
 
     /// The retry policy for initialization and recovery. A policy without
     /// an `attempt_timeout` gets 30 s: a hung `initialize` must end as a
-    /// failed attempt, never hold the supervisor in `Initializing`.
+    /// failed attempt, never hold the keeper in `Initializing`.
     pub fn retry(mut self, mut policy: RetryPolicy) -> Self {
         policy
             .attempt_timeout
@@ -75,7 +75,7 @@ impl<R: Resource> ResourceSupervisorBuilder<R> {
         self
     }
 
-    /// Starts the supervisor on the current thread's arbiter. The resource
+    /// Starts the keeper on the current thread's arbiter. The resource
     /// stays `Uninitialized` until [`Managed::initialize`].
     ///
     /// # Errors
@@ -89,24 +89,24 @@ impl<R: Resource> ResourceSupervisorBuilder<R> {
         self.start_in(&arbiter)
     }
 
-    /// Starts the supervisor on `arbiter`.
+    /// Starts the keeper on `arbiter`.
     ///
     /// # Errors
     ///
     /// [`ResourceError::InvalidSettings`] naming the bad setting.
     pub fn start_in(self, arbiter: &ArbiterHandle) -> Result<Managed<R>, ResourceError> {
         self.settings.validate(&self.name)?;
-        let supervisor = ResourceSupervisor::new(
+        let keeper = ResourceKeeper::new(
             self.name.clone(),
             Arc::clone(&self.resource),
             self.settings.clone(),
         );
         let published = Published {
-            view: supervisor.view(),
-            failed_initializations: supervisor.failed_initializations(),
-            link: supervisor.link(),
+            view: keeper.view(),
+            failed_initializations: keeper.failed_initializations(),
+            link: keeper.link(),
         };
-        let addr = ResourceSupervisor::start_in_arbiter(arbiter, move |_| supervisor);
+        let addr = ResourceKeeper::start_in_arbiter(arbiter, move |_| keeper);
         Ok(Managed::new(
             self.name,
             addr,
@@ -117,18 +117,15 @@ impl<R: Resource> ResourceSupervisorBuilder<R> {
     }
 }
 
-impl<R: Resource> ResourceSupervisor<R> {
-    /// A builder for a supervisor of `resource`, named `name` in events,
+impl<R: Resource> ResourceKeeper<R> {
+    /// A builder for a keeper of `resource`, named `name` in events,
     /// errors and status.
-    pub fn builder(name: impl Into<String>, resource: R) -> ResourceSupervisorBuilder<R> {
-        ResourceSupervisorBuilder::new(name.into(), Arc::new(resource))
+    pub fn builder(name: impl Into<String>, resource: R) -> ResourceKeeperBuilder<R> {
+        ResourceKeeperBuilder::new(name.into(), Arc::new(resource))
     }
 
     /// Like [`builder`](Self::builder), for a resource already shared.
-    pub fn builder_shared(
-        name: impl Into<String>,
-        resource: Arc<R>,
-    ) -> ResourceSupervisorBuilder<R> {
-        ResourceSupervisorBuilder::new(name.into(), resource)
+    pub fn builder_shared(name: impl Into<String>, resource: Arc<R>) -> ResourceKeeperBuilder<R> {
+        ResourceKeeperBuilder::new(name.into(), resource)
     }
 }

@@ -85,7 +85,7 @@ pub enum ResourceError {
         /// The resource.
         name: String,
     },
-    /// A setting of the supervisor is unusable.
+    /// A setting of the keeper is unusable.
     #[error("resource {name:?} has an invalid setting: {problem}")]
     InvalidSettings {
         /// The resource.

@@ -11,19 +11,19 @@ use super::messages::{Discard, Subscribe};
 use super::stats::Recorder;
 use super::{
     CheckHealth, Close, Health, Initialize, ReportResourceStatus, Resource, ResourceError,
-    ResourceStatus, ResourceSupervisor,
+    ResourceKeeper, ResourceStatus,
 };
 use crate::lifecycle::{State, StateChanged, StateView};
 
-/// The handle of a resource owned by a [`ResourceSupervisor`].
+/// The handle of a resource owned by a [`ResourceKeeper`].
 ///
 /// Cheap to clone; clones share the resource. Reading the state or taking
 /// the resource asks nothing of the actor. When the last clone is dropped
-/// without [`close`](Self::close), the supervisor closes the resource
+/// without [`close`](Self::close), the keeper closes the resource
 /// itself (cleanup bounded by the builder's `drop_close_timeout`).
 pub struct Managed<R: Resource> {
     pub(super) name: Arc<str>,
-    pub(super) addr: Addr<ResourceSupervisor<R>>,
+    pub(super) addr: Addr<ResourceKeeper<R>>,
     pub(super) resource: Arc<R>,
     pub(super) view: StateView,
     failed_initializations: watch::Receiver<u64>,
@@ -32,7 +32,7 @@ pub struct Managed<R: Resource> {
     _closer: Arc<CloseOnDrop<R>>,
 }
 
-/// What a supervisor publishes for its handles to read without a message.
+/// What a keeper publishes for its handles to read without a message.
 pub(super) struct Published {
     pub(super) view: StateView,
     pub(super) failed_initializations: watch::Receiver<u64>,
@@ -65,13 +65,13 @@ impl<R: Resource> std::fmt::Debug for Managed<R> {
 
 /// Closes the resource when the last handle goes.
 struct CloseOnDrop<R: Resource> {
-    addr: Addr<ResourceSupervisor<R>>,
+    addr: Addr<ResourceKeeper<R>>,
     timeout: Duration,
 }
 
 impl<R: Resource> Drop for CloseOnDrop<R> {
     fn drop(&mut self) {
-        // Losing this message is fine: it is lost only when the supervisor
+        // Losing this message is fine: it is lost only when the keeper
         // is already gone, and then there is nothing left to close.
         self.addr.do_send(Close {
             timeout: self.timeout,
@@ -82,7 +82,7 @@ impl<R: Resource> Drop for CloseOnDrop<R> {
 impl<R: Resource> Managed<R> {
     pub(super) fn new(
         name: String,
-        addr: Addr<ResourceSupervisor<R>>,
+        addr: Addr<ResourceKeeper<R>>,
         resource: Arc<R>,
         published: Published,
         drop_close_timeout: Duration,
@@ -130,16 +130,16 @@ impl<R: Resource> Managed<R> {
 
     /// Delivers every later [`StateChanged`] to an actor.
     pub fn subscribe_recipient(&self, recipient: Recipient<StateChanged>) {
-        // Lost only when the supervisor is gone: then no event would come.
+        // Lost only when the keeper is gone: then no event would come.
         self.addr.do_send(Subscribe(recipient));
     }
 
-    /// The supervisor actor's address, for an application's actors (its
+    /// The keeper actor's address, for an application's actors (its
     /// messages: [`Initialize`](super::Initialize),
     /// [`CheckHealth`](super::CheckHealth), [`Close`](super::Close),
     /// [`ReportResourceStatus`](super::ReportResourceStatus)).
     #[must_use]
-    pub fn address(&self) -> &Addr<ResourceSupervisor<R>> {
+    pub fn address(&self) -> &Addr<ResourceKeeper<R>> {
         &self.addr
     }
 
@@ -188,7 +188,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceSupervisor};
+    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceKeeper};
     /// # use steward_actors::{State, UserError};
     /// struct Cache;
     ///
@@ -200,7 +200,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), ResourceError> {
-    /// let cache = ResourceSupervisor::builder("cache", Cache).start()?;
+    /// let cache = ResourceKeeper::builder("cache", Cache).start()?;
     /// cache.initialize().await?;
     /// assert_eq!(cache.check_health().await?, Health::Degraded);
     /// assert_eq!(cache.state(), State::Degraded);
@@ -220,13 +220,13 @@ impl<R: Resource> Managed<R> {
         crate::sync::try_ask(&self.addr, CheckHealth, || self.closed()).await
     }
 
-    /// The supervisor's [`ResourceStatus`].
+    /// The keeper's [`ResourceStatus`].
     ///
     /// # Examples
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceSupervisor};
+    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceKeeper};
     /// # use steward_actors::{State, UserError};
     /// struct Cache;
     ///
@@ -238,7 +238,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), ResourceError> {
-    /// let cache = ResourceSupervisor::builder("cache", Cache).start()?;
+    /// let cache = ResourceKeeper::builder("cache", Cache).start()?;
     /// cache.initialize().await?;
     /// let status = cache.status().await?;
     /// assert_eq!((status.name.as_str(), status.state), ("cache", State::Ready));
@@ -249,7 +249,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// # Errors
     ///
-    /// [`ResourceError::Closed`] once the supervisor has stopped.
+    /// [`ResourceError::Closed`] once the keeper has stopped.
     pub async fn status(&self) -> Result<ResourceStatus, ResourceError> {
         crate::sync::ask(&self.addr, ReportResourceStatus, || self.closed()).await
     }
@@ -262,7 +262,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceSupervisor};
+    /// # use steward_actors::resource::{Health, Resource, ResourceError, ResourceKeeper};
     /// # use steward_actors::{State, UserError};
     /// struct Cache;
     ///
@@ -274,7 +274,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), ResourceError> {
-    /// let cache = ResourceSupervisor::builder("cache", Cache).start()?;
+    /// let cache = ResourceKeeper::builder("cache", Cache).start()?;
     /// cache.initialize().await?;
     /// cache.close(Duration::from_secs(5)).await?;
     /// assert_eq!(cache.state(), State::Closed);
@@ -295,7 +295,7 @@ impl<R: Resource> Managed<R> {
     pub async fn close(&self, timeout: Duration) -> Result<(), ResourceError> {
         match self.addr.send(Close { timeout }).await {
             Ok(outcome) => outcome,
-            // The supervisor stops right after closing.
+            // The keeper stops right after closing.
             Err(MailboxError::Closed | MailboxError::Timeout) if self.state() == State::Closed => {
                 Ok(())
             }
@@ -306,7 +306,7 @@ impl<R: Resource> Managed<R> {
     /// Closes the resource without running `cleanup` (its start failed),
     /// and waits until it is `Closed`.
     pub(crate) async fn discard(&self) {
-        // A supervisor already gone has closed.
+        // A keeper already gone has closed.
         let _ = self.addr.send(Discard).await;
     }
 
@@ -314,7 +314,7 @@ impl<R: Resource> Managed<R> {
     /// recovery ended in `Error`) or closed: `Err` with the last error, or
     /// `Ok` once closed. What a parent supervisor watches.
     pub(crate) async fn ended(&self) -> Result<(), String> {
-        // The receiver was made when the supervisor started, so a failure
+        // The receiver was made when the keeper started, so a failure
         // at any time since counts as a change.
         let mut failed = self.failed_initializations.clone();
         let closed = self.view.wait_for(State::is_final);
@@ -327,7 +327,7 @@ impl<R: Resource> Managed<R> {
                     .ok()
                     .and_then(|status| status.last_error)
                     .unwrap_or_else(|| "failed".to_owned())),
-                // The supervisor is gone: it closed or stopped.
+                // The keeper is gone: it closed or stopped.
                 Err(_) => Ok(()),
             },
         }

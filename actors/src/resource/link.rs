@@ -1,4 +1,4 @@
-//! What the supervisor publishes about the resource's connection, for its
+//! What the keeper publishes about the resource's connection, for its
 //! handles' operations to read without a message or a lock: the state,
 //! which connection is current and whether a reconnect is running.
 
@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use crate::State;
 
 /// The state, the connection's generation and the reconnect flag,
-/// written by the supervisor only.
+/// written by the keeper only.
 #[derive(Debug, Default)]
 pub(super) struct Link {
     /// The lifecycle state as an index into [`State::ALL`]: the same as
@@ -18,7 +18,7 @@ pub(super) struct Link {
     /// started on, so that a late report about a connection already
     /// replaced starts no second reconnect.
     generation: AtomicU64,
-    /// Set while a reconnect the supervisor started after a disconnect is
+    /// Set while a reconnect the keeper started after a disconnect is
     /// running (the state is `Initializing` all that time).
     reconnecting: AtomicBool,
     /// Reconnects started so far.

@@ -1,11 +1,11 @@
-//! The messages a [`ResourceSupervisor`] handles. Handlers only dispatch.
+//! The messages a [`ResourceKeeper`] handles. Handlers only dispatch.
 
 use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::{Health, Resource, ResourceError, ResourceStatus, ResourceSupervisor};
+use super::{Health, Resource, ResourceError, ResourceKeeper, ResourceStatus};
 use crate::StateChanged;
 
 /// Brings the resource to `Ready` (retrying under the policy), or reports
@@ -21,7 +21,7 @@ pub struct Initialize;
 pub struct CheckHealth;
 
 /// Closes the resource: `Closing`, `cleanup` once (bounded by `timeout`),
-/// `Closed`. The supervisor stops afterwards.
+/// `Closed`. The keeper stops afterwards.
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "Result<(), ResourceError>")]
 pub struct Close {
@@ -66,7 +66,7 @@ pub(super) struct ReconnectReply {
     pub(super) outcome: oneshot::Receiver<Result<(), ResourceError>>,
 }
 
-/// A reply that arrives once the supervisor has finished the work.
+/// A reply that arrives once the keeper has finished the work.
 fn reply_later<T: Send + 'static>(
     receiver: oneshot::Receiver<Result<T, ResourceError>>,
     name: String,
@@ -78,7 +78,7 @@ fn reply_later<T: Send + 'static>(
     })
 }
 
-impl<R: Resource> Handler<Initialize> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<Initialize> for ResourceKeeper<R> {
     type Result = ResponseFuture<Result<(), ResourceError>>;
 
     fn handle(&mut self, _: Initialize, ctx: &mut Context<Self>) -> Self::Result {
@@ -88,7 +88,7 @@ impl<R: Resource> Handler<Initialize> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<CheckHealth> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<CheckHealth> for ResourceKeeper<R> {
     type Result = ResponseFuture<Result<Health, ResourceError>>;
 
     fn handle(&mut self, _: CheckHealth, ctx: &mut Context<Self>) -> Self::Result {
@@ -98,7 +98,7 @@ impl<R: Resource> Handler<CheckHealth> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<Close> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<Close> for ResourceKeeper<R> {
     type Result = ResponseFuture<Result<(), ResourceError>>;
 
     fn handle(&mut self, message: Close, ctx: &mut Context<Self>) -> Self::Result {
@@ -108,7 +108,7 @@ impl<R: Resource> Handler<Close> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<Discard> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<Discard> for ResourceKeeper<R> {
     type Result = ();
 
     fn handle(&mut self, _: Discard, ctx: &mut Context<Self>) {
@@ -116,7 +116,7 @@ impl<R: Resource> Handler<Discard> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<Reconnect> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<Reconnect> for ResourceKeeper<R> {
     type Result = MessageResult<Reconnect>;
 
     fn handle(&mut self, message: Reconnect, ctx: &mut Context<Self>) -> Self::Result {
@@ -126,7 +126,7 @@ impl<R: Resource> Handler<Reconnect> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<ReportResourceStatus> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<ReportResourceStatus> for ResourceKeeper<R> {
     type Result = MessageResult<ReportResourceStatus>;
 
     fn handle(&mut self, _: ReportResourceStatus, _: &mut Context<Self>) -> Self::Result {
@@ -134,7 +134,7 @@ impl<R: Resource> Handler<ReportResourceStatus> for ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Handler<Subscribe> for ResourceSupervisor<R> {
+impl<R: Resource> Handler<Subscribe> for ResourceKeeper<R> {
     type Result = ();
 
     fn handle(&mut self, Subscribe(recipient): Subscribe, _: &mut Context<Self>) {

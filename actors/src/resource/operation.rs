@@ -42,7 +42,7 @@ impl<R: Resource> Managed<R> {
     /// # Examples
     ///
     /// ```
-    /// # use steward_actors::resource::{Resource, ResourceSupervisor, RetryPolicy};
+    /// # use steward_actors::resource::{Resource, ResourceKeeper, RetryPolicy};
     /// # use steward_actors::UserError;
     /// # #[derive(Debug)] struct Api;
     /// # impl Resource for Api {
@@ -51,7 +51,7 @@ impl<R: Resource> Managed<R> {
     /// # }
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
-    /// let api = ResourceSupervisor::builder("api", Api).start()?;
+    /// let api = ResourceKeeper::builder("api", Api).start()?;
     /// api.initialize().await?;
     /// let answer = api.with_retry(|_api| async { Ok(7) }, &RetryPolicy::default()).await?;
     /// assert_eq!(answer, 7);
@@ -88,15 +88,15 @@ impl<R: Resource> Managed<R> {
     /// closed). An error of the operation is judged by the resource:
     ///
     /// - [`Resource::is_disconnect`]: the connection is gone. The attempt
-    ///   reports it and waits while the supervisor reconnects through the
+    ///   reports it and waits while the keeper reconnects through the
     ///   lifecycle (`Ready → Degraded → Error → Initializing → Ready`,
-    ///   `initialize` retried under the supervisor's policy); the next
+    ///   `initialize` retried under the keeper's policy); the next
     ///   attempt runs on the new connection. Concurrent operations that
     ///   hit the same disconnect share that one reconnect, and an attempt
     ///   that starts while it runs waits for it instead of failing. A
     ///   reconnect that gives up leaves the resource in `Error` until
     ///   [`initialize`](Self::initialize) is called (or a parent
-    ///   supervisor replaces it); the remaining attempts fail with
+    ///   keeper replaces it); the remaining attempts fail with
     ///   `NotReady`.
     /// - otherwise [`Resource::is_retryable`] says whether to try again.
     ///
@@ -109,7 +109,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use steward_actors::resource::{Resource, ResourceSupervisor, RetryPolicy};
+    /// use steward_actors::resource::{Resource, ResourceKeeper, RetryPolicy};
     /// use steward_actors::UserError;
     ///
     /// #[derive(Debug)]
@@ -122,7 +122,7 @@ impl<R: Resource> Managed<R> {
     ///
     /// # #[actix_rt::main]
     /// # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
-    /// let api = ResourceSupervisor::builder("api", Api).start()?;
+    /// let api = ResourceKeeper::builder("api", Api).start()?;
     /// api.initialize().await?;
     /// let policy = RetryPolicy::default().with_max_retries(2);
     /// let answer = api
@@ -284,7 +284,7 @@ impl<R: Resource> Managed<R> {
             tally.reconnects.fetch_add(1, Ordering::Relaxed);
         }
         match reply.outcome.await {
-            // Closed, or the supervisor is gone: nothing will reconnect.
+            // Closed, or the keeper is gone: nothing will reconnect.
             Ok(Err(ResourceError::Closed { .. })) | Err(_) => Failure::fatal(error),
             // Reconnected, or gave up (the next attempt finds `Error`).
             Ok(_) => Failure::retryable(error),

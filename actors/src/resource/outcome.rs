@@ -1,4 +1,4 @@
-//! What one health check came to, and what the supervisor does about it.
+//! What one health check came to, and what the keeper does about it.
 //!
 //! Pure logic: [`CheckCounter::judge`] turns a check's outcome into a
 //! state move, so every case is tested without an actor.

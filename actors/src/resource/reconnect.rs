@@ -1,4 +1,4 @@
-//! What the supervisor does when an operation reports that the connection
+//! What the keeper does when an operation reports that the connection
 //! is gone.
 //!
 //! Pure logic: [`decide`] turns the state and the two connection
@@ -6,7 +6,7 @@
 
 use crate::State;
 
-/// The supervisor's answer to a disconnect report.
+/// The keeper's answer to a disconnect report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// The broken connection is the current one: reconnect

@@ -7,22 +7,22 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
-use super::{Resource, ResourceError, ResourceSupervisorBuilder};
+use super::{Resource, ResourceError, ResourceKeeperBuilder};
 
-/// Starts a supervisor from `builder`, initializes the resource, runs
+/// Starts a keeper from `builder`, initializes the resource, runs
 /// `body` with it, and closes it (cleanup bounded by `close_timeout`)
 /// whatever `body` did: the Rust form of
 /// `async with AsyncResourceContext(r) as r`.
 ///
 /// A panic in `body` is resumed after the cleanup. If the returned future
-/// is dropped midway, the supervisor still closes the resource (its last
+/// is dropped midway, the keeper still closes the resource (its last
 /// handle is gone).
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use steward_actors::resource::{scoped, Resource, ResourceSupervisor};
+/// use steward_actors::resource::{scoped, Resource, ResourceKeeper};
 /// use steward_actors::UserError;
 ///
 /// #[derive(Debug)]
@@ -35,7 +35,7 @@ use super::{Resource, ResourceError, ResourceSupervisorBuilder};
 ///
 /// # #[actix_rt::main]
 /// # async fn main() -> Result<(), steward_actors::resource::ResourceError> {
-/// let builder = ResourceSupervisor::builder("session", Session);
+/// let builder = ResourceKeeper::builder("session", Session);
 /// let answer = scoped(builder, Duration::from_secs(5), |_session| async { 42 }).await?;
 /// assert_eq!(answer, 42);
 /// # Ok(())
@@ -52,7 +52,7 @@ use super::{Resource, ResourceError, ResourceSupervisorBuilder};
 ///
 /// Dropping the future closes the resource in the background.
 pub async fn scoped<R, T, F, Fut>(
-    builder: ResourceSupervisorBuilder<R>,
+    builder: ResourceKeeperBuilder<R>,
     close_timeout: Duration,
     body: F,
 ) -> Result<T, ResourceError>

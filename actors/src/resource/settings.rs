@@ -1,5 +1,5 @@
-//! A resource supervisor's settings, as its builder gathers them and the
-//! supervisor reads them.
+//! A resource keeper's settings, as its builder gathers them and the
+//! keeper reads them.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use crate::retry::RetryPolicy;
 /// How long one initialization attempt may take unless the policy says.
 pub(super) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The supervisor's settings; see [`ResourceSupervisorBuilder`](super::ResourceSupervisorBuilder).
+/// The keeper's settings; see [`ResourceKeeperBuilder`](super::ResourceKeeperBuilder).
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
     pub(super) retry: RetryPolicy,
@@ -23,7 +23,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             // Bounded by default: a hung `initialize` is an attempt that
-            // failed, not a supervisor stuck in `Initializing`.
+            // failed, not a keeper stuck in `Initializing`.
             retry: RetryPolicy::default().with_attempt_timeout(DEFAULT_ATTEMPT_TIMEOUT),
             health_check_interval: Some(Duration::from_secs(30)),
             health_check_timeout: Duration::from_secs(5),

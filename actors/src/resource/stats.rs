@@ -19,7 +19,7 @@ use super::window::{LatencySummary, LatencyWindow, WINDOW};
 
 /// A managed resource's operations, per operation name.
 ///
-/// Counters count since the supervisor started and never go down, so
+/// Counters count since the keeper started and never go down, so
 /// [`observe::record_resources`](crate::observe::record_resources)
 /// publishes them as Prometheus counters as they are
 /// (`steward_resource_operations_total{resource, operation}`,
@@ -33,7 +33,7 @@ use super::window::{LatencySummary, LatencyWindow, WINDOW};
 pub struct OperationStats {
     /// The resource's name.
     pub resource: String,
-    /// Reconnects the supervisor started after a disconnect.
+    /// Reconnects the keeper started after a disconnect.
     pub reconnects: u64,
     /// Per operation name (at most [`MAX_NAMES`](Self::MAX_NAMES)).
     pub operations: BTreeMap<String, OperationCounts>,

@@ -1,4 +1,4 @@
-//! The resource supervisor: pure check logic, the lifecycle on a paused
+//! The resource keeper: pure check logic, the lifecycle on a paused
 //! clock, and the failure matrix (in `tests/matrix.rs`).
 
 mod matrix;
@@ -26,9 +26,9 @@ fn fast_retries() -> RetryPolicy {
         .with_attempt_timeout(Duration::from_secs(1))
 }
 
-/// A supervisor of `resource` with fast retries and the default checks.
+/// A keeper of `resource` with fast retries and the default checks.
 fn started(name: &str, resource: &std::sync::Arc<Scripted>) -> Managed<Scripted> {
-    ResourceSupervisor::builder_shared(name, std::sync::Arc::clone(resource))
+    ResourceKeeper::builder_shared(name, std::sync::Arc::clone(resource))
         .retry(fast_retries())
         .start()
         .unwrap()
@@ -161,7 +161,7 @@ async fn retries_initialization_then_succeeds() {
 async fn background_checks_degrade_fail_and_recover() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("cache", resource.clone())
+    let managed = ResourceKeeper::builder_shared("cache", resource.clone())
         .retry(fast_retries())
         .health_check_interval(Duration::from_secs(1))
         .failure_threshold(2)
@@ -202,7 +202,7 @@ async fn background_checks_degrade_fail_and_recover() {
 async fn a_hung_check_counts_as_failed_and_checks_never_overlap() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Never, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("hung", resource.clone())
+    let managed = ResourceKeeper::builder_shared("hung", resource.clone())
         .retry(fast_retries())
         .health_check_interval(Duration::from_millis(100))
         .health_check_timeout(Duration::from_secs(2))
@@ -279,7 +279,7 @@ async fn with_retry_waits_out_a_recovery() {
 async fn dropping_every_handle_closes_the_resource() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("dropped", resource.clone())
+    let managed = ResourceKeeper::builder_shared("dropped", resource.clone())
         .retry(fast_retries())
         .health_check_interval(Duration::from_millis(10))
         .start()
@@ -301,7 +301,7 @@ async fn scoped_cleans_up_after_success_error_and_panic() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
     let builder =
-        || ResourceSupervisor::builder_shared("scoped", resource.clone()).retry(fast_retries());
+        || ResourceKeeper::builder_shared("scoped", resource.clone()).retry(fast_retries());
     let value = scoped(builder(), Duration::from_secs(1), |r| async move {
         r.inits.load(Ordering::SeqCst)
     })
@@ -334,12 +334,12 @@ async fn scoped_cleans_up_after_success_error_and_panic() {
 #[actix_rt::test]
 async fn bad_settings_are_rejected_with_the_name() {
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let err = ResourceSupervisor::builder_shared("bad", resource.clone())
+    let err = ResourceKeeper::builder_shared("bad", resource.clone())
         .failure_threshold(0)
         .start()
         .unwrap_err();
     assert!(err.to_string().contains("failure_threshold"), "{err}");
-    let err = ResourceSupervisor::builder_shared("bad", resource)
+    let err = ResourceKeeper::builder_shared("bad", resource)
         .retry(RetryPolicy::default().with_multiplier(0.0))
         .start()
         .unwrap_err();
@@ -349,14 +349,14 @@ async fn bad_settings_are_rejected_with_the_name() {
 #[test]
 fn starting_outside_a_system_is_an_error() {
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let err = ResourceSupervisor::builder_shared("nowhere", resource)
+    let err = ResourceKeeper::builder_shared("nowhere", resource)
         .start()
         .unwrap_err();
     assert!(matches!(err, ResourceError::NoArbiter { .. }));
 }
 
 /// A resource whose `is_retryable` panics: application code the
-/// supervisor must still survive.
+/// keeper must still survive.
 #[derive(Debug)]
 struct PanickyClassifier;
 
@@ -376,9 +376,9 @@ impl Resource for PanickyClassifier {
 }
 
 #[actix_rt::test]
-async fn a_panicking_is_retryable_is_caught_and_the_supervisor_lives() {
+async fn a_panicking_is_retryable_is_caught_and_the_keeper_lives() {
     tokio::time::pause();
-    let managed = ResourceSupervisor::builder("classifier", PanickyClassifier)
+    let managed = ResourceKeeper::builder("classifier", PanickyClassifier)
         .without_health_checks()
         .start()
         .unwrap();
@@ -395,7 +395,7 @@ async fn a_panicking_is_retryable_is_caught_and_the_supervisor_lives() {
 async fn subscribers_see_the_stream_end_after_close() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("ending", resource)
+    let managed = ResourceKeeper::builder_shared("ending", resource)
         .start()
         .unwrap();
     let mut events = managed.subscribe();
@@ -419,7 +419,7 @@ async fn subscribers_see_the_stream_end_after_close() {
 async fn with_retry_on_a_closed_resource_fails_at_once() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Ok, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("closed", resource)
+    let managed = ResourceKeeper::builder_shared("closed", resource)
         .start()
         .unwrap();
     managed.initialize().await.unwrap();
@@ -452,7 +452,7 @@ async fn with_retry_on_a_closed_resource_fails_at_once() {
 async fn a_policy_without_attempt_timeout_still_bounds_initialize() {
     tokio::time::pause();
     let resource = Scripted::new(Behaviour::Never, Behaviour::Ok, Behaviour::Ok);
-    let managed = ResourceSupervisor::builder_shared("hang", resource.clone())
+    let managed = ResourceKeeper::builder_shared("hang", resource.clone())
         .retry(RetryPolicy::never())
         .start()
         .unwrap();

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SupervisorBuilder;
 use super::child::{Exit, Started, StopSignal};
-use crate::resource::{Resource, ResourceSupervisorBuilder};
+use crate::resource::{Resource, ResourceKeeperBuilder};
 use crate::sync::Ended;
 use crate::{Shutdown, UserError};
 
@@ -163,13 +163,13 @@ impl ChildSpec {
     }
 
     /// A steward [`Resource`] under its own
-    /// [`ResourceSupervisor`](crate::resource::ResourceSupervisor): started
+    /// [`ResourceKeeper`](crate::resource::ResourceKeeper): started
     /// and initialized by the spec; it ends abnormally when it gives up
     /// (its own recovery ended in `Error`), normally when closed.
     pub fn resource<R, F>(id: impl Into<String>, mut builder: F) -> Self
     where
         R: Resource,
-        F: FnMut() -> ResourceSupervisorBuilder<R> + Send + 'static,
+        F: FnMut() -> ResourceKeeperBuilder<R> + Send + 'static,
     {
         Self::new(
             id,

@@ -559,7 +559,7 @@ async fn a_failed_start_undoes_the_boot_and_names_the_child() {
         .child(harness.child("a"))
         .child(ChildSpec::task("a2", |_| async { Ok(()) }))
         .child(ChildSpec::resource("db", || {
-            crate::resource::ResourceSupervisor::builder("db", Broken)
+            crate::resource::ResourceKeeper::builder("db", Broken)
                 .retry(crate::retry::RetryPolicy::never())
         }))
         .start()
@@ -683,7 +683,7 @@ async fn a_replaced_resource_is_cleaned_up_before_its_successor_starts() {
     let supervisor = Supervisor::builder("resources")
         .child(ChildSpec::resource("db", move || {
             let id = instances.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            crate::resource::ResourceSupervisor::builder(
+            crate::resource::ResourceKeeper::builder(
                 "db",
                 GivesUp {
                     id,

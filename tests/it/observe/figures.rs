@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use steward::resource::{Resource, ResourceSupervisor, RetryPolicy};
+use steward::resource::{Resource, ResourceKeeper, RetryPolicy};
 use steward::tracker::Containment;
 use steward::{State, Steward, UserError};
 
@@ -191,7 +191,7 @@ async fn managed_resources_show_in_status_and_metrics_and_close_at_shutdown() {
     let (steward, addr) = super::serving();
     let name = format!("managed-{}", std::process::id());
     let api = steward
-        .start_resource(ResourceSupervisor::builder(&name, Api).without_health_checks())
+        .start_resource(ResourceKeeper::builder(&name, Api).without_health_checks())
         .unwrap();
     api.initialize().await.unwrap();
     let policy = RetryPolicy::never();
@@ -276,7 +276,7 @@ pub(super) async fn exercise(steward: &Steward, name: &str) {
     drop(waiter.await.unwrap().unwrap());
 
     let api = steward
-        .start_resource(ResourceSupervisor::builder(name, Api).without_health_checks())
+        .start_resource(ResourceKeeper::builder(name, Api).without_health_checks())
         .unwrap();
     api.initialize().await.unwrap();
     api.operation(

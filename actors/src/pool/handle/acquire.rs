@@ -23,7 +23,7 @@ use crate::pool::shared::{PoolState, Unready, deadline_after};
 
 impl<M: Manager> Pool<M> {
     /// Checks a resource out. An idle resource is recycled (and checked,
-    /// with `test_on_checkout`) first; without one, the supervisor creates
+    /// with `test_on_checkout`) first; without one, the keeper creates
     /// one. Without a [`wait_timeout`](crate::pool::PoolBuilder::wait_timeout)
     /// (the default) it waits until a slot is free or the pool closes, and
     /// arms no timer.
@@ -269,7 +269,7 @@ impl<M: Manager> Pool<M> {
         }
     }
 
-    /// Has the supervisor create a resource into `reservation`, and waits
+    /// Has the keeper create a resource into `reservation`, and waits
     /// for it (within the deadline, if there is one) or for the pool to
     /// close.
     async fn create(
@@ -305,7 +305,7 @@ impl<M: Manager> Pool<M> {
                 },
             }
         };
-        // No reply: the supervisor is gone, or closed the pool.
+        // No reply: the keeper is gone, or closed the pool.
         let pooled = replied.unwrap_or_else(|_| Err(shared.closed_error()))?;
         if shared.is_closed() {
             // Closed while it was being created: discard it.

@@ -1,6 +1,6 @@
 //! The circuit breaker alone, table-driven: each row walks a breaker
 //! through steps from `Ready`, the state following every move it calls
-//! for, as the supervisor's lifecycle does.
+//! for, as the keeper's lifecycle does.
 
 use std::time::Duration;
 

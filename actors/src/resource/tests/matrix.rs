@@ -10,7 +10,7 @@ use tokio::time::timeout;
 
 use super::{BOUND, Behaviour, Scripted, fast_retries};
 use crate::State;
-use crate::resource::{ResourceError, ResourceSupervisor};
+use crate::resource::{ResourceError, ResourceKeeper};
 
 fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
@@ -45,7 +45,7 @@ async fn run_case(init: Behaviour, check: Behaviour, cleanup: Behaviour) {
     let case = format!("init {init:?}, check {check:?}, cleanup {cleanup:?}");
     let baseline = alive_tasks();
     let resource = Scripted::new(init, check, cleanup);
-    let managed = ResourceSupervisor::builder_shared("matrix", resource.clone())
+    let managed = ResourceKeeper::builder_shared("matrix", resource.clone())
         .retry(fast_retries())
         .health_check_interval(Duration::from_millis(100))
         .health_check_timeout(Duration::from_millis(200))
@@ -144,7 +144,7 @@ async fn run_case(init: Behaviour, check: Behaviour, cleanup: Behaviour) {
     }
     assert_eq!(at, State::Closed, "{case}");
 
-    // Nothing left behind: the supervisor, its checks and timers are gone.
+    // Nothing left behind: the keeper, its checks and timers are gone.
     drop(managed);
     assert_eq!(
         settle(baseline).await,

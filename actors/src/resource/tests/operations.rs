@@ -10,7 +10,7 @@ use futures::future::join_all;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 
-use super::super::{Managed, Resource, ResourceError, ResourceSupervisor, RetryPolicy};
+use super::super::{Managed, Resource, ResourceError, ResourceKeeper, RetryPolicy};
 use super::BOUND;
 use crate::retry::RetryError;
 use crate::{State, StateChanged, UserError};
@@ -88,7 +88,7 @@ fn patient() -> RetryPolicy {
 }
 
 async fn started(line: &Arc<Line>) -> Managed<Line> {
-    let managed = ResourceSupervisor::builder_shared("line", Arc::clone(line))
+    let managed = ResourceKeeper::builder_shared("line", Arc::clone(line))
         .retry(
             RetryPolicy::default()
                 .with_max_retries(2)
@@ -201,7 +201,7 @@ async fn a_reconnect_that_gives_up_leaves_error_until_initialize() {
         );
     }
     assert_eq!(managed.state(), State::Error);
-    // The supervisor's policy: three attempts, one reconnect.
+    // The keeper's policy: three attempts, one reconnect.
     assert_eq!(line.inits.load(Ordering::SeqCst), 1 + 3);
     assert_eq!(managed.stats().operations["call"].failures, 3);
 
@@ -363,7 +363,7 @@ async fn a_check_of_the_connection_a_reconnect_replaced_does_not_judge_the_new_o
     });
     // One failed check is enough to send the resource to `Error` and
     // recover it: a stale failure would show as a second initialize.
-    let managed = ResourceSupervisor::builder_shared("slow check", Arc::clone(&resource))
+    let managed = ResourceKeeper::builder_shared("slow check", Arc::clone(&resource))
         .without_health_checks()
         .health_check_timeout(BOUND)
         .failure_threshold(1)

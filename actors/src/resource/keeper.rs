@@ -21,9 +21,9 @@ use crate::retry::{Failure, with_retry};
 /// The actor that owns one [`Resource`]: initialization with retries,
 /// background health checks, recovery and cleanup.
 ///
-/// Start it with [`ResourceSupervisor::builder`]; talk to it through the
+/// Start it with [`ResourceKeeper::builder`]; talk to it through the
 /// [`Managed`](super::Managed) handle or its messages.
-pub struct ResourceSupervisor<R: Resource> {
+pub struct ResourceKeeper<R: Resource> {
     name: String,
     resource: Arc<R>,
     settings: Settings,
@@ -49,16 +49,16 @@ pub struct ResourceSupervisor<R: Resource> {
     close_waiters: Vec<oneshot::Sender<Result<(), ResourceError>>>,
 }
 
-impl<R: Resource> std::fmt::Debug for ResourceSupervisor<R> {
+impl<R: Resource> std::fmt::Debug for ResourceKeeper<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResourceSupervisor")
+        f.debug_struct("ResourceKeeper")
             .field("name", &self.name)
             .field("state", &self.lifecycle.state())
             .finish_non_exhaustive()
     }
 }
 
-impl<R: Resource> ResourceSupervisor<R> {
+impl<R: Resource> ResourceKeeper<R> {
     pub(super) fn new(name: String, resource: Arc<R>, settings: Settings) -> Self {
         Self {
             lifecycle: Lifecycle::new(name.clone()),
@@ -442,14 +442,14 @@ impl<R: Resource> ResourceSupervisor<R> {
     }
 }
 
-impl<R: Resource> Actor for ResourceSupervisor<R> {
+impl<R: Resource> Actor for ResourceKeeper<R> {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _: &mut Self::Context) {
         // Stopped without a close (the System is going down): say so; the
         // resource's own `Drop` is all that runs now.
         if !self.lifecycle.state().is_final() {
-            tracing::warn!(target: "steward::resource", resource = %self.name, state = %self.lifecycle.state(), "supervisor stopped before the resource was closed");
+            tracing::warn!(target: "steward::resource", resource = %self.name, state = %self.lifecycle.state(), "keeper stopped before the resource was closed");
         }
     }
 }

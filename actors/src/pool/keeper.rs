@@ -1,4 +1,4 @@
-//! The `PoolSupervisor` actor: owns a pool's creation (under the circuit
+//! The `PoolKeeper` actor: owns a pool's creation (under the circuit
 //! breaker, in `creates`), replacement, idle reaping, lifetimes, health
 //! checks, resize and close (in `upkeep`). Its messages and their
 //! handlers are in `messages`; the work it spawns in `jobs`.
@@ -21,7 +21,7 @@ mod upkeep;
 
 /// The actor behind a [`Pool`](super::Pool). Checkouts of idle resources
 /// never reach it; it owns every other change of the pool.
-pub struct PoolSupervisor<M: Manager> {
+pub struct PoolKeeper<M: Manager> {
     shared: Weak<PoolState<M>>,
     pub(super) lifecycle: Lifecycle,
     breaker: Breaker,
@@ -33,17 +33,17 @@ pub struct PoolSupervisor<M: Manager> {
     checking: Option<SpawnHandle>,
 }
 
-impl<M: Manager> std::fmt::Debug for PoolSupervisor<M> {
+impl<M: Manager> std::fmt::Debug for PoolKeeper<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PoolSupervisor")
+        f.debug_struct("PoolKeeper")
             .field("pool", &self.lifecycle.resource())
             .field("state", &self.lifecycle.state())
             .finish_non_exhaustive()
     }
 }
 
-impl<M: Manager> PoolSupervisor<M> {
-    /// A supervisor that knows its pool once [`Start`] arrives.
+impl<M: Manager> PoolKeeper<M> {
+    /// A keeper that knows its pool once [`Start`] arrives.
     pub(crate) fn new(lifecycle: Lifecycle, breaker: Breaker) -> Self {
         Self {
             shared: Weak::new(),
@@ -144,7 +144,7 @@ impl<M: Manager> PoolSupervisor<M> {
     }
 }
 
-impl<M: Manager> Actor for PoolSupervisor<M> {
+impl<M: Manager> Actor for PoolKeeper<M> {
     // Creates and destroys come with `do_send`, which a full mailbox
     // never refuses.
     type Context = Context<Self>;

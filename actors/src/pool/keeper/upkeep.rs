@@ -1,11 +1,11 @@
-//! A pool supervisor's upkeep: reaping idle and expired resources, health
+//! A pool keeper's upkeep: reaping idle and expired resources, health
 //! checks, resize, close and destroys.
 
 use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::PoolSupervisor;
+use super::PoolKeeper;
 use crate::lifecycle::State;
 use crate::pool::config::MAX_SIZE;
 use crate::pool::error::PoolError;
@@ -13,7 +13,7 @@ use crate::pool::jobs::{check_one, destroy_all};
 use crate::pool::manager::Manager;
 use crate::pool::shared::now;
 
-impl<M: Manager> PoolSupervisor<M> {
+impl<M: Manager> PoolKeeper<M> {
     // ---- upkeep -------------------------------------------------------
 
     /// Reaps idle resources past `idle_timeout` (above `min_size`), past

@@ -1,4 +1,4 @@
-//! A pool supervisor's creates, under the circuit breaker: queued,
+//! A pool keeper's creates, under the circuit breaker: queued,
 //! admitted one attempt at a time while the backend fails, retried, the
 //! probe while the breaker is open.
 
@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::PoolSupervisor;
+use super::PoolKeeper;
 use crate::lifecycle::State;
 use crate::pool::breaker::Admit;
 use crate::pool::capacity::Reservation;
@@ -16,7 +16,7 @@ use crate::pool::manager::{CallError, Manager};
 use crate::pool::requests::{CreateRequest, Purpose, Reply};
 use crate::pool::shared::{PoolState, now};
 
-impl<M: Manager> PoolSupervisor<M> {
+impl<M: Manager> PoolKeeper<M> {
     /// An acquire reserved room and waits for a new resource.
     pub(crate) fn create_for(
         &mut self,
