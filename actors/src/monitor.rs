@@ -73,6 +73,7 @@ mod availability;
 mod disks;
 mod error;
 mod evaluator;
+mod messages;
 mod pressure;
 mod profile;
 mod psi;
@@ -89,10 +90,11 @@ use std::time::SystemTime;
 use actix::{Actor, Addr, ArbiterHandle, AsyncContext, Recipient};
 use tokio::sync::{broadcast, watch};
 
-pub use actor::{MachineMonitor, PressureStall, Refresh, SetThresholds, SubscribeAlerts};
+pub use actor::MachineMonitor;
 pub use alert::{Alert, Level, MachineResource, Measure};
 pub use availability::{Availability, ResourceLevel};
 pub use error::MonitorError;
+pub use messages::{PressureStall, Refresh, SetThresholds, SubscribeAlerts};
 pub use pressure::{Pressure, PressureKind, StallAverages, StallLine};
 pub use profile::{Admission, DeferReason, RejectReason, WorkloadProfile};
 pub use readings::{

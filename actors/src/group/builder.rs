@@ -55,12 +55,7 @@ impl GroupBuilder {
     /// Adds member `name`, which needs `depends_on` to be ready first.
     /// `keeper` builds its keeper; it is called at every
     /// initialization of the group, so a failed one starts afresh.
-    pub fn resource<R, F>(
-        mut self,
-        name: impl Into<String>,
-        depends_on: &[&str],
-        keeper: F,
-    ) -> Self
+    pub fn resource<R, F>(mut self, name: impl Into<String>, depends_on: &[&str], keeper: F) -> Self
     where
         R: Resource,
         F: FnMut() -> ResourceKeeperBuilder<R> + Send + 'static,

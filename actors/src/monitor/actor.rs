@@ -1,12 +1,11 @@
-//! The `MachineMonitor` and its messages.
+//! The `MachineMonitor`: its state, and the logic its messages dispatch to.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::fut::wrap_future;
 use actix::{
-    ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, Recipient,
-    ResponseFuture, SpawnHandle,
+    ActorContext, ActorFutureExt, AsyncContext, Context, Recipient, ResponseFuture, SpawnHandle,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -19,36 +18,7 @@ use super::readings::Reading;
 use super::sampler::Sampled;
 use super::sampling::SamplingThread;
 use super::trigger::PsiTrigger;
-use crate::Shutdown;
 use crate::config::Thresholds;
-
-/// Takes a fresh reading now; replies with it once it is published.
-#[derive(Debug, Clone, Copy, Default, Message)]
-#[rtype(result = "Result<Arc<Reading>, MonitorError>")]
-pub struct Refresh;
-
-/// Judges readings against new thresholds from the next sample on (they
-/// are validated by [`Monitor::set_thresholds`](super::Monitor::set_thresholds)).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct SetThresholds(pub Thresholds);
-
-/// Sends every later [`Alert`] to `0` too (until it disconnects).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SubscribeAlerts(pub Recipient<Alert>);
-
-/// A PSI trigger fired (sent by the PSI thread).
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct PressureStall {
-    /// The trigger.
-    pub trigger: PsiTrigger,
-    /// When the kernel signalled it (monotonic).
-    pub at: Instant,
-    /// The same, on the wall clock.
-    pub taken_at: SystemTime,
-}
 
 /// The channels the actor publishes to and the handle reads from.
 #[derive(Debug)]
@@ -159,10 +129,14 @@ impl MachineMonitor {
         self.arm_pressure_timer(ctx);
     }
 
-    fn stall(&mut self, stall: PressureStall, ctx: &mut Context<Self>) {
-        let alert = self
-            .evaluator
-            .stall(&stall.trigger, stall.at, stall.taken_at);
+    pub(super) fn stall(
+        &mut self,
+        trigger: &PsiTrigger,
+        at: Instant,
+        taken_at: SystemTime,
+        ctx: &mut Context<Self>,
+    ) {
+        let alert = self.evaluator.stall(trigger, at, taken_at);
         self.publish(alert.into_iter().collect());
         self.arm_pressure_timer(ctx);
     }
@@ -213,22 +187,14 @@ impl MachineMonitor {
     }
 }
 
-impl actix::Actor for MachineMonitor {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        self.tick(ctx);
-        ctx.run_interval(self.interval, Self::tick);
-    }
-}
-
-impl Handler<Refresh> for MachineMonitor {
-    type Result = ResponseFuture<Result<Arc<Reading>, MonitorError>>;
-
+impl MachineMonitor {
     /// Answers with the first reading published after the request: the
     /// sample in flight if it started after the last one applied, else a
     /// new one. Bounded, so a stuck `statvfs` cannot hang the caller.
-    fn handle(&mut self, _: Refresh, ctx: &mut Self::Context) -> Self::Result {
+    pub(super) fn refresh(
+        &mut self,
+        ctx: &mut Context<Self>,
+    ) -> ResponseFuture<Result<Arc<Reading>, MonitorError>> {
         let after = self.last_applied;
         let mut readings = self.outlets.readings.subscribe();
         self.start_sample(ctx);
@@ -248,39 +214,31 @@ impl Handler<Refresh> for MachineMonitor {
             }
         })
     }
-}
 
-impl Handler<SetThresholds> for MachineMonitor {
-    type Result = ();
-
-    fn handle(&mut self, SetThresholds(thresholds): SetThresholds, _: &mut Self::Context) {
+    /// Judges readings against `thresholds` from the next sample on.
+    pub(super) fn set_thresholds(&mut self, thresholds: Thresholds) {
         tracing::info!(target: "steward::monitor", "thresholds changed; applied from the next sample");
         self.evaluator.set_thresholds(thresholds);
     }
-}
 
-impl Handler<SubscribeAlerts> for MachineMonitor {
-    type Result = ();
-
-    fn handle(&mut self, message: SubscribeAlerts, _: &mut Self::Context) {
-        self.recipients.push(message.0);
+    /// Sends every later alert to `recipient` too.
+    pub(super) fn subscribe(&mut self, recipient: Recipient<Alert>) {
+        self.recipients.push(recipient);
     }
-}
 
-impl Handler<PressureStall> for MachineMonitor {
-    type Result = ();
-
-    fn handle(&mut self, message: PressureStall, ctx: &mut Self::Context) {
-        self.stall(message, ctx);
-    }
-}
-
-impl Handler<Shutdown> for MachineMonitor {
-    type Result = ();
-
-    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+    /// Lets go of the subscribers and the PSI thread, and stops.
+    pub(super) fn shut_down(&mut self, ctx: &mut Context<Self>) {
         self.recipients.clear();
         self._psi = None;
         ctx.stop();
+    }
+}
+
+impl actix::Actor for MachineMonitor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.tick(ctx);
+        ctx.run_interval(self.interval, Self::tick);
     }
 }

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Context, Handler};
+use actix::{Actor, Context};
 
-use super::entry::Entry;
+use super::RegistryError;
+use super::entry::{Entry, Key, Provider};
 use super::store::Store;
-use super::{Register, RegistryError, Unregister};
-use crate::Shutdown;
 
 /// The actor behind [`Registry`](super::Registry): it applies registrations
 /// and removals one at a time and owns shutdown. Resolving never reaches it.
@@ -32,12 +31,13 @@ impl ServiceRegistry {
         }
     }
 
-    fn register(&mut self, message: Register) -> Result<(), RegistryError> {
-        let Register {
-            key,
-            provider,
-            replace,
-        } = message;
+    /// Enters `provider` under `key` (replacing what is there if `replace`).
+    pub(super) fn register(
+        &mut self,
+        key: Key,
+        provider: Provider,
+        replace: bool,
+    ) -> Result<(), RegistryError> {
         let service = key.service_name();
         let kind = provider.kind();
         let entry = Entry {
@@ -53,15 +53,17 @@ impl ServiceRegistry {
         Ok(())
     }
 
-    fn unregister(&mut self, message: &Unregister) -> Result<(), RegistryError> {
-        let removed = self.store.remove(&message.key)?;
-        tracing::debug!(target: "steward::registry", service = %message.key.service_name(), "unregistered");
+    /// Removes the service under `key`.
+    pub(super) fn unregister(&mut self, key: &Key) -> Result<(), RegistryError> {
+        let removed = self.store.remove(key)?;
+        tracing::debug!(target: "steward::registry", service = %key.service_name(), "unregistered");
         // Dropped here, on the actor, after the map no longer holds it.
         drop(removed);
         Ok(())
     }
 
-    fn shut_down(&mut self) {
+    /// Drops every service, newest first.
+    pub(super) fn shut_down(&mut self) {
         let entries = self.store.close();
         let count = entries.len();
         // Newest first: a service is dropped before those it was built on.
@@ -74,29 +76,4 @@ impl ServiceRegistry {
 
 impl Actor for ServiceRegistry {
     type Context = Context<Self>;
-}
-
-impl Handler<Register> for ServiceRegistry {
-    type Result = Result<(), RegistryError>;
-
-    fn handle(&mut self, message: Register, _: &mut Context<Self>) -> Self::Result {
-        self.register(message)
-    }
-}
-
-impl Handler<Unregister> for ServiceRegistry {
-    type Result = Result<(), RegistryError>;
-
-    fn handle(&mut self, message: Unregister, _: &mut Context<Self>) -> Self::Result {
-        self.unregister(&message)
-    }
-}
-
-impl Handler<Shutdown> for ServiceRegistry {
-    type Result = ();
-
-    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
-        self.shut_down();
-        ctx.stop();
-    }
 }

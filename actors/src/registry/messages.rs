@@ -1,11 +1,14 @@
-//! The messages the registry actor handles.
+//! The messages the registry actor handles, and its handlers, which only
+//! dispatch.
 
 use std::sync::{Arc, OnceLock};
 
-use actix::{Actor, Addr, Message};
+use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
 
+use super::actor::ServiceRegistry;
 use super::entry::{Key, Provider, Singleton, erase};
 use super::{Registry, RegistryError};
+use crate::Shutdown;
 use crate::UserError;
 
 /// Registers a service. Build it with [`instance`](Self::instance),
@@ -135,5 +138,30 @@ impl Unregister {
         Self {
             key: Key::of::<T>(Some(name.into().into_boxed_str())),
         }
+    }
+}
+
+impl Handler<Register> for ServiceRegistry {
+    type Result = Result<(), RegistryError>;
+
+    fn handle(&mut self, message: Register, _: &mut Context<Self>) -> Self::Result {
+        self.register(message.key, message.provider, message.replace)
+    }
+}
+
+impl Handler<Unregister> for ServiceRegistry {
+    type Result = Result<(), RegistryError>;
+
+    fn handle(&mut self, message: Unregister, _: &mut Context<Self>) -> Self::Result {
+        self.unregister(&message.key)
+    }
+}
+
+impl Handler<Shutdown> for ServiceRegistry {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
+        self.shut_down();
+        ctx.stop();
     }
 }
