@@ -1,12 +1,10 @@
 //! The actor that owns one resource and walks it through the lifecycle.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
-use futures::FutureExt;
 use tokio::sync::{oneshot, watch};
 
 use super::link::Link;
@@ -15,8 +13,8 @@ use super::reconnect::{Decision, decide};
 use super::settings::Settings;
 use super::{Health, Resource, ResourceError, ResourceStatus};
 use crate::lifecycle::{Lifecycle, State, StateView};
-use crate::panic_message::panic_message;
 use crate::retry::{Failure, with_retry};
+use crate::sync::Ended;
 
 /// The actor that owns one [`Resource`]: initialization with retries,
 /// background health checks, recovery and cleanup.
@@ -284,7 +282,7 @@ impl<R: Resource> ResourceKeeper<R> {
             // Everything the application wrote runs inside the caught
             // block: the check, the synchronous code before its first
             // await, and `is_retryable`.
-            let check = AssertUnwindSafe(async {
+            let check = async {
                 match resource.check_health().await {
                     Ok(health) => CheckOutcome::Verdict(health),
                     Err(error) if resource.is_retryable(&error) => {
@@ -292,12 +290,11 @@ impl<R: Resource> ResourceKeeper<R> {
                     }
                     Err(error) => CheckOutcome::Fatal(error.to_string()),
                 }
-            })
-            .catch_unwind();
-            match tokio::time::timeout(timeout, check).await {
-                Err(_) => CheckOutcome::TimedOut,
-                Ok(Err(payload)) => CheckOutcome::Panicked(panic_message(&*payload)),
-                Ok(Ok(outcome)) => outcome,
+            };
+            match crate::sync::call(Some(timeout), check).await {
+                Err(Ended::TimedOut(_)) => CheckOutcome::TimedOut,
+                Err(Ended::Panicked(message)) => CheckOutcome::Panicked(message),
+                Ok(outcome) => outcome,
             }
         };
         // The connection the check looks at: a reconnect may replace it
@@ -405,18 +402,18 @@ impl<R: Resource> ResourceKeeper<R> {
         let resource = Arc::clone(&self.resource);
         let name = self.name.clone();
         let work = async move {
-            let cleanup = AssertUnwindSafe(async { resource.cleanup().await }).catch_unwind();
-            match tokio::time::timeout(timeout, cleanup).await {
-                Err(_) => Err(ResourceError::CleanupTimedOut { name, timeout }),
-                Ok(Err(payload)) => Err(ResourceError::CleanupPanicked {
-                    name,
-                    message: panic_message(&*payload),
-                }),
-                Ok(Ok(Err(error))) => Err(ResourceError::Cleanup {
+            // Inside the call, as the check is: a cleanup that is not an
+            // `async fn` may run code before its future exists.
+            match crate::sync::call(Some(timeout), async { resource.cleanup().await }).await {
+                Err(Ended::TimedOut(_)) => Err(ResourceError::CleanupTimedOut { name, timeout }),
+                Err(Ended::Panicked(message)) => {
+                    Err(ResourceError::CleanupPanicked { name, message })
+                }
+                Ok(Err(error)) => Err(ResourceError::Cleanup {
                     name,
                     message: error.to_string(),
                 }),
-                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(())) => Ok(()),
             }
         };
         self.cleaned_up = true;
